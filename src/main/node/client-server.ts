@@ -1,0 +1,177 @@
+/**
+ * The node's client port: one HTTP server for the web UI (`/`), `/health`, `/metrics`, and the
+ * WebSocket upgrade that opens a chat session.
+ */
+import { existsSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import sirv from 'sirv'
+import { WebSocketServer } from 'ws'
+import { CLOSE_GOING_AWAY, MAX_CLIENT_FRAME_BYTES } from '../../shared/protocol.ts'
+import type { NodeCore } from './node-core.ts'
+import { CLIENT_HEARTBEAT_MS, STOP_GRACE_MS } from './options.ts'
+import { Session } from './session.ts'
+
+/**
+ * The web UI's policy: its own scripts and styles only, and WebSockets to any node (a tab
+ * fails over to other nodes of the mesh, which live at other addresses).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+export class ClientServer {
+  readonly #core: NodeCore
+  readonly #http: Server
+  readonly #wss: WebSocketServer
+  readonly #static: ReturnType<typeof sirv> | undefined
+  readonly #health: () => object
+  #heartbeat: NodeJS.Timeout | undefined
+
+  /** @param health builds the `/health` document (the node knows its peers; this server does not) */
+  constructor(core: NodeCore, health: () => object) {
+    this.#core = core
+    this.#health = health
+    const dir = core.options.staticDir
+    this.#static =
+      dir && existsSync(dir)
+        ? sirv(dir, {
+            etag: true,
+            single: false,
+            setHeaders: (res) => securityHeaders(res),
+          })
+        : undefined
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_CLIENT_FRAME_BYTES,
+      perMessageDeflate: false,
+    })
+    this.#http = createServer((req, res) => this.#request(req, res))
+    this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head))
+    this.#http.on('clientError', (_error, socket) => socket.destroy())
+  }
+
+  /** Listens on `host:port` (0 picks a port); resolves with the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error)
+      this.#http.once('error', onError)
+      this.#http.listen(port, host, () => {
+        this.#http.off('error', onError)
+        resolve()
+      })
+    })
+    this.#heartbeat = setInterval(() => this.#beat(), CLIENT_HEARTBEAT_MS)
+    this.#heartbeat.unref()
+    return (this.#http.address() as AddressInfo).port
+  }
+
+  /** Drops sessions that did not answer the last ping, and pings the rest. */
+  #beat(): void {
+    for (const session of this.#core.sessions) {
+      if (session.awaitingPong) session.terminate()
+      else session.ping()
+    }
+  }
+
+  #request(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end()
+      return
+    }
+    const path = (req.url ?? '/').split('?')[0]
+    if (path === '/health') return json(res, this.#health())
+    if (path === '/metrics') {
+      this.#core.metrics.text().then(
+        (text) =>
+          res.writeHead(200, { 'content-type': this.#core.metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      )
+      return
+    }
+    const notFound = () => {
+      securityHeaders(res)
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end(this.#static ? 'not found\n' : 'This node serves no web UI (it was not built).\n')
+    }
+    if (this.#static) this.#static(req, res, notFound)
+    else notFound()
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const path = (req.url ?? '/').split('?')[0]
+    if (path !== '/') return refuse(socket, 404, 'Not Found')
+    if (!this.#originAllowed(req)) {
+      this.#core.logger.info(
+        { origin: req.headers.origin },
+        'refused a chat session from a foreign origin',
+      )
+      return refuse(socket, 403, 'Forbidden')
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(ws, this.#core)
+      this.#core.sessionOpened(session)
+    })
+  }
+
+  /**
+   * A browser page can open a WebSocket to any address, so a session is refused unless its
+   * page is this node's own, another node's of the mesh, or on the allow list. A request with
+   * no Origin comes from a program, not a browser page, and is let through.
+   */
+  #originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin
+    if (origin === undefined) return true
+    let url: URL
+    try {
+      url = new URL(origin)
+    } catch {
+      return false
+    }
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host) {
+      return true
+    }
+    return this.#core.allowedOrigins().has(url.origin)
+  }
+
+  /** Closes every session with 1001 and stops listening; bounded by STOP_GRACE_MS. */
+  async close(): Promise<void> {
+    clearInterval(this.#heartbeat)
+    const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()))
+    for (const session of this.#core.sessions) session.close(CLOSE_GOING_AWAY, 'node stopping')
+    const grace = setTimeout(() => {
+      for (const session of this.#core.sessions) session.terminate()
+      this.#http.closeAllConnections()
+    }, STOP_GRACE_MS)
+    this.#http.closeIdleConnections()
+    await closed
+    clearTimeout(grace)
+    this.#wss.close()
+  }
+}
+
+function json(res: ServerResponse, body: object): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
+  res.setHeader('x-content-type-options', 'nosniff')
+  res.setHeader('referrer-policy', 'no-referrer')
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}

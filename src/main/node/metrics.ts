@@ -1,0 +1,71 @@
+/**
+ * The node's Prometheus metrics, on a registry of its own so that several nodes in one process
+ * (tests, the desktop app restarting its node) never share counters.
+ */
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly clients: Gauge
+  readonly accepted: Counter<'source'>
+  readonly delivered: Counter
+  readonly commitSeconds: Histogram
+  readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor() {
+    const registers = [this.registry]
+    this.clients = new Gauge({
+      name: 'palaver_clients_connected',
+      help: 'Chat sessions open on this node',
+      registers,
+    })
+    this.accepted = new Counter({
+      name: 'palaver_messages_accepted_total',
+      help: 'Messages stored by this node, by where they came from (client or peer)',
+      labelNames: ['source'],
+      registers,
+    })
+    this.delivered = new Counter({
+      name: 'palaver_messages_delivered_total',
+      help: 'Message frames sent to chat sessions',
+      registers,
+    })
+    this.commitSeconds = new Histogram({
+      name: 'palaver_store_commit_seconds',
+      help: 'Time to commit one group of events to disk',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
+    const loopDelay = this.#loopDelay
+    new Gauge({
+      name: 'palaver_event_loop_lag_seconds',
+      help: 'Event-loop delay since the last scrape (p99)',
+      registers,
+      collect() {
+        this.set(loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : 0)
+        loopDelay.reset()
+      },
+    })
+    new Gauge({
+      name: 'palaver_resident_memory_bytes',
+      help: 'Resident set size of the process',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss())
+      },
+    })
+  }
+
+  start(): void {
+    this.#loopDelay.enable()
+  }
+
+  stop(): void {
+    this.#loopDelay.disable()
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics()
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The running state of a node: its store, event log, rooms and sessions, and what joins them.
+ * It exists from `ChatNode.start()` to `ChatNode.stop()`; the servers hand it their traffic.
+ */
+import type { MeshNode, OnlineUser, User } from '../../shared/protocol.ts'
+import { HybridClock } from './clock.ts'
+import { EventLog } from './event-log.ts'
+import type { Logger } from './logger.ts'
+import { NodeMetrics } from './metrics.ts'
+import type { NodeOptions } from './options.ts'
+import { Rooms } from './rooms.ts'
+import type { Session } from './session.ts'
+import { type ChatEvent, Store, toMessage } from './store.ts'
+
+export class NodeCore {
+  readonly options: NodeOptions
+  readonly logger: Logger
+  readonly store: Store
+  readonly log: EventLog
+  readonly rooms = new Rooms()
+  readonly metrics = new NodeMetrics()
+  readonly sessions = new Set<Session>()
+  /** This node's client WebSocket URL, as others should dial it. */
+  clientUrl = ''
+
+  constructor(options: NodeOptions) {
+    this.options = options
+    this.logger = options.logger
+    this.store = new Store(options.dataDir)
+    this.log = new EventLog({
+      store: this.store,
+      clock: new HybridClock(undefined, this.store.maxTs),
+      onCommitted: (events) => this.#fanOut(events),
+      onCommitTimed: (seconds) => this.metrics.commitSeconds.observe(seconds),
+      onCommitFailed: (error) => this.logger.error({ err: error }, 'store commit failed'),
+    })
+    this.metrics.start()
+  }
+
+  get nodeId(): string {
+    return this.store.nodeId
+  }
+
+  /** The nodes a client may use, this one first (the mesh adds its peers). */
+  meshNodes(): MeshNode[] {
+    return [{ id: this.nodeId, name: this.options.name, url: this.clientUrl, up: true }]
+  }
+
+  /**
+   * Browser origins, besides a node's own page, whose tabs may open sessions here: the allow
+   * list and the pages of the mesh's nodes (so a tab can fail over to this node).
+   */
+  allowedOrigins(): Set<string> {
+    const origins = new Set(this.options.allowOrigins)
+    for (const node of this.meshNodes()) {
+      if (node.url) origins.add(new URL(node.url.replace(/^ws/, 'http')).origin)
+    }
+    return origins
+  }
+
+  roomUsers(room: string): OnlineUser[] {
+    return this.rooms.users(room, this.nodeId)
+  }
+
+  presenceChanged(room: string): void {
+    const frame = { type: 'presence', room, users: this.roomUsers(room) }
+    this.rooms.publish(room, Buffer.from(JSON.stringify(frame)))
+  }
+
+  typing(room: string, user: User): void {
+    const frame = Buffer.from(JSON.stringify({ type: 'typing', room, user }))
+    // The typist's own sessions do not need to hear it.
+    this.rooms.publish(room, frame, (member) => member.user.id === user.id)
+  }
+
+  sessionOpened(session: Session): void {
+    this.sessions.add(session)
+    this.metrics.clients.set(this.sessions.size)
+  }
+
+  sessionClosed(session: Session): void {
+    this.sessions.delete(session)
+    this.metrics.clients.set(this.sessions.size)
+  }
+
+  /** Delivers committed events to the rooms' members: each frame encoded once. */
+  #fanOut(events: readonly ChatEvent[]): void {
+    let delivered = 0
+    let local = 0
+    for (const event of events) {
+      if (event.origin === this.nodeId) local++
+      const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
+      delivered += this.rooms.publish(event.room, frame)
+    }
+    this.metrics.delivered.inc(delivered)
+    if (local > 0) this.metrics.accepted.inc({ source: 'client' }, local)
+    if (local < events.length) this.metrics.accepted.inc({ source: 'peer' }, events.length - local)
+  }
+
+  /** Commits what is pending and closes the store. */
+  close(): void {
+    this.log.flush()
+    this.store.close()
+    this.metrics.stop()
+  }
+}

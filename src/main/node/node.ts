@@ -1,0 +1,155 @@
+/**
+ * `ChatNode`: one object owns a running node. The desktop app, the headless CLI and the tests
+ * all drive it the same way: construct with options, `start()`, `stop()`.
+ *
+ * Lifecycle: stopped → starting → running → stopping → stopped. `start()` on a running node and
+ * `stop()` on a stopped one do nothing; whatever `start()` sets up, `stop()` tears down, and a
+ * node can be started again after it stopped.
+ */
+import { EventEmitter } from 'node:events'
+import { networkInterfaces } from 'node:os'
+import type { Vector } from '../../shared/protocol.ts'
+import { ClientServer } from './client-server.ts'
+import { NodeCore } from './node-core.ts'
+import { type NodeOptions, type NodeOptionsInput, normalizeOptions } from './options.ts'
+
+export type NodeState = 'stopped' | 'starting' | 'running' | 'stopping'
+
+export interface PeerHealth {
+  id: string | null
+  name: string | null
+  addr: string
+  state: 'connecting' | 'up' | 'down'
+  rttMs: number | null
+}
+
+/** The `/health` document (PROTOCOL.md). */
+export interface Health {
+  status: 'ok'
+  node: { id: string; name: string }
+  clients: number
+  peers: PeerHealth[]
+  vector: Vector
+  events: number
+}
+
+interface Running {
+  core: NodeCore
+  clients: ClientServer
+  clientPort: number
+}
+
+export interface ChatNodeEvents {
+  state: [NodeState]
+}
+
+export class ChatNode extends EventEmitter<ChatNodeEvents> {
+  readonly options: NodeOptions
+  #state: NodeState = 'stopped'
+  #running: Running | undefined
+  #transition: Promise<void> | undefined
+
+  /** @throws OptionsError when an option is invalid */
+  constructor(options: NodeOptionsInput) {
+    super()
+    this.options = normalizeOptions(options)
+  }
+
+  get state(): NodeState {
+    return this.#state
+  }
+
+  /** The node id (known once started). */
+  get id(): string | undefined {
+    return this.#running?.core.nodeId
+  }
+
+  /** The bound client port (useful with `port: 0`). */
+  get clientPort(): number | undefined {
+    return this.#running?.clientPort
+  }
+
+  /** The URL clients of other machines use to reach this node's chat. */
+  get clientUrl(): string | undefined {
+    return this.#running?.core.clientUrl
+  }
+
+  /** Opens the store and listens. Rejects (and leaves the node stopped) when it cannot. */
+  async start(): Promise<void> {
+    await this.#transition
+    if (this.#state !== 'stopped') return
+    this.#transition = this.#start()
+    return this.#transition
+  }
+
+  async #start(): Promise<void> {
+    this.#setState('starting')
+    const { options } = this
+    let core: NodeCore | undefined
+    let clients: ClientServer | undefined
+    try {
+      core = new NodeCore(options)
+      clients = new ClientServer(core, () => this.health())
+      const clientPort = await clients.listen(options.host, options.port)
+      core.clientUrl = wsUrl(options.advertiseHost ?? advertisedHost(options.host), clientPort)
+      this.#running = { core, clients, clientPort }
+      this.#setState('running')
+      options.logger.info({ id: core.nodeId, clientPort }, 'node running')
+    } catch (error) {
+      await clients?.close()
+      core?.close()
+      this.#setState('stopped')
+      throw error
+    }
+  }
+
+  /** Closes sessions (code 1001), lets pending commits finish, and closes the store. */
+  async stop(): Promise<void> {
+    await this.#transition
+    if (this.#state !== 'running' || !this.#running) return
+    const { core, clients } = this.#running
+    this.#transition = (async () => {
+      this.#setState('stopping')
+      try {
+        await clients.close()
+      } finally {
+        core.close()
+        this.#running = undefined
+        this.#setState('stopped')
+        this.options.logger.info('node stopped')
+      }
+    })()
+    return this.#transition
+  }
+
+  health(): Health {
+    const core = this.#running?.core
+    if (!core) throw new Error('the node is not running')
+    return {
+      status: 'ok',
+      node: { id: core.nodeId, name: this.options.name },
+      clients: core.sessions.size,
+      peers: [],
+      vector: core.store.vector(),
+      events: core.store.count,
+    }
+  }
+
+  #setState(state: NodeState): void {
+    this.#state = state
+    this.emit('state', state)
+  }
+}
+
+/** The address to put in this node's URLs: the listen address, or a LAN one for a wildcard. */
+export function advertisedHost(host: string): string {
+  if (host !== '0.0.0.0' && host !== '::') return host
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
+}
+
+export function wsUrl(host: string, port: number): string {
+  return `ws://${host.includes(':') ? `[${host}]` : host}:${port}/`
+}

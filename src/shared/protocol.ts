@@ -1,0 +1,206 @@
+/**
+ * The client protocol of ../../../shared/PROTOCOL.md as schemas and types: the one place where
+ * the node, the renderer's client library and the tests learn what a frame looks like.
+ *
+ * Schemas are loose objects: receivers ignore fields they do not know (the protocol grows only
+ * by optional fields and new frame types).
+ */
+import { z } from 'zod'
+
+export const PROTOCOL_VERSION = 1
+/** A client WebSocket frame larger than this closes the session with code 1009. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024
+export const MAX_TEXT_LENGTH = 4000
+/** `join` without `since` sends this many of the newest messages. */
+export const JOIN_BACKLOG = 50
+/** `join` with `since` sends at most this many messages (the newest of them). */
+export const MAX_RESUME_BACKLOG = 1000
+export const HISTORY_DEFAULT_LIMIT = 50
+export const HISTORY_MAX_LIMIT = 200
+export const DEFAULT_ROOM = 'general'
+
+/** WebSocket close codes the node uses. */
+export const CLOSE_GOING_AWAY = 1001
+export const CLOSE_TOO_BIG = 1009
+/** The session could not keep up with its room's traffic; it may reconnect and resume. */
+export const CLOSE_TOO_SLOW = 1013
+export const CLOSE_UNAUTHORIZED = 4001
+
+/** Every error code a node sends, with when it is sent (PROTOCOL.md, "Error codes"). */
+export const ERROR_CODES = {
+  bad_request: 'not JSON, unknown type, missing or invalid field',
+  hello_required: 'a frame other than hello came before hello',
+  unauthorized: 'the access token is missing or wrong; the session is closed (4001)',
+  not_joined: 'the frame names a room this session has not joined',
+  too_long: 'the message text is longer than 4000 characters',
+  rate_limited: 'the session sent frames faster than its rate limit; the frame was dropped',
+  unavailable: 'the node could not store the message; it is not acknowledged',
+  internal: 'the node failed unexpectedly while handling the frame',
+} as const
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export const nodeIdSchema = z.string().regex(/^[a-z0-9]{8,64}$/, 'a node id is 8-64 of [a-z0-9]')
+export const roomSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,63}$/,
+    'a room is 1-64 of [a-z0-9_-], starting with a letter or digit',
+  )
+export const userIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a user id is 8-64 of [A-Za-z0-9_-]')
+export const userNameSchema = z
+  .string()
+  .min(1, 'a name is 1-64 characters')
+  .max(64, 'a name is 1-64 characters')
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'a name has no control characters')
+export const userSchema = z.looseObject({ id: userIdSchema, name: userNameSchema })
+export const cidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cid is 1-64 of [A-Za-z0-9_-]')
+export const seqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+/** Per-origin highest contiguous seq. Bounded so a vector cannot be used to make work. */
+export const vectorSchema = z
+  .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  .refine((v) => Object.keys(v).length <= 1024, 'a vector names at most 1024 origins')
+export const eventIdSchema = z
+  .string()
+  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,15}$/, 'an event id is "<origin>:<seq>"')
+const refSchema = z.string().max(64).optional()
+
+/** Text is checked apart from the frame so that an over-long text gets `too_long`. */
+export const textSchema = z
+  .string()
+  .min(1, 'text is 1-4000 characters')
+  .refine((t) => t.trim().length > 0, 'text is not blank')
+
+export type User = z.infer<typeof userSchema>
+export type Vector = Record<string, number>
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('hello'),
+    protocol: z.literal(PROTOCOL_VERSION),
+    user: userSchema,
+    token: z.string().max(1024).optional(),
+    ref: refSchema,
+  }),
+  z.looseObject({
+    type: z.literal('join'),
+    room: roomSchema,
+    since: vectorSchema.optional(),
+    ref: refSchema,
+  }),
+  z.looseObject({ type: z.literal('leave'), room: roomSchema, ref: refSchema }),
+  z.looseObject({
+    type: z.literal('send'),
+    room: roomSchema,
+    text: textSchema,
+    cid: cidSchema,
+    ref: refSchema,
+  }),
+  z.looseObject({
+    type: z.literal('history'),
+    room: roomSchema,
+    before: eventIdSchema.optional(),
+    limit: z.number().int().min(1).max(HISTORY_MAX_LIMIT).optional(),
+    ref: refSchema,
+  }),
+  z.looseObject({ type: z.literal('typing'), room: roomSchema, ref: refSchema }),
+  z.looseObject({ type: z.literal('ping'), ref: refSchema }),
+])
+export type ClientFrame = z.infer<typeof clientFrameSchema>
+
+/** One chat message as clients see it. */
+export interface ChatMessage {
+  room: string
+  id: string
+  origin: string
+  seq: number
+  ts: number
+  user: User
+  text: string
+  cid: string
+}
+
+export interface MeshNode {
+  id: string
+  name: string
+  /** The node's client WebSocket URL, for failover. */
+  url: string
+  up: boolean
+}
+
+export interface OnlineUser {
+  id: string
+  name: string
+  /** The id of the node the user is connected to. */
+  node: string
+}
+
+export type ServerFrame =
+  | { type: 'welcome'; protocol: 1; node: { id: string; name: string }; nodes: MeshNode[] }
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'ack'; cid: string; id: string; ts: number; ref?: string }
+  | { type: 'joined'; room: string; users: OnlineUser[]; truncated: boolean; ref?: string }
+  | { type: 'left'; room: string; ref?: string }
+  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean; ref?: string }
+  | { type: 'presence'; room: string; users: OnlineUser[] }
+  | { type: 'typing'; room: string; user: User }
+  | { type: 'nodes'; nodes: MeshNode[] }
+  | { type: 'pong'; ref?: string }
+  | { type: 'error'; code: ErrorCode; message: string; ref?: string }
+
+export type ClientParse =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: 'bad_request' | 'too_long'; message: string; ref?: string }
+
+/**
+ * Parses one client text frame. Never throws: anything that is not a valid frame becomes a
+ * `bad_request` (or `too_long` for an over-long text) with a message for people.
+ */
+export function parseClientFrame(data: string): ClientParse {
+  let value: unknown
+  try {
+    value = JSON.parse(data)
+  } catch {
+    return { ok: false, code: 'bad_request', message: 'frame is not JSON' }
+  }
+  const ref = refOf(value)
+  const result = clientFrameSchema.safeParse(value)
+  if (result.success) {
+    if (result.data.type === 'send' && result.data.text.length > MAX_TEXT_LENGTH) {
+      return {
+        ok: false,
+        code: 'too_long',
+        message: `text is longer than ${MAX_TEXT_LENGTH} characters`,
+        ref,
+      }
+    }
+    return { ok: true, frame: result.data }
+  }
+  return { ok: false, code: 'bad_request', message: describeIssue(result.error), ref }
+}
+
+function refOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const ref = (value as { ref?: unknown }).ref
+  return typeof ref === 'string' && ref.length <= 64 ? ref : undefined
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0]
+  if (!issue) return 'invalid frame'
+  if (issue.code === 'invalid_union' && issue.path.length === 0) return 'unknown frame type'
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'frame'
+  return `${where}: ${issue.message}`
+}
+
+export function eventId(origin: string, seq: number): string {
+  return `${origin}:${seq}`
+}
+
+/** Splits an event id checked by `eventIdSchema`. */
+export function parseEventId(id: string): { origin: string; seq: number } {
+  const at = id.lastIndexOf(':')
+  return { origin: id.slice(0, at), seq: Number(id.slice(at + 1)) }
+}

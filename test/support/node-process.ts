@@ -1,0 +1,164 @@
+/**
+ * Starts the real `chat-node` CLI as a child process on 127.0.0.1 with port 0, and ends it by
+ * its pid. Multi-process tests build on this.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const CLI = resolve(import.meta.dirname, '../../src/main/cli.ts')
+
+export interface NodeProcess {
+  readonly child: ChildProcess
+  readonly name: string
+  readonly dataDir: string
+  readonly clientPort: number
+  /** http://127.0.0.1:PORT */
+  readonly httpUrl: string
+  /** ws://127.0.0.1:PORT/ */
+  readonly wsUrl: string
+  /** Everything the process wrote to stderr so far (its logs). */
+  stderr(): string
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export interface StartOptions {
+  name?: string
+  /** Reuse a data directory (a restart); a fresh temporary one by default. */
+  dataDir?: string
+  args?: string[]
+  env?: NodeJS.ProcessEnv
+  /** How long to wait for the ready line. */
+  timeoutMs?: number
+}
+
+const started = new Set<NodeProcess>()
+const tempDirs = new Set<string>()
+
+/** A fresh temporary directory, removed by `cleanupNodes()`. */
+export function tempDir(prefix = 'palaver-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.add(dir)
+  return dir
+}
+
+/** Runs the CLI with `args` to completion (for flag errors and the like). */
+export function runCli(
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`chat-node ${args.join(' ')} did not exit in ${timeoutMs} ms`))
+    }, timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolvePromise({ code, stdout, stderr })
+    })
+  })
+}
+
+export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
+  const name = options.name ?? 'Test'
+  const dataDir = options.dataDir ?? join(tempDir(), 'data')
+  const args = [
+    CLI,
+    '--name',
+    name,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--peer-port',
+    '0',
+    '--data',
+    dataDir,
+    '--log-level',
+    'debug',
+    ...(options.args ?? []),
+  ]
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  )
+
+  const ready = await new Promise<string>((resolveReady, reject) => {
+    let stdout = ''
+    const timer = setTimeout(
+      () => reject(new Error(`${name} was not ready in time:\n${stderr}`)),
+      options.timeoutMs ?? 15_000,
+    )
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      const line = stdout.split('\n').find((l) => l.includes(' ready: '))
+      if (line) {
+        clearTimeout(timer)
+        resolveReady(line)
+      }
+    })
+    void exited.then(({ code }) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`))
+    })
+  })
+  const match = /clients on http:\/\/127\.0\.0\.1:(\d+)\//.exec(ready)
+  if (!match) throw new Error(`unexpected ready line: ${ready}`)
+  const clientPort = Number(match[1])
+
+  const node: NodeProcess = {
+    child,
+    name,
+    dataDir,
+    clientPort,
+    httpUrl: `http://127.0.0.1:${clientPort}`,
+    wsUrl: `ws://127.0.0.1:${clientPort}/`,
+    stderr: () => stderr,
+    exited,
+    async kill(signal = 'SIGKILL') {
+      started.delete(node)
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      return exited
+    },
+  }
+  started.add(node)
+  return node
+}
+
+/** Kills every node still running and removes the temporary directories. Call in afterEach/afterAll. */
+export async function cleanupNodes(): Promise<void> {
+  await Promise.all([...started].map((n) => n.kill('SIGKILL')))
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  tempDirs.clear()
+}
+
+export async function health(node: { httpUrl: string }): Promise<{
+  node: { id: string; name: string }
+  clients: number
+  peers: {
+    id: string | null
+    name: string | null
+    addr: string
+    state: string
+    rttMs: number | null
+  }[]
+  vector: Record<string, number>
+  events: number
+}> {
+  const res = await fetch(`${node.httpUrl}/health`)
+  if (!res.ok) throw new Error(`/health answered ${res.status}`)
+  return (await res.json()) as Awaited<ReturnType<typeof health>>
+}
