@@ -26,6 +26,8 @@ export class NodeMetrics {
       labelNames: ['source'],
       registers,
     })
+    // Both series exist from the start, so a scrape shows 0 rather than nothing.
+    for (const source of ['client', 'peer']) this.accepted.inc({ source }, 0)
     this.delivered = new Counter({
       name: 'palaver_messages_delivered_total',
       help: 'Message frames sent to chat sessions',
