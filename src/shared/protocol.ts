@@ -64,7 +64,7 @@ export const vectorSchema = z
   .refine((v) => Object.keys(v).length <= 1024, 'a vector names at most 1024 origins')
 export const eventIdSchema = z
   .string()
-  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,15}$/, 'an event id is "<origin>:<seq>"')
+  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,14}$/, 'an event id is "<origin>:<seq>"')
 const refSchema = z.string().max(64).optional()
 
 /** Text is checked apart from the frame so that an over-long text gets `too_long`. */
@@ -190,7 +190,6 @@ function refOf(value: unknown): string | undefined {
 function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0]
   if (!issue) return 'invalid frame'
-  if (issue.code === 'invalid_union' && issue.path.length === 0) return 'unknown frame type'
   const where = issue.path.length > 0 ? issue.path.join('.') : 'frame'
   return `${where}: ${issue.message}`
 }

@@ -66,7 +66,12 @@ export class EventLog {
     const key = `${user.id}\n${cid}`
     const pending = this.#pendingSends.get(key)
     if (pending) return pending
-    const existing = this.#store.findByCid(user.id, cid)
+    let existing: ChatEvent | undefined
+    try {
+      existing = this.#store.findByCid(user.id, cid)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (existing) return Promise.resolve(existing)
 
     const origin = this.#store.nodeId
@@ -132,7 +137,9 @@ export class EventLog {
     }
     this.#options.onCommitTimed?.((performance.now() - started) / 1000)
     this.#accepted.clear()
-    this.#options.onCommitted(events)
+    // The events are durable whatever happens next: settle the waiters first. Their callbacks
+    // (acks) run after this turn, so members still see a message before its sender's ack.
     for (const w of waiters) w.resolve()
+    this.#options.onCommitted(events)
   }
 }

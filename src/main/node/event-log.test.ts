@@ -1,0 +1,381 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { HybridClock } from './clock.ts'
+import { EventLog, MAX_BATCH_EVENTS, type EventLogOptions } from './event-log.ts'
+import { Store, type ChatEvent } from './store.ts'
+
+let dir: string
+const opened: Store[] = []
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'palaver-event-log-'))
+})
+
+afterEach(() => {
+  vi.restoreAllMocks()
+  for (const store of opened.splice(0)) store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const ada = { id: 'user_ada1', name: 'Ada' }
+const bob = { id: 'user_bob1', name: 'Bob' }
+const REMOTE = 'remote0001'
+
+/** A log on a real store in the test's directory, recording what it reports. */
+function setup(options: { clock?: HybridClock; store?: Store } = {}) {
+  const store = options.store ?? new Store(dir)
+  opened.push(store)
+  const committed: ChatEvent[][] = []
+  const timed: number[] = []
+  const failed: unknown[] = []
+  const logOptions: EventLogOptions = {
+    store,
+    clock: options.clock ?? new HybridClock(undefined, store.maxTs),
+    onCommitted: (events) => committed.push([...events]),
+    onCommitTimed: (seconds) => timed.push(seconds),
+    onCommitFailed: (error) => failed.push(error),
+  }
+  return { store, log: new EventLog(logOptions), committed, timed, failed }
+}
+
+function remote(seq: number, ts: number, fields: Partial<ChatEvent> = {}): ChatEvent {
+  return {
+    origin: REMOTE,
+    seq,
+    ts,
+    room: 'general',
+    user: bob,
+    text: `remote ${seq}`,
+    cid: `r${seq}`,
+    ...fields,
+  }
+}
+
+describe('EventLog.send', () => {
+  it('numbers local events 1, 2, 3… with strictly increasing ts', async () => {
+    // A wall clock that stands still: the ts must still increase.
+    const { store, log } = setup({ clock: new HybridClock(() => 1_000_000) })
+    const first = await log.send('general', ada, 'one', 'c1')
+    const rest = await Promise.all([
+      log.send('general', ada, 'two', 'c2'),
+      log.send('other', bob, 'three', 'c3'),
+      log.send('general', ada, 'four', 'c4'),
+    ])
+    const events = [first, ...rest]
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4])
+    expect(events.every((e) => e.origin === store.nodeId)).toBe(true)
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]?.ts).toBeGreaterThan(events[i - 1]?.ts as number)
+    }
+    expect(first).toEqual({
+      origin: store.nodeId,
+      seq: 1,
+      ts: 1_000_000,
+      room: 'general',
+      user: ada,
+      text: 'one',
+      cid: 'c1',
+    })
+    expect(log.nodeId).toBe(store.nodeId)
+    expect(store.range(store.nodeId, 1, 10)).toEqual(events)
+  })
+
+  it('resolves only once the event is in the store', async () => {
+    const { store, log, committed } = setup()
+    const sent = log.send('general', ada, 'hi', 'c1')
+    expect(store.vector()).toEqual({})
+    expect(log.acceptedSeq(store.nodeId)).toBe(1)
+    const seen = await sent.then((event) => ({
+      event,
+      vector: store.vector(),
+      count: store.count,
+      stored: store.get(event.origin, event.seq),
+      committed: committed.length,
+    }))
+    expect(seen.vector).toEqual({ [store.nodeId]: 1 })
+    expect(seen.count).toBe(1)
+    expect(seen.stored).toEqual(seen.event)
+    expect(seen.committed).toBe(1)
+  })
+
+  it('copies the user, keeping only its id and name', async () => {
+    const { log } = setup()
+    const user = { ...ada, avatar: 'x.png' }
+    const event = await log.send('general', user, 'hi', 'c1')
+    user.name = 'changed'
+    expect(event.user).toEqual(ada)
+  })
+
+  it('commits the sends of one turn in one batch', async () => {
+    const { store, log, committed, timed } = setup()
+    const sends = Array.from({ length: 25 }, (_, i) => log.send('general', ada, `m${i}`, `c${i}`))
+    expect(committed).toHaveLength(0)
+    const events = await Promise.all(sends)
+    expect(committed).toHaveLength(1)
+    expect(timed).toHaveLength(1)
+    expect(timed[0]).toBeGreaterThanOrEqual(0)
+    expect(committed[0]).toEqual(events)
+    expect(store.count).toBe(25)
+
+    // The next turn is a new batch.
+    await Promise.all([log.send('general', ada, 'x', 'x1'), log.send('general', ada, 'y', 'y1')])
+    expect(committed.map((batch) => batch.length)).toEqual([25, 2])
+    expect(timed).toHaveLength(2)
+  })
+
+  it('includes sends made after awaits within the same turn', async () => {
+    const { log, committed } = setup()
+    const sends = [log.send('general', ada, 'a', 'c1')]
+    await Promise.resolve()
+    sends.push(log.send('general', ada, 'b', 'c2'))
+    await Promise.resolve()
+    sends.push(log.send('general', ada, 'c', 'c3'))
+    await Promise.all(sends)
+    expect(committed.map((batch) => batch.length)).toEqual([3])
+  })
+
+  it('commits at once when a batch is full', async () => {
+    const { store, log, committed } = setup()
+    const sends = Array.from({ length: MAX_BATCH_EVENTS + 5 }, (_, i) =>
+      log.send('general', ada, `m${i}`, `c${i}`),
+    )
+    // The full batch was committed synchronously, before the turn ended.
+    expect(committed.map((batch) => batch.length)).toEqual([MAX_BATCH_EVENTS])
+    expect(store.count).toBe(MAX_BATCH_EVENTS)
+    const events = await Promise.all(sends)
+    expect(committed.map((batch) => batch.length)).toEqual([MAX_BATCH_EVENTS, 5])
+    expect(events.map((e) => e.seq)).toEqual(
+      Array.from({ length: MAX_BATCH_EVENTS + 5 }, (_, i) => i + 1),
+    )
+  })
+})
+
+describe('EventLog.send: idempotence', () => {
+  it('a resend while the first is pending resolves to the same event', async () => {
+    const { store, log, committed } = setup()
+    const first = log.send('general', ada, 'hi', 'c1')
+    const again = log.send('general', ada, 'hi (resent)', 'c1')
+    const [a, b] = await Promise.all([first, again])
+    expect(b).toEqual(a)
+    expect(a.text).toBe('hi')
+    expect(store.count).toBe(1)
+    expect(committed.flat()).toHaveLength(1)
+  })
+
+  it('a resend after the commit resolves to the stored event and writes nothing', async () => {
+    const { store, log, committed } = setup()
+    const first = await log.send('general', ada, 'hi', 'c1')
+    const again = await log.send('other', { ...ada, name: 'Ada 2' }, 'different', 'c1')
+    expect(again).toEqual(first)
+    expect(store.count).toBe(1)
+    expect(committed).toHaveLength(1)
+    // The resend took no seq: the next new send is 2.
+    expect((await log.send('general', ada, 'next', 'c2')).seq).toBe(2)
+  })
+
+  it('a resend to a new log on the reopened store resolves to the first event', async () => {
+    const before = setup()
+    const first = await before.log.send('general', ada, 'hi', 'c1')
+    before.store.close()
+
+    const after = setup()
+    expect(after.store.nodeId).toBe(before.store.nodeId)
+    const again = await after.log.send('general', ada, 'hi', 'c1')
+    expect(again).toEqual(first)
+    expect(after.store.count).toBe(1)
+    expect(after.committed).toHaveLength(0)
+    const next = await after.log.send('general', ada, 'next', 'c2')
+    expect(next.seq).toBe(2)
+    expect(next.ts).toBeGreaterThan(first.ts)
+  })
+
+  it('the same cid from another user is a new event', async () => {
+    const { store, log } = setup()
+    const [a, b] = await Promise.all([
+      log.send('general', ada, 'hi', 'c1'),
+      log.send('general', bob, 'hi', 'c1'),
+    ])
+    const c = await log.send('general', { id: 'user_cat1', name: 'Cat' }, 'hi', 'c1')
+    expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3])
+    expect(store.count).toBe(3)
+    expect(store.findByCid(bob.id, 'c1')).toEqual(b)
+  })
+
+  it('a resend of a cid first accepted from another origin resolves to that event', async () => {
+    const { store, log } = setup()
+    log.accept(remote(1, 500, { user: ada, cid: 'c1' }))
+    log.flush()
+    const event = await log.send('general', ada, 'hi', 'c1')
+    expect(event).toEqual(remote(1, 500, { user: ada, cid: 'c1' }))
+    expect(store.seqOf(store.nodeId)).toBe(0)
+  })
+})
+
+describe('EventLog.accept', () => {
+  it('accepts only the next seq of an origin, and commits it with the next batch', async () => {
+    const { store, log, committed } = setup()
+    expect(log.accept(remote(1, 100))).toBe('accepted')
+    expect(log.acceptedSeq(REMOTE)).toBe(1)
+    expect(store.seqOf(REMOTE)).toBe(0)
+    // While pending, the same seq is already held.
+    expect(log.accept(remote(1, 100))).toBe('duplicate')
+    expect(log.accept(remote(2, 200))).toBe('accepted')
+    expect(log.accept(remote(4, 400))).toBe('early')
+    expect(store.count).toBe(0)
+
+    await vi.waitFor(() => expect(committed).toHaveLength(1))
+    expect(committed[0]).toEqual([remote(1, 100), remote(2, 200)])
+    expect(store.vector()).toEqual({ [REMOTE]: 2 })
+    expect(store.count).toBe(2)
+
+    expect(log.accept(remote(1, 100))).toBe('duplicate')
+    expect(log.accept(remote(2, 200))).toBe('duplicate')
+    expect(log.accept(remote(4, 400))).toBe('early')
+    expect(store.get(REMOTE, 4)).toBeUndefined()
+    expect(log.accept(remote(3, 300))).toBe('accepted')
+    expect(log.accept(remote(4, 400))).toBe('accepted')
+    log.flush()
+    expect(store.vector()).toEqual({ [REMOTE]: 4 })
+    expect(committed.map((batch) => batch.map((e) => e.seq))).toEqual([
+      [1, 2],
+      [3, 4],
+    ])
+  })
+
+  it('stores nothing of an early event, even after a flush', () => {
+    const { store, log, committed } = setup()
+    expect(log.accept(remote(2, 200))).toBe('early')
+    expect(log.acceptedSeq(REMOTE)).toBe(0)
+    log.flush()
+    expect(store.count).toBe(0)
+    expect(committed).toHaveLength(0)
+  })
+
+  it('knows what the store held before it was opened', () => {
+    const first = setup()
+    first.log.accept(remote(1, 100))
+    first.log.flush()
+    first.store.close()
+    const { log } = setup()
+    expect(log.acceptedSeq(REMOTE)).toBe(1)
+    expect(log.accept(remote(1, 100))).toBe('duplicate')
+    expect(log.accept(remote(3, 300))).toBe('early')
+    expect(log.accept(remote(2, 200))).toBe('accepted')
+  })
+
+  it('treats a local event coming back from the mesh as a duplicate', async () => {
+    const { store, log } = setup()
+    const mine = await log.send('general', ada, 'hi', 'c1')
+    expect(log.accept(mine)).toBe('duplicate')
+    const pending = log.send('general', ada, 'again', 'c2')
+    expect(log.accept({ ...mine, seq: 2 })).toBe('duplicate')
+    await pending
+    expect(store.count).toBe(2)
+  })
+
+  it('commits local and remote events of one turn together, in order', async () => {
+    const { store, log, committed } = setup({ clock: new HybridClock(() => 1_000) })
+    const sent = log.send('general', ada, 'mine', 'c1')
+    log.accept(remote(1, 50))
+    const sent2 = log.send('general', ada, 'mine 2', 'c2')
+    await Promise.all([sent, sent2])
+    expect(committed).toHaveLength(1)
+    expect(committed[0]?.map((e) => `${e.origin}:${e.seq}`)).toEqual([
+      `${store.nodeId}:1`,
+      `${REMOTE}:1`,
+      `${store.nodeId}:2`,
+    ])
+  })
+
+  it('pushes the clock past the accepted event, so a later send is newer', async () => {
+    const { log } = setup({ clock: new HybridClock(() => 1_000) })
+    const far = 5_000_000_000_000_000
+    expect(log.accept(remote(1, far))).toBe('accepted')
+    const event = await log.send('general', ada, 'reply', 'c1')
+    expect(event.ts).toBeGreaterThan(far)
+  })
+
+  it('does not push the clock for a duplicate or an early event', async () => {
+    const { log } = setup({ clock: new HybridClock(() => 1_000) })
+    log.accept(remote(1, 2_000))
+    log.flush()
+    expect(log.accept(remote(1, 9_000_000))).toBe('duplicate')
+    expect(log.accept(remote(5, 9_000_000))).toBe('early')
+    const event = await log.send('general', ada, 'hi', 'c1')
+    expect(event.ts).toBe(2_001)
+  })
+})
+
+describe('EventLog: a failed commit', () => {
+  it('rejects the waiting sends, reports the error, and takes the same seqs again', async () => {
+    const { store, log, committed, failed } = setup()
+    const first = await log.send('general', ada, 'ok', 'c0')
+    const error = new Error('disk full')
+    const append = vi.spyOn(store, 'append').mockImplementationOnce(() => {
+      throw error
+    })
+
+    const doomed = [log.send('general', ada, 'a', 'c1'), log.send('general', bob, 'b', 'c2')]
+    const results = await Promise.allSettled(doomed)
+    expect(results).toEqual([
+      { status: 'rejected', reason: error },
+      { status: 'rejected', reason: error },
+    ])
+    expect(failed).toEqual([error])
+    expect(committed).toHaveLength(1)
+    expect(append).toHaveBeenCalledTimes(1)
+    expect(store.vector()).toEqual({ [store.nodeId]: 1 })
+    expect(store.count).toBe(1)
+    expect(log.acceptedSeq(store.nodeId)).toBe(1)
+
+    // No gap in the local seq: the next sends take 2 and 3 again.
+    const next = await log.send('general', ada, 'retry', 'c3')
+    expect(next.seq).toBe(2)
+    expect(next.ts).toBeGreaterThan(first.ts)
+    expect((await log.send('general', ada, 'more', 'c4')).seq).toBe(3)
+    expect(store.vector()).toEqual({ [store.nodeId]: 3 })
+    expect(committed).toHaveLength(3)
+  })
+
+  it('lets a failed send be resent with the same cid', async () => {
+    const { store, log } = setup()
+    vi.spyOn(store, 'append').mockImplementationOnce(() => {
+      throw new Error('disk full')
+    })
+    await expect(log.send('general', ada, 'hi', 'c1')).rejects.toThrow('disk full')
+    const again = await log.send('general', ada, 'hi', 'c1')
+    expect(again.seq).toBe(1)
+    expect(store.findByCid(ada.id, 'c1')).toEqual(again)
+  })
+
+  it('drops accepted remote events, which are then accepted again', async () => {
+    const { store, log, failed } = setup()
+    vi.spyOn(store, 'append').mockImplementationOnce(() => {
+      throw new Error('disk full')
+    })
+    expect(log.accept(remote(1, 100))).toBe('accepted')
+    expect(log.accept(remote(2, 200))).toBe('accepted')
+    log.flush()
+    expect(failed).toHaveLength(1)
+    expect(store.count).toBe(0)
+    expect(log.acceptedSeq(REMOTE)).toBe(0)
+    expect(log.accept(remote(2, 200))).toBe('early')
+    expect(log.accept(remote(1, 100))).toBe('accepted')
+    log.flush()
+    expect(store.vector()).toEqual({ [REMOTE]: 1 })
+  })
+
+  it('rejects the waiting sends when the store was closed', async () => {
+    const { store, log, committed, failed } = setup()
+    const sent = log.send('general', ada, 'hi', 'c1')
+    store.close()
+    await expect(sent).rejects.toThrow()
+    expect(failed).toHaveLength(1)
+    expect(committed).toHaveLength(0)
+    const reopened = new Store(dir)
+    opened.push(reopened)
+    expect(reopened.count).toBe(0)
+  })
+})
