@@ -3,6 +3,7 @@ import {
   HISTORY_MAX_LIMIT,
   MAX_TEXT_LENGTH,
   eventId,
+  eventIdSchema,
   parseClientFrame,
   parseEventId,
   type ClientParse,
@@ -386,5 +387,12 @@ describe('event ids', () => {
   it('round-trips an event id', () => {
     expect(eventId('abcdefgh', 42)).toBe('abcdefgh:42')
     expect(parseEventId('abcdefgh:42')).toEqual({ origin: 'abcdefgh', seq: 42 })
+  })
+})
+
+describe('eventIdSchema', () => {
+  it('refuses a seq beyond the integers a JSON number holds exactly', () => {
+    expect(eventIdSchema.safeParse('abcdefgh:9007199254740991').success).toBe(true)
+    expect(eventIdSchema.safeParse('abcdefgh:9007199254740993').success).toBe(false)
   })
 })

@@ -64,7 +64,11 @@ export const vectorSchema = z
   .refine((v) => Object.keys(v).length <= 1024, 'a vector names at most 1024 origins')
 export const eventIdSchema = z
   .string()
-  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,14}$/, 'an event id is "<origin>:<seq>"')
+  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,15}$/, 'an event id is "<origin>:<seq>"')
+  .refine(
+    (id) => Number(id.slice(id.lastIndexOf(':') + 1)) <= Number.MAX_SAFE_INTEGER,
+    'seq is too large',
+  )
 const refSchema = z.string().max(64).optional()
 
 /** Text is checked apart from the frame so that an over-long text gets `too_long`. */
