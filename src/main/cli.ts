@@ -136,7 +136,8 @@ async function main(): Promise<void> {
   const host = node.options.host
   process.stdout.write(
     `chat-node ${node.options.name} (${node.id}) ready: clients on http://${hostForUrl(host)}:${node.clientPort}/` +
-      ` (share ${node.clientUrl?.replace(/^ws/, 'http')}), data in ${node.options.dataDir}\n`,
+      ` (share ${node.clientUrl?.replace(/^ws/, 'http')}), peers on ${hostForUrl(host)}:${node.peerPort},` +
+      ` data in ${node.options.dataDir}\n`,
   )
 
   let stopping = false

@@ -14,6 +14,10 @@ export interface NodeProcess {
   readonly name: string
   readonly dataDir: string
   readonly clientPort: number
+  /** The bound peer port of the mesh. */
+  readonly peerPort: number
+  /** `127.0.0.1:PEERPORT`, as other nodes' `--peer`. */
+  readonly peerAddr: string
   /** http://127.0.0.1:PORT */
   readonly httpUrl: string
   /** ws://127.0.0.1:PORT/ */
@@ -29,7 +33,16 @@ export interface StartOptions {
   name?: string
   /** Reuse a data directory (a restart); a fresh temporary one by default. */
   dataDir?: string
+  /** Peer port to listen on; 0 (a free port) by default. */
+  peerPort?: number
+  /** `--log-level` of the process; `debug` by default. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error'
   args?: string[]
+  /**
+   * The whole command line after the CLI path, instead of the flags above (for the positional
+   * form). Give `--host 127.0.0.1` so the ready line names an address this helper can parse.
+   */
+  argv?: string[]
   env?: NodeJS.ProcessEnv
   /** How long to wait for the ready line. */
   timeoutMs?: number
@@ -79,11 +92,11 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     '--port',
     '0',
     '--peer-port',
-    '0',
+    String(options.peerPort ?? 0),
     '--data',
     dataDir,
     '--log-level',
-    'debug',
+    options.logLevel ?? 'debug',
     ...(options.args ?? []),
   ]
   const child = spawn(process.execPath, args, {
@@ -118,12 +131,17 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   const match = /clients on http:\/\/127\.0\.0\.1:(\d+)\//.exec(ready)
   if (!match) throw new Error(`unexpected ready line: ${ready}`)
   const clientPort = Number(match[1])
+  const peerMatch = /peers on 127\.0\.0\.1:(\d+)/.exec(ready)
+  if (!peerMatch) throw new Error(`no peer port in ready line: ${ready}`)
+  const peerPort = Number(peerMatch[1])
 
   const node: NodeProcess = {
     child,
     name,
     dataDir,
     clientPort,
+    peerPort,
+    peerAddr: `127.0.0.1:${peerPort}`,
     httpUrl: `http://127.0.0.1:${clientPort}`,
     wsUrl: `ws://127.0.0.1:${clientPort}/`,
     stderr: () => stderr,
@@ -146,6 +164,7 @@ export async function cleanupNodes(): Promise<void> {
 }
 
 export async function health(node: { httpUrl: string }): Promise<{
+  status: string
   node: { id: string; name: string }
   clients: number
   peers: {
@@ -161,4 +180,35 @@ export async function health(node: { httpUrl: string }): Promise<{
   const res = await fetch(`${node.httpUrl}/health`)
   if (!res.ok) throw new Error(`/health answered ${res.status}`)
   return (await res.json()) as Awaited<ReturnType<typeof health>>
+}
+
+/** The node's `/metrics` text. */
+export async function metrics(node: { httpUrl: string }): Promise<string> {
+  const res = await fetch(`${node.httpUrl}/metrics`)
+  if (!res.ok) throw new Error(`/metrics answered ${res.status}`)
+  return res.text()
+}
+
+/** The value of one sample in Prometheus text (`name` may carry labels), or undefined. */
+export function metricValue(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line === undefined ? undefined : Number(line.slice(name.length + 1))
+}
+
+/**
+ * Polls `/health` until `check` holds (the node publishes its state there; no fixed sleeps).
+ * Rejects with the last document after `timeoutMs`.
+ */
+export async function waitForHealth(
+  node: { httpUrl: string },
+  check: (h: Awaited<ReturnType<typeof health>>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Awaited<ReturnType<typeof health>>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const h = await health(node)
+    if (check(h)) return h
+    if (Date.now() > deadline) throw new Error(`/health never matched: ${JSON.stringify(h)}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }

@@ -11,6 +11,8 @@ export class NodeMetrics {
   readonly accepted: Counter<'source'>
   readonly delivered: Counter
   readonly commitSeconds: Histogram
+  readonly meshEventsSent: Counter
+  readonly linksUp: Gauge
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
   constructor() {
@@ -37,6 +39,16 @@ export class NodeMetrics {
       name: 'palaver_store_commit_seconds',
       help: 'Time to commit one group of events to disk',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    })
+    this.meshEventsSent = new Counter({
+      name: 'palaver_mesh_events_sent_total',
+      help: 'Event frames written to peer links (relayed, forwarded or streamed)',
+      registers,
+    })
+    this.linksUp = new Gauge({
+      name: 'palaver_mesh_links_up',
+      help: 'Authenticated peer links',
       registers,
     })
     const loopDelay = this.#loopDelay

@@ -2,10 +2,11 @@
  * The running state of a node: its store, event log, rooms and sessions, and what joins them.
  * It exists from `ChatNode.start()` to `ChatNode.stop()`; the servers hand it their traffic.
  */
-import type { MeshNode, OnlineUser, User } from '../../shared/protocol.ts'
+import type { MeshNode, OnlineUser, ServerFrame, User } from '../../shared/protocol.ts'
 import { HybridClock } from './clock.ts'
 import { EventLog } from './event-log.ts'
 import type { Logger } from './logger.ts'
+import type { Mesh } from './mesh/mesh.ts'
 import { NodeMetrics } from './metrics.ts'
 import type { NodeOptions } from './options.ts'
 import { Rooms } from './rooms.ts'
@@ -17,20 +18,32 @@ export class NodeCore {
   readonly logger: Logger
   readonly store: Store
   readonly log: EventLog
+  /** Stamps events, presence versions and typing counters: increasing even across restarts. */
+  readonly clock: HybridClock
   readonly rooms = new Rooms()
   readonly metrics = new NodeMetrics()
   readonly sessions = new Set<Session>()
   /** This node's client WebSocket URL, as others should dial it. */
   clientUrl = ''
+  /** The peer mesh, once it listens. */
+  mesh: Mesh | undefined
 
   constructor(options: NodeOptions) {
     this.options = options
     this.logger = options.logger
     this.store = new Store(options.dataDir)
+    this.clock = new HybridClock(undefined, this.store.maxTs)
     this.log = new EventLog({
       store: this.store,
-      clock: new HybridClock(undefined, this.store.maxTs),
-      onCommitted: (events) => this.#fanOut(events),
+      clock: this.clock,
+      onCommitted: (events) => {
+        try {
+          this.#fanOut(events)
+          this.mesh?.forward(events)
+        } catch (error) {
+          this.logger.error({ err: error }, 'fan-out of committed events failed')
+        }
+      },
       onCommitTimed: (seconds) => this.metrics.commitSeconds.observe(seconds),
       onCommitFailed: (error) => this.logger.error({ err: error }, 'store commit failed'),
     })
@@ -41,9 +54,13 @@ export class NodeCore {
     return this.store.nodeId
   }
 
-  /** The nodes a client may use, this one first (the mesh adds its peers). */
+  /** The nodes a client may use, this one first. */
   meshNodes(): MeshNode[] {
-    return [{ id: this.nodeId, name: this.options.name, url: this.clientUrl, up: true }]
+    return (
+      this.mesh?.nodes() ?? [
+        { id: this.nodeId, name: this.options.name, url: this.clientUrl, up: true },
+      ]
+    )
   }
 
   /**
@@ -53,24 +70,52 @@ export class NodeCore {
   allowedOrigins(): Set<string> {
     const origins = new Set(this.options.allowOrigins)
     for (const node of this.meshNodes()) {
-      if (node.url) origins.add(new URL(node.url.replace(/^ws/, 'http')).origin)
+      try {
+        origins.add(new URL(node.url.replace(/^ws/, 'http')).origin)
+      } catch {
+        // a node with no usable URL has no page either
+      }
     }
     return origins
   }
 
+  /** Who is online in `room` across the mesh. */
   roomUsers(room: string): OnlineUser[] {
-    return this.rooms.users(room, this.nodeId)
+    const local = this.rooms.users(room, this.nodeId)
+    return this.mesh ? [...local, ...this.mesh.remoteUsers(room)] : local
   }
 
+  /** A local session joined or left `room` and changed who is online there. */
   presenceChanged(room: string): void {
-    const frame = { type: 'presence', room, users: this.roomUsers(room) }
-    this.rooms.publish(room, Buffer.from(JSON.stringify(frame)))
+    this.publishPresence(room)
+    this.mesh?.localPresenceChanged()
   }
 
+  /** Tells the room's local members who is online in it now. */
+  publishPresence(room: string): void {
+    this.#publish(room, { type: 'presence', room, users: this.roomUsers(room) })
+  }
+
+  /** A local session is typing in `room`. */
   typing(room: string, user: User): void {
+    this.publishTyping(room, user)
+    this.mesh?.typing(room, user)
+  }
+
+  publishTyping(room: string, user: User): void {
     const frame = Buffer.from(JSON.stringify({ type: 'typing', room, user }))
     // The typist's own sessions do not need to hear it.
     this.rooms.publish(room, frame, (member) => member.user.id === user.id)
+  }
+
+  /** Tells every session the mesh's nodes changed (for failover lists). */
+  publishNodes(nodes: MeshNode[]): void {
+    const frame = Buffer.from(JSON.stringify({ type: 'nodes', nodes }))
+    for (const session of this.sessions) if (session.welcomed) session.deliver(frame)
+  }
+
+  #publish(room: string, frame: ServerFrame): void {
+    this.rooms.publish(room, Buffer.from(JSON.stringify(frame)))
   }
 
   sessionOpened(session: Session): void {

@@ -10,25 +10,19 @@ import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
 import type { Vector } from '../../shared/protocol.ts'
 import { ClientServer } from './client-server.ts'
+import { Mesh, type PeerStatus } from './mesh/mesh.ts'
+import { loadOrCreateIdentity } from './mesh/tls-identity.ts'
 import { NodeCore } from './node-core.ts'
-import { type NodeOptions, type NodeOptionsInput, normalizeOptions } from './options.ts'
+import { type NodeOptions, type NodeOptionsInput, normalizeOptions, parsePeer } from './options.ts'
 
 export type NodeState = 'stopped' | 'starting' | 'running' | 'stopping'
-
-export interface PeerHealth {
-  id: string | null
-  name: string | null
-  addr: string
-  state: 'connecting' | 'up' | 'down'
-  rttMs: number | null
-}
 
 /** The `/health` document (PROTOCOL.md). */
 export interface Health {
   status: 'ok'
   node: { id: string; name: string }
   clients: number
-  peers: PeerHealth[]
+  peers: PeerStatus[]
   vector: Vector
   events: number
 }
@@ -36,7 +30,9 @@ export interface Health {
 interface Running {
   core: NodeCore
   clients: ClientServer
+  mesh: Mesh
   clientPort: number
+  peerPort: number
 }
 
 export interface ChatNodeEvents {
@@ -69,6 +65,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return this.#running?.clientPort
   }
 
+  /** The bound peer port (useful with `peerPort: 0`). */
+  get peerPort(): number | undefined {
+    return this.#running?.peerPort
+  }
+
   /** The URL clients of other machines use to reach this node's chat. */
   get clientUrl(): string | undefined {
     return this.#running?.core.clientUrl
@@ -87,15 +88,27 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     const { options } = this
     let core: NodeCore | undefined
     let clients: ClientServer | undefined
+    let mesh: Mesh | undefined
     try {
       core = new NodeCore(options)
+      const identity = await loadOrCreateIdentity(options.dataDir, core.nodeId)
       clients = new ClientServer(core, () => this.health())
       const clientPort = await clients.listen(options.host, options.port)
-      core.clientUrl = wsUrl(options.advertiseHost ?? advertisedHost(options.host), clientPort)
-      this.#running = { core, clients, clientPort }
+      const host = options.advertiseHost ?? advertisedHost(options.host)
+      core.clientUrl = wsUrl(host, clientPort)
+      let peerPort = 0
+      mesh = new Mesh({
+        core,
+        identity,
+        peerAddr: () => `${host.includes(':') ? `[${host}]` : host}:${peerPort}`,
+      })
+      peerPort = await mesh.listen(options.host, options.peerPort)
+      core.mesh = mesh
+      this.#running = { core, clients, mesh, clientPort, peerPort }
       this.#setState('running')
-      options.logger.info({ id: core.nodeId, clientPort }, 'node running')
+      options.logger.info({ id: core.nodeId, clientPort, peerPort }, 'node running')
     } catch (error) {
+      await mesh?.close()
       await clients?.close()
       core?.close()
       this.#setState('stopped')
@@ -107,11 +120,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   async stop(): Promise<void> {
     await this.#transition
     if (this.#state !== 'running' || !this.#running) return
-    const { core, clients } = this.#running
+    const { core, clients, mesh } = this.#running
     this.#transition = (async () => {
       this.#setState('stopping')
       try {
-        await clients.close()
+        await Promise.all([clients.close(), mesh.close()])
       } finally {
         core.close()
         this.#running = undefined
@@ -129,10 +142,32 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       status: 'ok',
       node: { id: core.nodeId, name: this.options.name },
       clients: core.sessions.size,
-      peers: [],
+      peers: this.#running?.mesh.peers() ?? [],
       vector: core.store.vector(),
       events: core.store.count,
     }
+  }
+
+  /**
+   * Starts keeping a link to a peer (`HOST:PORT`) while running; kept in the options so that a
+   * restart dials it too. Returns false when it was already a peer.
+   * @throws OptionsError when `addr` is not HOST:PORT
+   */
+  addPeer(addr: string): boolean {
+    const peer = parsePeer(addr)
+    if (this.options.peers.includes(peer)) return false
+    this.options.peers.push(peer)
+    this.#running?.mesh.addPeer(peer)
+    return true
+  }
+
+  /** Stops keeping a link to a peer: its link closes and is not redialled. */
+  removePeer(addr: string): boolean {
+    const at = this.options.peers.indexOf(addr)
+    if (at < 0) return false
+    this.options.peers.splice(at, 1)
+    this.#running?.mesh.removePeer(addr)
+    return true
   }
 
   #setState(state: NodeState): void {

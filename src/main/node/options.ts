@@ -22,7 +22,7 @@ export const CLIENT_HEARTBEAT_MS = 30_000
 export const STOP_GRACE_MS = 2_000
 
 const portSchema = z.number().int().min(0).max(65_535)
-const hostPortSchema = z
+export const peerAddrSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a peer is HOST:PORT')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65_535, 'a port is 0-65535')
@@ -50,7 +50,7 @@ export const nodeOptionsSchema = z.object({
   /** Peer port (TLS mesh). Default 9080; 0 picks a free port. */
   peerPort: portSchema.default(DEFAULT_PEER_PORT),
   /** Peers to dial, as `HOST:PORT`. */
-  peers: z.array(hostPortSchema).max(256).default([]),
+  peers: z.array(peerAddrSchema).max(256).default([]),
   /** Mesh name: only nodes of the same mesh link. Default `default`. */
   mesh: z
     .string()
@@ -81,6 +81,14 @@ export type NodeOptions = z.output<typeof nodeOptionsSchema> & { logger: Logger 
 
 export class OptionsError extends Error {
   override name = 'OptionsError'
+}
+
+/** Checks a peer address (`HOST:PORT`); throws `OptionsError`. */
+export function parsePeer(addr: unknown): string {
+  const result = peerAddrSchema.safeParse(addr)
+  if (!result.success)
+    throw new OptionsError(`peer: ${result.error.issues[0]?.message ?? 'invalid'}`)
+  return result.data
 }
 
 /** Merges defaults into `input` and checks every field; throws `OptionsError` naming the field. */

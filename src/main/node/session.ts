@@ -55,6 +55,11 @@ export class Session implements Member {
     return this.#user
   }
 
+  /** Whether the session got its `welcome` (only then does it get broadcasts). */
+  get welcomed(): boolean {
+    return this.#user !== undefined
+  }
+
   get rooms(): ReadonlySet<string> {
     return this.#rooms
   }

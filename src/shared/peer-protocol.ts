@@ -1,0 +1,101 @@
+/**
+ * The peer protocol of PROTOCOL.md ("Peer protocol") as schemas and types: the frames nodes
+ * exchange over their TLS links. Used by the node's mesh and by the tests that play a peer.
+ */
+import { z } from 'zod'
+import {
+  cidSchema,
+  MAX_TEXT_LENGTH,
+  nodeIdSchema,
+  roomSchema,
+  seqSchema,
+  textSchema,
+  userSchema,
+  vectorSchema,
+} from './protocol.ts'
+
+/** A peer frame's payload is 1 byte to 4 MiB. */
+export const MAX_PEER_FRAME_BYTES = 4 * 1024 * 1024
+/** Before a link is authenticated, frames are at most 4 KiB. */
+export const MAX_PREAUTH_FRAME_BYTES = 4 * 1024
+/** A handshake that takes longer than this closes the link. */
+export const HANDSHAKE_TIMEOUT_MS = 5_000
+/** The label of the TLS exporter the mesh proof is bound to. */
+export const EXPORTER_LABEL = 'EXPORTER-palaver-mesh-v1'
+
+const meshNameSchema = z.string().min(1).max(64)
+const tsSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+
+export const peerNodeSchema = z.looseObject({
+  id: nodeIdSchema,
+  name: z.string().min(1).max(64),
+  url: z.string().max(512),
+})
+
+export const chatEventSchema = z.looseObject({
+  kind: z.literal('message'),
+  origin: nodeIdSchema,
+  seq: seqSchema,
+  ts: tsSchema,
+  room: roomSchema,
+  user: userSchema,
+  text: textSchema.max(MAX_TEXT_LENGTH),
+  cid: cidSchema,
+})
+
+export const peerFrameSchema = z.discriminatedUnion('type', [
+  z.looseObject({
+    type: z.literal('hello'),
+    protocol: z.number(),
+    node: peerNodeSchema,
+    mesh: meshNameSchema,
+  }),
+  z.looseObject({ type: z.literal('auth'), proof: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.looseObject({
+    type: z.literal('error'),
+    code: z.string().max(64),
+    message: z.string().max(1024),
+  }),
+  z.looseObject({ type: z.literal('sync'), vector: vectorSchema }),
+  z.looseObject({ type: z.literal('event'), event: chatEventSchema }),
+  z.looseObject({
+    type: z.literal('want'),
+    origin: nodeIdSchema,
+    from: seqSchema,
+    to: seqSchema,
+  }),
+  z.looseObject({
+    type: z.literal('presence'),
+    node: nodeIdSchema,
+    version: tsSchema,
+    rooms: z
+      .record(roomSchema, z.array(userSchema).max(10_000))
+      .refine((r) => Object.keys(r).length <= 10_000, 'at most 10000 rooms'),
+  }),
+  z.looseObject({
+    type: z.literal('typing'),
+    origin: nodeIdSchema,
+    eseq: seqSchema,
+    room: roomSchema,
+    user: userSchema,
+  }),
+  z.looseObject({
+    type: z.literal('nodes'),
+    nodes: z
+      .array(
+        z.looseObject({
+          id: nodeIdSchema,
+          name: z.string().min(1).max(64),
+          url: z.string().max(512),
+          peerAddr: z.string().max(300),
+        }),
+      )
+      .max(1024),
+  }),
+  z.looseObject({ type: z.literal('ping'), t: z.number() }),
+  z.looseObject({ type: z.literal('pong'), t: z.number() }),
+])
+
+export type PeerFrame = z.infer<typeof peerFrameSchema>
+export type PeerFrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>
+export type WireEvent = z.infer<typeof chatEventSchema>
