@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import type { ClientFrame, ServerFrame, User } from '../../src/shared/protocol.ts'
 
-type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>
+export type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>
+
+/** How fast `sendMany` writes: under the node's default 50 frames/s, burst 100, with a margin. */
+export interface Pace {
+  perSecond: number
+  burst: number
+}
+export const SAFE_PACE: Pace = { perSecond: 40, burst: 80 }
 
 export function randomUser(name = 'tester'): User {
   return { id: `u${randomBytes(6).toString('hex')}`, name }
@@ -19,9 +26,15 @@ export class ChatClient {
   readonly closed: Promise<{ code: number; reason: string }>
   #waiters: (() => void)[] = []
   #cursor = 0
+  /** `sendMany`'s token bucket, mirroring the node's limiter for this session. */
+  #tokens: number | undefined
+  #tokensAt = 0
 
   private constructor(ws: WebSocket) {
     this.ws = ws
+    // A protocol error after the socket opened (say the node cut a frame short) ends in
+    // `closed`; without a listener it would crash the test process instead.
+    ws.on('error', () => {})
     ws.on('message', (data) => {
       this.frames.push(JSON.parse(data.toString()) as ServerFrame)
       this.#wake()
@@ -169,6 +182,78 @@ export class ChatClient {
     )
     if (frame.type === 'error') throw new Error(`send failed: ${frame.code}: ${frame.message}`)
     return frame as FrameOf<'ack'>
+  }
+
+  /**
+   * Sends `frame` with a fresh `ref` (unless it has one) and resolves with the first reply that
+   * echoes it (`ack`, `joined`, `left`, `history`, `pong` or `error`).
+   */
+  async request(frame: Record<string, unknown>, timeoutMs = 10_000): Promise<ServerFrame> {
+    const ref = typeof frame.ref === 'string' ? frame.ref : `r${randomBytes(4).toString('hex')}`
+    const from = this.frames.length
+    this.send({ ...frame, ref })
+    const { frame: reply } = await this.waitFor(
+      (f) => (f as { ref?: unknown }).ref === ref,
+      from,
+      timeoutMs,
+    )
+    return reply
+  }
+
+  /**
+   * Sends one message per text to `room` and resolves with their acks, in order. Paces itself
+   * under the node's rate limit (`pace`; the first call assumes a fresh session), so a test can
+   * write thousands of messages through one session. Rejects on any error reply.
+   */
+  async sendMany(
+    room: string,
+    texts: readonly string[],
+    pace: Pace = SAFE_PACE,
+    timeoutMs = 30_000,
+  ): Promise<FrameOf<'ack'>[]> {
+    const cids = texts.map(() => `c${randomBytes(8).toString('hex')}`)
+    const index = new Map(cids.map((cid, i) => [cid, i]))
+    const acks: FrameOf<'ack'>[] = []
+    let acked = 0
+    let failure: FrameOf<'error'> | undefined
+    const from = this.frames.length
+    const done = this.waitFor(
+      (f) => {
+        const i = index.get((f as { ref?: string }).ref ?? '')
+        if (i === undefined) return false
+        if (f.type === 'error') failure = f
+        else if (f.type === 'ack') acks[i] = f
+        return failure !== undefined || ++acked === texts.length
+      },
+      from,
+      timeoutMs,
+    )
+    for (const [i, text] of texts.entries()) {
+      await this.#takeToken(pace)
+      const cid = cids[i] as string
+      this.send({ type: 'send', room, text, cid, ref: cid })
+    }
+    if (texts.length > 0) await done
+    if (failure) throw new Error(`send failed: ${failure.code}: ${failure.message}`)
+    return acks
+  }
+
+  async #takeToken({ perSecond, burst }: Pace): Promise<void> {
+    const now = performance.now()
+    const tokens = Math.min(
+      burst,
+      (this.#tokens ?? burst) + ((now - this.#tokensAt) * perSecond) / 1000,
+    )
+    this.#tokensAt = now
+    if (tokens >= 1) {
+      this.#tokens = tokens - 1
+      return
+    }
+    // Pacing, not waiting on state: the node's limiter is a clock.
+    const waitMs = ((1 - tokens) * 1000) / perSecond
+    await new Promise((r) => setTimeout(r, waitMs))
+    this.#tokens = 0
+    this.#tokensAt = performance.now()
   }
 
   close(): void {

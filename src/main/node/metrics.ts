@@ -11,7 +11,7 @@ export class NodeMetrics {
   readonly accepted: Counter<'source'>
   readonly delivered: Counter
   readonly commitSeconds: Histogram
-  readonly meshEventsSent: Counter
+  readonly meshEventsSent: Counter<'peer'>
   readonly linksUp: Gauge
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
@@ -43,7 +43,8 @@ export class NodeMetrics {
     })
     this.meshEventsSent = new Counter({
       name: 'palaver_mesh_events_sent_total',
-      help: 'Event frames written to peer links (relayed, forwarded or streamed)',
+      help: 'Event frames written to peer links (forwarded or streamed), by the peer they went to',
+      labelNames: ['peer'],
       registers,
     })
     this.linksUp = new Gauge({

@@ -93,7 +93,8 @@ export class Mesh {
       log: this.#core.log,
       store: this.#core.store,
       logger: this.#core.logger,
-      onEventSent: (count) => this.#core.metrics.meshEventsSent.inc(count),
+      onEventSent: (link, count) =>
+        this.#core.metrics.meshEventsSent.inc({ peer: link.remote?.id ?? '' }, count),
     })
     this.#server = createServer({
       key: options.identity.key,

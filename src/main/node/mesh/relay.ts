@@ -38,8 +38,8 @@ export interface RelayOptions {
   log: EventLog
   store: Store
   logger: Logger
-  /** Counts event frames written to links (for the mesh-frames-per-message figure). */
-  onEventSent: (count: number) => void
+  /** Counts event frames written to a link (for the mesh-frames-per-message figure). */
+  onEventSent: (link: PeerLink, count: number) => void
 }
 
 export class Relay {
@@ -116,7 +116,7 @@ export class Relay {
   /** Events just committed: forward each to the peers that hold the seq before it. */
   forward(events: readonly ChatEvent[]): void {
     if (this.#views.size === 0) return
-    let sent = 0
+    const sent = new Map<PeerLink, number>()
     for (const event of events) {
       let frame: Buffer | undefined
       for (const [link, view] of this.#views) {
@@ -126,13 +126,13 @@ export class Relay {
           frame ??= eventFrame(event)
           link.send(frame)
           view.known.set(event.origin, event.seq)
-          sent++
+          sent.set(link, (sent.get(link) ?? 0) + 1)
         } else {
           void this.#catchUp(link, view)
         }
       }
     }
-    if (sent > 0) this.#options.onEventSent(sent)
+    for (const [link, count] of sent) this.#options.onEventSent(link, count)
   }
 
   /** Streams from the store every committed event the peer lacks, paced by the socket. */
@@ -150,7 +150,7 @@ export class Relay {
           for (const event of events) link.send(eventFrame(event))
           const last = events.at(-1)
           if (last) view.known.set(origin, last.seq)
-          this.#options.onEventSent(events.length)
+          this.#options.onEventSent(link, events.length)
           progressed = events.length > 0
           if (!link.writable) break
         }
