@@ -9,6 +9,7 @@
  */
 import { createServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import type { AddressInfo } from 'node:net'
+import { backoffDelay } from '../../../shared/backoff.ts'
 import type { PeerFrame, PeerFrameOf } from '../../../shared/peer-protocol.ts'
 import type { MeshNode, OnlineUser, User } from '../../../shared/protocol.ts'
 import type { NodeCore } from '../node-core.ts'
@@ -245,10 +246,7 @@ export class Mesh {
   #redialLater(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'down'
-    const ceiling = Math.min(REDIAL_MAX_MS, REDIAL_BASE_MS * 2 ** dialer.attempt)
-    dialer.attempt++
-    // Full jitter over the upper half: nodes that lost each other do not redial in lockstep.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2)
+    const delay = backoffDelay(dialer.attempt++, REDIAL_BASE_MS, REDIAL_MAX_MS)
     clearTimeout(dialer.timer)
     dialer.timer = setTimeout(() => this.#dial(dialer), delay)
     dialer.timer.unref()

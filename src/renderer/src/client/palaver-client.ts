@@ -1,0 +1,646 @@
+/**
+ * The chat client under the UI: it speaks the client protocol to one node at a time and keeps
+ * the protocol's promises when nodes fail.
+ *
+ * - Every send gets a fresh `cid`, is shown at once as pending and kept in an outbox (persisted
+ *   when storage is given) until the node acknowledges it; after a reconnect, what was never
+ *   acknowledged is sent again with the same `cid`, so the node stores it once.
+ * - Each room keeps the highest seq seen per origin; a reconnect joins with it as `since` and
+ *   gets exactly what is missing, from the same node or any other.
+ * - When its node is unreachable it retries with backoff and jitter, trying the other nodes of
+ *   the mesh (from `welcome.nodes` / `nodes`), reachable ones first.
+ *
+ * No React and no DOM beyond the standard WebSocket: it runs the same in a page and in Node.
+ */
+import { backoffDelay } from '../../../shared/backoff.ts'
+import type {
+  ChatMessage,
+  MeshNode,
+  OnlineUser,
+  ServerFrame,
+  User,
+} from '../../../shared/protocol.ts'
+import { MAX_TEXT_LENGTH } from '../../../shared/protocol.ts'
+import { Timeline, type TimelineMessage } from './timeline.ts'
+
+export type ConnectionStatus =
+  'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'stopped'
+
+export interface ConnectionState {
+  status: ConnectionStatus
+  /** The node this client is connected to, or was last. */
+  node: { id: string; name: string; url: string } | null
+  /** The node URL the user chose. */
+  homeUrl: string
+  /** Connected to another node than the chosen one, because that one could not be reached. */
+  failedOver: boolean
+  /** The mesh's nodes, as the last node told. */
+  nodes: readonly MeshNode[]
+  /** Messages written but not yet acknowledged by a node. */
+  unsent: number
+  /** Failed connection attempts in a row. */
+  attempt: number
+  lastError: string | null
+}
+
+export interface RoomState {
+  name: string
+  messages: readonly TimelineMessage[]
+  users: readonly OnlineUser[]
+  typing: readonly User[]
+  unread: number
+  /** Older messages exist than the oldest shown. */
+  hasMore: boolean
+  loadingOlder: boolean
+}
+
+export interface ClientState {
+  connection: ConnectionState
+  rooms: readonly RoomState[]
+}
+
+/** The part of `localStorage` the client uses. */
+export interface KeyValueStorage {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}
+
+export interface ClientOptions {
+  /** The node to chat through (`ws://host:port/`). */
+  url: string
+  user: User
+  /** The node's access token, when it requires one. */
+  token?: string
+  /** Where the joined rooms and unsent messages survive a reload; in memory when absent. */
+  storage?: KeyValueStorage
+  /** Rooms to join when nothing is stored. Default: `general`. */
+  defaultRooms?: string[]
+  /** Give up on a connection attempt without a `welcome` after this long. */
+  connectTimeoutMs?: number
+}
+
+const RECONNECT_BASE_MS = 300
+const RECONNECT_MAX_MS = 10_000
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+/** Someone's typing indicator lasts this long after their last `typing`. */
+const TYPING_SHOWN_MS = 5_000
+/** We tell the room we are typing at most this often. */
+const TYPING_SEND_EVERY_MS = 2_500
+const HISTORY_PAGE = 50
+/** A send refused for the rate limit is tried again after this long. */
+const RATE_LIMITED_RETRY_MS = 1_000
+
+interface OutboxEntry {
+  room: string
+  text: string
+  cid: string
+  ts: number
+  failed?: string
+}
+
+interface Room {
+  name: string
+  timeline: Timeline
+  users: OnlineUser[]
+  typing: Map<string, { user: User; until: number }>
+  unread: number
+  hasMore: boolean
+  loadingOlder: boolean
+  /** Joined on the current connection. */
+  joined: boolean
+  /** Between `join` and `joined`: the backlog, held until we know whether it has a hole. */
+  backlog: ChatMessage[] | undefined
+  resuming: boolean
+  lastTypingSent: number
+  view: RoomState | undefined
+}
+
+export class PalaverClient {
+  readonly user: User
+  readonly #options: ClientOptions
+  readonly #storage: KeyValueStorage | undefined
+  readonly #rooms = new Map<string, Room>()
+  readonly #outbox = new Map<string, OutboxEntry>()
+  readonly #listeners = new Set<() => void>()
+  #ws: WebSocket | undefined
+  #homeUrl: string
+  #homeNodeId: string | undefined
+  #lastUrl: string
+  #status: ConnectionStatus = 'connecting'
+  #node: ConnectionState['node'] = null
+  #nodes: readonly MeshNode[] = []
+  #attempt = 0
+  #lastError: string | null = null
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #typingTimer: ReturnType<typeof setInterval> | undefined
+  #emitScheduled = false
+  #state: ClientState | undefined
+  #activeRoom: string | undefined
+  #visible = true
+
+  constructor(options: ClientOptions) {
+    this.#options = options
+    this.user = { id: options.user.id, name: options.user.name }
+    this.#storage = options.storage
+    this.#homeUrl = options.url
+    this.#lastUrl = options.url
+    const stored = this.#load<string[]>('rooms')
+    for (const room of stored ?? options.defaultRooms ?? ['general']) this.#addRoom(room)
+    for (const entry of this.#load<OutboxEntry[]>('outbox') ?? []) {
+      const room = this.#rooms.get(entry.room)
+      if (!room) continue
+      this.#outbox.set(entry.cid, entry)
+      room.timeline.addPending(entry.room, this.user, entry.text, entry.cid, entry.ts)
+      if (entry.failed) room.timeline.fail(this.user.id, entry.cid, entry.failed)
+    }
+  }
+
+  // ---- observing
+
+  /** Calls `listener` after every change (coalesced). Returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** An immutable snapshot, the same object until something changes. */
+  getState(): ClientState {
+    this.#state ??= {
+      connection: {
+        status: this.#status,
+        node: this.#node,
+        homeUrl: this.#homeUrl,
+        failedOver: this.#failedOver(),
+        nodes: this.#nodes,
+        unsent: [...this.#outbox.values()].filter((e) => !e.failed).length,
+        attempt: this.#attempt,
+        lastError: this.#lastError,
+      },
+      rooms: [...this.#rooms.values()].map((room) => (room.view ??= viewOf(room))),
+    }
+    return this.#state
+  }
+
+  // ---- connection
+
+  start(): void {
+    if (this.#status === 'stopped') this.#status = 'connecting'
+    this.#connect(this.#lastUrl)
+  }
+
+  stop(): void {
+    this.#status = 'stopped'
+    clearTimeout(this.#retryTimer)
+    clearInterval(this.#typingTimer)
+    this.#typingTimer = undefined
+    const ws = this.#ws
+    this.#ws = undefined
+    ws?.close(1000)
+    this.#changed()
+  }
+
+  /** Chats through another node from now on (the user's choice). */
+  switchNode(url: string): void {
+    this.#homeUrl = url
+    this.#homeNodeId = undefined
+    this.#attempt = 0
+    clearTimeout(this.#retryTimer)
+    const ws = this.#ws
+    this.#ws = undefined
+    ws?.close(1000)
+    this.#status = 'connecting'
+    this.#connect(url)
+  }
+
+  #connect(url: string): void {
+    clearTimeout(this.#retryTimer)
+    this.#lastUrl = url
+    let ws: WebSocket
+    try {
+      ws = new WebSocket(url)
+    } catch (error) {
+      this.#lastError = `cannot open ${url}: ${(error as Error).message}`
+      return this.#retry()
+    }
+    this.#ws = ws
+    this.#changed()
+    let welcomed = false
+    const timeout = setTimeout(() => {
+      if (!welcomed) ws.close()
+    }, this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
+    ws.onopen = () => {
+      const hello: Record<string, unknown> = { type: 'hello', protocol: 1, user: this.user }
+      if (this.#options.token !== undefined) hello.token = this.#options.token
+      ws.send(JSON.stringify(hello))
+    }
+    ws.onmessage = (event: MessageEvent) => {
+      if (this.#ws !== ws || typeof event.data !== 'string') return
+      let frame: ServerFrame
+      try {
+        frame = JSON.parse(event.data) as ServerFrame
+      } catch {
+        return
+      }
+      if (frame.type === 'welcome') {
+        welcomed = true
+        clearTimeout(timeout)
+      }
+      this.#onFrame(frame, url)
+    }
+    ws.onclose = (event: CloseEvent) => {
+      clearTimeout(timeout)
+      if (this.#ws !== ws) return
+      this.#ws = undefined
+      for (const room of this.#rooms.values()) {
+        room.joined = false
+        room.backlog = undefined
+        room.loadingOlder = false
+      }
+      if (this.#status === 'stopped') return
+      if (event.code === 4001) {
+        this.#status = 'unauthorized'
+        this.#lastError = 'this node needs an access token'
+        return this.#changed()
+      }
+      this.#lastError = event.reason || (welcomed ? 'connection lost' : `cannot reach ${url}`)
+      this.#retry()
+    }
+  }
+
+  /** Tries again after a backoff: the same node first, then the mesh's other nodes. */
+  #retry(): void {
+    this.#status = 'reconnecting'
+    const candidates = [
+      this.#lastUrl,
+      ...this.#nodes.filter((n) => n.up).map((n) => n.url),
+      ...this.#nodes.filter((n) => !n.up).map((n) => n.url),
+      this.#homeUrl,
+    ].filter((url, i, all) => url && all.indexOf(url) === i)
+    const url = candidates[this.#attempt % candidates.length] ?? this.#homeUrl
+    const delay = backoffDelay(this.#attempt, RECONNECT_BASE_MS, RECONNECT_MAX_MS)
+    this.#attempt++
+    this.#retryTimer = setTimeout(() => this.#connect(url), delay)
+    this.#changed()
+  }
+
+  #failedOver(): boolean {
+    if (!this.#node) return false
+    if (this.#homeNodeId !== undefined) return this.#node.id !== this.#homeNodeId
+    return this.#node.url !== this.#homeUrl
+  }
+
+  // ---- frames from the node
+
+  #onFrame(frame: ServerFrame, url: string): void {
+    switch (frame.type) {
+      case 'welcome':
+        return this.#welcome(frame, url)
+      case 'message':
+        return this.#message(frame)
+      case 'joined':
+        return this.#joined(frame)
+      case 'history': {
+        const room = this.#rooms.get(frame.room)
+        if (!room) return
+        room.timeline.addFromNode(frame.messages)
+        room.hasMore = frame.hasMore
+        room.loadingOlder = false
+        return this.#roomChanged(room)
+      }
+      case 'ack':
+        return this.#ack(frame.cid, frame.id, frame.ts)
+      case 'presence': {
+        const room = this.#rooms.get(frame.room)
+        if (!room) return
+        room.users = frame.users
+        return this.#roomChanged(room)
+      }
+      case 'typing':
+        return this.#typing(frame.room, frame.user)
+      case 'nodes':
+        this.#nodes = frame.nodes
+        return this.#changed()
+      case 'error':
+        return this.#error(frame.code, frame.message, frame.ref)
+      case 'left':
+      case 'pong':
+        return
+    }
+  }
+
+  #welcome(frame: Extract<ServerFrame, { type: 'welcome' }>, url: string): void {
+    this.#status = 'connected'
+    this.#attempt = 0
+    this.#lastError = null
+    this.#node = { id: frame.node.id, name: frame.node.name, url }
+    this.#nodes = frame.nodes
+    if (url === this.#homeUrl) this.#homeNodeId = frame.node.id
+    for (const room of this.#rooms.values()) this.#sendJoin(room)
+    this.#changed()
+  }
+
+  #sendJoin(room: Room): void {
+    // Resume only from what the node sent before: restored unsent messages are not a position.
+    room.resuming = Object.keys(room.timeline.vector).length > 0
+    room.backlog = []
+    this.#send({
+      type: 'join',
+      room: room.name,
+      ...(room.resuming ? { since: { ...room.timeline.vector } } : {}),
+    })
+  }
+
+  #joined(frame: Extract<ServerFrame, { type: 'joined' }>): void {
+    const room = this.#rooms.get(frame.room)
+    if (!room || !room.backlog) return
+    // Past 1000 missing messages the node sends the newest 1000: what we hold no longer
+    // joins up with them, so start over from these (older ones load on scroll).
+    if (room.resuming && frame.truncated) room.timeline.resetFromNode()
+    const added = room.timeline.addFromNode(room.backlog)
+    if (room.resuming) room.unread += this.#countUnread(room, added)
+    room.hasMore = room.resuming ? room.hasMore || frame.truncated : frame.truncated
+    room.backlog = undefined
+    room.joined = true
+    room.users = frame.users
+    for (const pending of room.timeline.pending())
+      this.#sendMessage(pending.room, pending.text, pending.cid)
+    this.#roomChanged(room)
+  }
+
+  #message(message: ChatMessage): void {
+    const room = this.#rooms.get(message.room)
+    if (!room) return
+    if (room.backlog) {
+      room.backlog.push(message)
+      return
+    }
+    const added = room.timeline.addFromNode([message])
+    if (added.length === 0) return
+    room.unread += this.#countUnread(room, added)
+    room.typing.delete(message.user.id)
+    this.#roomChanged(room)
+  }
+
+  #countUnread(room: Room, added: ChatMessage[]): number {
+    if (room.name === this.#activeRoom && this.#visible) return 0
+    return added.filter((m) => m.user.id !== this.user.id).length
+  }
+
+  #ack(cid: string, id: string, ts: number): void {
+    const entry = this.#outbox.get(cid)
+    if (!entry) return
+    this.#outbox.delete(cid)
+    this.#saveOutbox()
+    const room = this.#rooms.get(entry.room)
+    if (room) {
+      room.timeline.acknowledge(this.user.id, cid, id, ts)
+      this.#roomChanged(room)
+    } else this.#changed()
+  }
+
+  #error(code: string, message: string, ref: string | undefined): void {
+    const cid = ref?.startsWith('send:') ? ref.slice(5) : undefined
+    const entry = cid ? this.#outbox.get(cid) : undefined
+    if (cid && entry) {
+      if (code === 'rate_limited' || code === 'not_joined') {
+        // Not refused for what it says: send it again shortly.
+        setTimeout(() => {
+          if (this.#outbox.get(cid) === entry) this.#sendMessage(entry.room, entry.text, cid)
+        }, RATE_LIMITED_RETRY_MS)
+        return
+      }
+      entry.failed = message
+      this.#saveOutbox()
+      const room = this.#rooms.get(entry.room)
+      room?.timeline.fail(this.user.id, cid, message)
+      if (room) this.#roomChanged(room)
+      return
+    }
+    if (ref?.startsWith('history:')) {
+      const room = this.#rooms.get(ref.slice(8))
+      if (room) {
+        room.loadingOlder = false
+        this.#roomChanged(room)
+      }
+    }
+    this.#lastError = `${code}: ${message}`
+    this.#changed()
+  }
+
+  #typing(roomName: string, user: User): void {
+    const room = this.#rooms.get(roomName)
+    if (!room || user.id === this.user.id) return
+    room.typing.set(user.id, { user, until: Date.now() + TYPING_SHOWN_MS })
+    this.#typingTimer ??= setInterval(() => this.#expireTyping(), 1_000)
+    this.#roomChanged(room)
+  }
+
+  #expireTyping(): void {
+    const now = Date.now()
+    let any = false
+    for (const room of this.#rooms.values()) {
+      for (const [id, t] of room.typing) {
+        if (t.until <= now) {
+          room.typing.delete(id)
+          this.#roomChanged(room)
+        }
+      }
+      any ||= room.typing.size > 0
+    }
+    if (!any) {
+      clearInterval(this.#typingTimer)
+      this.#typingTimer = undefined
+    }
+  }
+
+  // ---- what the user does
+
+  /** Joins (or creates) a room; it is remembered across reloads. */
+  join(name: string): void {
+    if (this.#rooms.has(name)) return
+    const room = this.#addRoom(name)
+    this.#saveRooms()
+    if (this.#status === 'connected') this.#sendJoin(room)
+    this.#changed()
+  }
+
+  leave(name: string): void {
+    const room = this.#rooms.get(name)
+    if (!room) return
+    this.#rooms.delete(name)
+    for (const [cid, entry] of this.#outbox) if (entry.room === name) this.#outbox.delete(cid)
+    this.#saveOutbox()
+    this.#saveRooms()
+    if (room.joined) this.#send({ type: 'leave', room: name })
+    this.#changed()
+  }
+
+  /**
+   * Writes a message: shown at once as pending, sent now if connected, and again after any
+   * reconnect until the node acknowledges it. Returns its cid.
+   * @throws RangeError when the text is blank or over 4000 characters
+   */
+  send(roomName: string, text: string): string {
+    const room = this.#rooms.get(roomName)
+    if (!room) throw new RangeError(`not in room ${roomName}`)
+    if (text.trim().length === 0) throw new RangeError('a message is not blank')
+    if (text.length > MAX_TEXT_LENGTH)
+      throw new RangeError(`a message is at most ${MAX_TEXT_LENGTH} characters`)
+    const cid = randomId()
+    const entry: OutboxEntry = { room: roomName, text, cid, ts: Date.now() * 1000 }
+    this.#outbox.set(cid, entry)
+    this.#saveOutbox()
+    room.timeline.addPending(roomName, this.user, text, cid, entry.ts)
+    if (room.joined) this.#sendMessage(roomName, text, cid)
+    this.#roomChanged(room)
+    return cid
+  }
+
+  /** Sends a failed message again, with its cid. */
+  retry(roomName: string, cid: string): void {
+    const entry = this.#outbox.get(cid)
+    const room = this.#rooms.get(roomName)
+    if (!entry || !room) return
+    delete entry.failed
+    this.#saveOutbox()
+    room.timeline.retry(this.user.id, cid)
+    if (room.joined) this.#sendMessage(roomName, entry.text, cid)
+    this.#roomChanged(room)
+  }
+
+  /** Asks for the page of messages before the oldest shown. */
+  loadOlder(roomName: string): void {
+    const room = this.#rooms.get(roomName)
+    if (!room || !room.joined || !room.hasMore || room.loadingOlder) return
+    const before = room.timeline.oldestId
+    room.loadingOlder = true
+    this.#send({
+      type: 'history',
+      room: roomName,
+      limit: HISTORY_PAGE,
+      ref: `history:${roomName}`,
+      ...(before ? { before } : {}),
+    })
+    this.#roomChanged(room)
+  }
+
+  /** Tells the room we are typing (throttled). */
+  typing(roomName: string): void {
+    const room = this.#rooms.get(roomName)
+    if (!room?.joined || Date.now() - room.lastTypingSent < TYPING_SEND_EVERY_MS) return
+    room.lastTypingSent = Date.now()
+    this.#send({ type: 'typing', room: roomName })
+  }
+
+  /** The room the user looks at: its messages are read as they come. */
+  setActiveRoom(name: string | undefined): void {
+    this.#activeRoom = name
+    this.#markRead()
+  }
+
+  /** Whether the window is visible; messages that come while hidden count as unread. */
+  setVisible(visible: boolean): void {
+    this.#visible = visible
+    this.#markRead()
+  }
+
+  #markRead(): void {
+    const room = this.#activeRoom ? this.#rooms.get(this.#activeRoom) : undefined
+    if (room && this.#visible && room.unread > 0) {
+      room.unread = 0
+      this.#roomChanged(room)
+    }
+  }
+
+  // ---- plumbing
+
+  #sendMessage(room: string, text: string, cid: string): void {
+    this.#send({ type: 'send', room, text, cid, ref: `send:${cid}` })
+  }
+
+  #send(frame: Record<string, unknown>): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(frame))
+  }
+
+  #addRoom(name: string): Room {
+    const room: Room = {
+      name,
+      timeline: new Timeline(),
+      users: [],
+      typing: new Map(),
+      unread: 0,
+      hasMore: false,
+      loadingOlder: false,
+      joined: false,
+      backlog: undefined,
+      resuming: false,
+      lastTypingSent: 0,
+      view: undefined,
+    }
+    this.#rooms.set(name, room)
+    return room
+  }
+
+  #roomChanged(room: Room): void {
+    room.view = undefined
+    this.#changed()
+  }
+
+  /** Publishes a new snapshot to listeners, once per turn however many changes came. */
+  #changed(): void {
+    this.#state = undefined
+    if (this.#emitScheduled) return
+    this.#emitScheduled = true
+    setTimeout(() => {
+      this.#emitScheduled = false
+      for (const listener of this.#listeners) listener()
+    }, 0)
+  }
+
+  #key(name: string): string {
+    return `palaver.${name}.${this.user.id}`
+  }
+
+  #load<T>(name: string): T | undefined {
+    try {
+      const text = this.#storage?.getItem(this.#key(name))
+      return text ? (JSON.parse(text) as T) : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  #save(name: string, value: unknown): void {
+    try {
+      this.#storage?.setItem(this.#key(name), JSON.stringify(value))
+    } catch {
+      // storage full or refused: the client keeps working from memory
+    }
+  }
+
+  #saveRooms(): void {
+    this.#save('rooms', [...this.#rooms.keys()])
+  }
+
+  #saveOutbox(): void {
+    this.#save('outbox', [...this.#outbox.values()])
+  }
+}
+
+function viewOf(room: Room): RoomState {
+  return {
+    name: room.name,
+    messages: room.timeline.messages,
+    users: room.users,
+    typing: [...room.typing.values()].map((t) => t.user),
+    unread: room.unread,
+    hasMore: room.hasMore,
+    loadingOlder: room.loadingOlder,
+  }
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
