@@ -16,7 +16,10 @@ export function meshProof(
     .digest('hex')
 }
 
-/** Checks a peer's proof in constant time. */
+/** A proof as `meshProof` writes it: 32 bytes in lower-case hex. */
+const PROOF_HEX = /^[0-9a-f]{64}$/
+
+/** Checks a peer's proof in constant time. Anything but 64 lower-case hex digits fails. */
 export function proofMatches(
   proof: string,
   secret: string,
@@ -24,6 +27,9 @@ export function proofMatches(
   exporterHex: string,
   peerId: string,
 ): boolean {
+  // Buffer.from(…, 'hex') stops at the first non-hex pair and drops an odd last digit, so
+  // without this a right proof with junk after it ("…ab", "…abzz", "…ab0") would match.
+  if (!PROOF_HEX.test(proof)) return false
   const expected = Buffer.from(meshProof(secret, mesh, exporterHex, peerId), 'hex')
   const given = Buffer.from(proof, 'hex')
   return given.length === expected.length && timingSafeEqual(given, expected)

@@ -347,7 +347,7 @@ export class PalaverClient {
     this.#send({
       type: 'join',
       room: room.name,
-      ...(room.resuming ? { since: { ...room.timeline.vector } } : {}),
+      ...(room.resuming ? { since: room.timeline.vector } : {}),
     })
   }
 

@@ -38,11 +38,16 @@ function compare(a: TimelineMessage, b: TimelineMessage): number {
 
 export class Timeline {
   messages: readonly TimelineMessage[] = []
-  /** Per origin, the highest seq seen in this room: what `join` sends as `since`. */
-  readonly vector: Vector = {}
+  /** Per origin, the highest seq seen in this room. */
+  readonly #vector = new Map<string, number>()
   readonly #ids = new Set<string>()
   /** `(user.id, cid)` → the message's key. */
   readonly #cids = new Map<string, string>()
+
+  /** Per origin, the highest seq seen in this room: what `join` sends as `since`. */
+  get vector(): Vector {
+    return Object.fromEntries(this.#vector)
+  }
 
   /** The oldest stored message, for paging back with `history before`. */
   get oldestId(): string | null {
@@ -56,7 +61,7 @@ export class Timeline {
     let next: TimelineMessage[] | undefined
     for (const m of incoming) {
       if (this.#ids.has(m.id)) continue
-      if (m.seq > (this.vector[m.origin] ?? 0)) this.vector[m.origin] = m.seq
+      if (m.seq > (this.#vector.get(m.origin) ?? 0)) this.#vector.set(m.origin, m.seq)
       const cidKey = byCid(m.user.id, m.cid)
       const existingKey = this.#cids.get(cidKey)
       next ??= [...this.messages]
@@ -140,7 +145,7 @@ export class Timeline {
     const kept = this.messages.filter((m) => m.id === null)
     this.messages = kept
     this.#ids.clear()
-    for (const key of Object.keys(this.vector)) delete this.vector[key]
+    this.#vector.clear()
     this.#cids.clear()
     for (const m of kept) this.#cids.set(byCid(m.user.id, m.cid), m.key)
   }
