@@ -23,7 +23,14 @@ export const HANDSHAKE_TIMEOUT_MS = 5_000
 /** The label of the TLS exporter the mesh proof is bound to. */
 export const EXPORTER_LABEL = 'EXPORTER-palaver-mesh-v1'
 
-const meshNameSchema = z.string().min(1).max(64)
+export const meshNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a mesh name is 1-64 of [A-Za-z0-9._-]')
+/** A peer's address as configured: `HOST:PORT` (an IPv6 host in brackets). */
+export const peerAddrSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a peer is HOST:PORT')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65_535, 'a port is 0-65535')
 const tsSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 
 export const peerNodeSchema = z.looseObject({
@@ -71,6 +78,8 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     rooms: z
       .record(roomSchema, z.array(userSchema).max(10_000))
       .refine((r) => Object.keys(r).length <= 10_000, 'at most 10000 rooms'),
+    /** Optional (added in v1): the ids of the nodes this node has links to, for mesh maps. */
+    links: z.array(nodeIdSchema).max(1024).optional(),
   }),
   z.looseObject({
     type: z.literal('typing'),

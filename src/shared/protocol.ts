@@ -141,6 +141,19 @@ export interface OnlineUser {
   node: string
 }
 
+/** One peer of a node, as `/health` and the desktop app's node panel show it. */
+export interface PeerStatus {
+  /** The node at that address, once a link was made. */
+  id: string | null
+  name: string | null
+  /** `host:port` as configured, or the remote address of a link another node opened. */
+  addr: string
+  state: 'connecting' | 'up' | 'down'
+  rttMs: number | null
+  /** Why the last attempt or link failed, for people. */
+  lastError: string | null
+}
+
 export type ServerFrame =
   | { type: 'welcome'; protocol: 1; node: { id: string; name: string }; nodes: MeshNode[] }
   | ({ type: 'message' } & ChatMessage)

@@ -8,9 +8,9 @@
  */
 import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
-import type { Vector } from '../../shared/protocol.ts'
+import type { PeerStatus, Vector } from '../../shared/protocol.ts'
 import { ClientServer } from './client-server.ts'
-import { Mesh, type PeerStatus } from './mesh/mesh.ts'
+import { Mesh } from './mesh/mesh.ts'
 import { loadOrCreateIdentity } from './mesh/tls-identity.ts'
 import { NodeCore } from './node-core.ts'
 import { type NodeOptions, type NodeOptionsInput, normalizeOptions, parsePeer } from './options.ts'

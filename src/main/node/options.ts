@@ -4,6 +4,7 @@
  * same clear error wherever it comes from.
  */
 import { z } from 'zod'
+import { meshNameSchema, peerAddrSchema } from '../../shared/peer-protocol.ts'
 import type { Logger } from './logger.ts'
 import { silentLogger } from './logger.ts'
 
@@ -22,11 +23,6 @@ export const CLIENT_HEARTBEAT_MS = 30_000
 export const STOP_GRACE_MS = 2_000
 
 const portSchema = z.number().int().min(0).max(65_535)
-export const peerAddrSchema = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a peer is HOST:PORT')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65_535, 'a port is 0-65535')
-
 const originSchema = z.string().transform((s, ctx) => {
   try {
     const url = new URL(s)
@@ -52,10 +48,7 @@ export const nodeOptionsSchema = z.object({
   /** Peers to dial, as `HOST:PORT`. */
   peers: z.array(peerAddrSchema).max(256).default([]),
   /** Mesh name: only nodes of the same mesh link. Default `default`. */
-  mesh: z
-    .string()
-    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a mesh name is 1-64 of [A-Za-z0-9._-]')
-    .default(DEFAULT_MESH),
+  mesh: meshNameSchema.default(DEFAULT_MESH),
   /** The mesh secret; empty means anyone may link (the link is still encrypted). */
   secret: z.string().max(1024).default(''),
   /** When set, clients must give this token in `hello`. */

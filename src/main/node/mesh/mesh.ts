@@ -11,7 +11,7 @@ import { createServer, type Server, type TLSSocket, connect as tlsConnect } from
 import type { AddressInfo } from 'node:net'
 import { backoffDelay } from '../../../shared/backoff.ts'
 import type { PeerFrame, PeerFrameOf } from '../../../shared/peer-protocol.ts'
-import type { MeshNode, OnlineUser, User } from '../../../shared/protocol.ts'
+import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
 import type { NodeCore } from '../node-core.ts'
 import type { ChatEvent } from '../store.ts'
 import { encodeFrame } from './framing.ts'
@@ -27,24 +27,12 @@ export const REDIAL_MAX_MS = 30_000
 /** How long a dial may take to reach an encrypted connection. */
 const DIAL_TIMEOUT_MS = 5_000
 
-export type PeerState = 'connecting' | 'up' | 'down'
-
-export interface PeerStatus {
-  id: string | null
-  name: string | null
-  addr: string
-  state: PeerState
-  rttMs: number | null
-  /** Why the last attempt or link failed, for people. */
-  lastError: string | null
-}
-
 /** A configured peer address and the link this node keeps to it. */
 interface Dialer {
   addr: string
   host: string
   port: number
-  state: PeerState
+  state: PeerStatus['state']
   attempt: number
   timer: NodeJS.Timeout | undefined
   socket: TLSSocket | undefined
@@ -292,7 +280,9 @@ export class Mesh {
 
     this.#learn({ id: remote.id, name: remote.name, url: remote.url, peerAddr: dialer?.addr ?? '' })
     this.#relay.linkUp(link)
-    link.send(this.#presenceFrame())
+    // Presence goes to every link on the next turn: the new peer learns who is here, and the
+    // others learn of the new link (for mesh maps).
+    this.localPresenceChanged()
     link.send(encodeFrame({ type: 'nodes', nodes: [...this.#directory.values()] }))
     this.#nodesMaybeChanged()
   }
@@ -326,6 +316,7 @@ export class Mesh {
       this.#core.logger.info({ peer: remoteId, reason }, 'peer link down')
       this.#presenceChanged(this.#presence.dropVia(link))
       this.#nodesMaybeChanged()
+      this.localPresenceChanged()
     }
     if (this.#closed) return
     // Redial every configured peer that this link stood for.
@@ -387,6 +378,7 @@ export class Mesh {
       // The clock is strictly increasing, even across restarts: every announcement is newer.
       version: this.#core.clock.now(),
       rooms: this.#core.rooms.snapshot(),
+      links: [...this.#links.keys()],
     })
   }
 
@@ -397,7 +389,7 @@ export class Mesh {
   #onPresence(link: PeerLink, frame: PeerFrameOf<'presence'>): void {
     if (frame.node === this.#core.nodeId) return
     const known = this.#presence.has(frame.node)
-    const changed = this.#presence.apply(frame.node, frame.version, frame.rooms, link)
+    const changed = this.#presence.apply(frame.node, frame.version, frame.rooms, link, frame.links)
     if (!changed) return
     this.#flood(encodeFrame(frame), link)
     this.#presenceChanged(changed)
@@ -469,6 +461,18 @@ export class Mesh {
         up: this.#links.has(n.id) || this.#presence.has(n.id),
       })),
     ]
+  }
+
+  /** The mesh's links as pairs of node ids (each once), from this node's and others' reports. */
+  links(): [string, string][] {
+    const pairs = new Map<string, [string, string]>()
+    const add = (a: string, b: string) => {
+      const pair: [string, string] = a < b ? [a, b] : [b, a]
+      pairs.set(pair.join(' '), pair)
+    }
+    for (const id of this.#links.keys()) add(this.#core.nodeId, id)
+    for (const [node, links] of this.#presence.links()) for (const id of links) add(node, id)
+    return [...pairs.values()]
   }
 
   /** Tells clients when the list of nodes or their reachability changed. */

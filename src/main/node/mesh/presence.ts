@@ -13,6 +13,8 @@ export const PRESENCE_TTL_MS = 30_000
 interface NodePresence {
   version: number
   rooms: Record<string, User[]>
+  /** The nodes it has links to. */
+  links: readonly string[]
   heardAt: number
   /** The link it last came over, so that it can be dropped when that link goes. */
   via: object
@@ -35,10 +37,11 @@ export class PresenceTable {
     version: number,
     rooms: Record<string, User[]>,
     via: object,
+    links: readonly string[] = [],
   ): Set<string> | undefined {
     const held = this.#nodes.get(node)
     if (held && held.version >= version) return undefined
-    this.#nodes.set(node, { version, rooms, heardAt: this.#now(), via })
+    this.#nodes.set(node, { version, rooms, links, heardAt: this.#now(), via })
     return changedRooms(held?.rooms ?? {}, rooms)
   }
 
@@ -59,6 +62,11 @@ export class PresenceTable {
 
   clear(): Set<string> {
     return this.#drop(() => true)
+  }
+
+  /** Each known node's links, as it last announced them. */
+  links(): [string, readonly string[]][] {
+    return [...this.#nodes].map(([node, presence]) => [node, presence.links])
   }
 
   usersIn(room: string): OnlineUser[] {

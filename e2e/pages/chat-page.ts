@@ -1,0 +1,72 @@
+/**
+ * The chat UI as a person sees it, for end-to-end tests: locators by role, label and the test
+ * ids the UI publishes (data-status, data-state, …), never by layout.
+ */
+import { expect, type Locator, type Page } from '@playwright/test'
+
+export class ChatPage {
+  readonly page: Page
+  readonly connection: Locator
+  readonly unsent: Locator
+
+  constructor(page: Page) {
+    this.page = page
+    this.connection = page.getByTestId('connection')
+    this.unsent = page.getByTestId('unsent')
+  }
+
+  /** Opens a node's page and gets past the name screen. */
+  async open(httpUrl: string, name: string): Promise<void> {
+    await this.page.goto(httpUrl)
+    await this.page.getByLabel('Display name').fill(name)
+    await this.page.getByRole('button', { name: 'Start chatting' }).click()
+    await this.expectConnected()
+  }
+
+  async expectConnected(): Promise<void> {
+    await expect(this.connection).toHaveAttribute('data-status', 'connected')
+  }
+
+  log(room = 'general'): Locator {
+    return this.page.getByRole('log', { name: `Messages in ${room}` })
+  }
+
+  messages(room = 'general'): Locator {
+    return this.log(room).getByTestId('message')
+  }
+
+  /** The message rows whose text is exactly `text`. */
+  message(text: string, room = 'general'): Locator {
+    return this.messages(room).filter({ has: this.page.getByTestId('text').getByText(text, { exact: true }) })
+  }
+
+  composer(room = 'general'): Locator {
+    return this.page.getByLabel(`Message ${room}`)
+  }
+
+  async send(text: string, room = 'general'): Promise<void> {
+    await this.composer(room).fill(text)
+    await this.composer(room).press('Enter')
+  }
+
+  /** Waits until `text` is shown exactly once and acknowledged. */
+  async expectSent(text: string, room = 'general'): Promise<void> {
+    await expect(this.message(text, room)).toHaveCount(1)
+    await expect(this.message(text, room)).toHaveAttribute('data-state', 'sent')
+  }
+
+  async joinRoom(name: string): Promise<void> {
+    await this.page.getByLabel('Join or create a room').fill(name)
+    await this.page.getByRole('button', { name: 'Join', exact: true }).click()
+    await this.roomButton(name).click()
+  }
+
+  roomButton(name: string): Locator {
+    return this.page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: new RegExp(`^${name}`) })
+  }
+
+  /** Every message text in the room's rendered rows. */
+  async texts(room = 'general'): Promise<string[]> {
+    return this.messages(room).getByTestId('text').allTextContents()
+  }
+}
