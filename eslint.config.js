@@ -16,7 +16,14 @@ export default tseslint.config(
   {
     // The node runs in the desktop app, the headless CLI and tests alike: it must never reach
     // for Electron or React (DESIGN.md, "the node imports nothing from Electron").
-    files: ['src/main/node/**', 'src/main/cli.ts', 'src/shared/**'],
+    files: [
+      'src/main/node/**',
+      'src/main/cli.ts',
+      'src/main/node-controller.ts',
+      'src/main/config-store.ts',
+      'src/main/ipc-handlers.ts',
+      'src/shared/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,42 +1,144 @@
 /**
- * The desktop app's main process: it runs a chat node and shows the UI in a locked-down window.
- * The node itself lives in ./node and knows nothing of Electron.
+ * The desktop app's main process: one instance per user, a node of its own (config in the user
+ * data folder), the UI in a locked-down window served from the app's own origin, a tray icon
+ * with the unread count. The node itself lives in ./node and knows nothing of Electron.
  */
-import { join } from 'node:path'
-import { app, BrowserWindow } from 'electron'
-import { ChatNode } from './node/node.ts'
+import { hostname } from 'node:os'
+import { join, normalize, sep } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { BrowserWindow, app, net, protocol, shell } from 'electron'
+import { ConfigError } from './config-store.ts'
+import { createIpcHandlers } from './ipc-handlers.ts'
+import { registerIpc } from './ipc.ts'
+import { NodeController } from './node-controller.ts'
+import { DEFAULT_CLIENT_PORT, DEFAULT_MESH, DEFAULT_PEER_PORT } from './node/options.ts'
+import { AppTray, focusWindow } from './tray.ts'
+import {
+  APP_CSP,
+  APP_ORIGIN,
+  APP_SCHEME,
+  WEB_PREFERENCES,
+  isAppUrl,
+  lockDown,
+} from './window-security.ts'
 
-let node: ChatNode | undefined
+/** How long quitting waits for the node to stop (commits finish, sessions close). */
+const QUIT_TIMEOUT_MS = 5_000
+const RENDERER_DIR = join(import.meta.dirname, '../renderer')
+const DEV_SERVER_URL = process.env.ELECTRON_RENDERER_URL
 
-function createWindow(): void {
-  const window = new BrowserWindow({
-    width: 1100,
-    height: 760,
-    title: 'Palaver',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-    },
+let window: BrowserWindow | undefined
+let tray: AppTray | undefined
+let controller: NodeController | undefined
+
+// Must precede `ready`: the app's pages get a standard, secure origin of their own.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+])
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => focusWindow(window))
+  app.whenReady().then(main, (error: unknown) => {
+    console.error('palaver: failed to start', error)
+    app.exit(1)
   })
-  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL)
-  else void window.loadFile(join(import.meta.dirname, '../renderer/index.html'))
 }
 
-app.whenReady().then(async () => {
-  node = new ChatNode({ name: app.getName(), dataDir: join(app.getPath('userData'), 'node') })
-  await node.start()
+async function main(): Promise<void> {
+  serveAppPages()
+  const userData = app.getPath('userData')
+  try {
+    controller = new NodeController({
+      configPath: join(userData, 'node.json'),
+      defaults: {
+        name: hostname(),
+        host: '0.0.0.0',
+        port: DEFAULT_CLIENT_PORT,
+        peerPort: DEFAULT_PEER_PORT,
+        mesh: DEFAULT_MESH,
+        secret: '',
+        token: '',
+        peers: [],
+        dataDir: join(userData, 'node-data'),
+      },
+      staticDir: RENDERER_DIR,
+    })
+  } catch (error) {
+    // A broken config file: say so, and do not overwrite it.
+    if (error instanceof ConfigError) console.error(`palaver: ${error.message}`)
+    throw error
+  }
+
+  const handlers = createIpcHandlers(
+    controller,
+    { setUnread: (count) => tray?.setUnread(count), focus: () => focusWindow(window) },
+    (frame) =>
+      window !== undefined &&
+      isAppUrl(frame.url, DEV_SERVER_URL) &&
+      frame === window.webContents.mainFrame,
+  )
+  registerIpc(handlers, controller, () => window)
+  tray = new AppTray(join(import.meta.dirname, '../../resources/icon.png'), () =>
+    focusWindow(window),
+  )
   createWindow()
+  // A port in use is shown in the node panel (status.error) with a way to pick another.
+  await controller.start().catch(() => {})
+}
+
+function createWindow(): void {
+  window = new BrowserWindow({
+    width: 1100,
+    height: 760,
+    minWidth: 360,
+    minHeight: 480,
+    title: 'Palaver',
+    show: false,
+    webPreferences: {
+      ...WEB_PREFERENCES,
+      preload: join(import.meta.dirname, '../preload/index.cjs'),
+    },
+  })
+  lockDown(window, (url) => void shell.openExternal(url), DEV_SERVER_URL)
+  window.once('ready-to-show', () => window?.show())
+  window.on('closed', () => (window = undefined))
+  void window.loadURL(DEV_SERVER_URL ?? `${APP_ORIGIN}/index.html`)
+}
+
+/** Serves the built UI at app://palaver/ with the app's CSP; nothing outside its folder. */
+function serveAppPages(): void {
+  protocol.handle(APP_SCHEME, async (request) => {
+    const { host, pathname } = new URL(request.url)
+    const path = normalize(join(RENDERER_DIR, decodeURIComponent(pathname)))
+    if (host !== 'palaver' || !path.startsWith(RENDERER_DIR + sep))
+      return new Response('not found', { status: 404 })
+    const response = await net.fetch(pathToFileURL(path).toString())
+    const headers = new Headers(response.headers)
+    headers.set('content-security-policy', APP_CSP)
+    headers.set('x-content-type-options', 'nosniff')
+    return new Response(response.body, { status: response.status, headers })
+  })
+}
+
+app.on('window-all-closed', () => {
+  // The node keeps serving the LAN from the tray; Quit in the tray menu ends it.
 })
 
-app.on('window-all-closed', () => app.quit())
+app.on('activate', () => {
+  if (!window) createWindow()
+})
 
-app.on('will-quit', (event) => {
-  if (!node || node.state === 'stopped') return
+let quitting = false
+app.on('before-quit', (event) => {
+  if (quitting || !controller) return
   event.preventDefault()
-  void node.stop().finally(() => {
-    node = undefined
+  quitting = true
+  const stopped = controller.stop().catch(() => {})
+  const timeout = new Promise((resolve) => setTimeout(resolve, QUIT_TIMEOUT_MS))
+  void Promise.race([stopped, timeout]).finally(() => {
+    tray?.destroy()
     app.quit()
   })
 })

@@ -1,8 +1,20 @@
 /**
- * The bridge between the sandboxed renderer and the main process. It will expose one typed
- * API object, `window.palaver` (issue "The desktop app"); until then the renderer reaches its
- * node through the client protocol alone.
+ * The bridge between the sandboxed page and the main process: `window.palaver`, one function
+ * per operation of the IPC contract (src/shared/ipc.ts) and a status subscription. Nothing else
+ * of Electron reaches the page: no ipcRenderer, no generic channel.
  */
-import { contextBridge } from 'electron'
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import { createPalaverApi } from '../shared/ipc.ts'
 
-contextBridge.exposeInMainWorld('palaverApp', { platform: process.platform })
+const api = createPalaverApi({
+  invoke: (channel, ...args) => ipcRenderer.invoke(channel, ...args),
+  on: (channel, listener) => {
+    const wrapped = (_event: IpcRendererEvent, payload: unknown) => listener(payload)
+    ipcRenderer.on(channel, wrapped)
+    return () => {
+      ipcRenderer.off(channel, wrapped)
+    }
+  },
+})
+
+contextBridge.exposeInMainWorld('palaver', api)

@@ -18,6 +18,8 @@ export const MAX_RESUME_BACKLOG = 1000
 export const HISTORY_DEFAULT_LIMIT = 50
 export const HISTORY_MAX_LIMIT = 200
 export const DEFAULT_ROOM = 'general'
+/** The desktop app's page origin: every node lets its chat sessions in (PROTOCOL.md). */
+export const DESKTOP_APP_ORIGIN = 'app://palaver'
 
 /** WebSocket close codes the node uses. */
 export const CLOSE_GOING_AWAY = 1001

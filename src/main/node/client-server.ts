@@ -8,7 +8,11 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
 import { WebSocketServer } from 'ws'
-import { CLOSE_GOING_AWAY, MAX_CLIENT_FRAME_BYTES } from '../../shared/protocol.ts'
+import {
+  CLOSE_GOING_AWAY,
+  DESKTOP_APP_ORIGIN,
+  MAX_CLIENT_FRAME_BYTES,
+} from '../../shared/protocol.ts'
 import type { NodeCore } from './node-core.ts'
 import { CLIENT_HEARTBEAT_MS, STOP_GRACE_MS } from './options.ts'
 import { Session } from './session.ts'
@@ -142,7 +146,8 @@ export class ClientServer {
     if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host) {
       return true
     }
-    return this.#core.allowedOrigins().has(url.origin)
+    // The app's scheme is not a special one, so URL.origin would be "null": compare the header.
+    return origin === DESKTOP_APP_ORIGIN || this.#core.allowedOrigins().has(url.origin)
   }
 
   /** Closes every session with 1001 and stops listening; bounded by STOP_GRACE_MS. */

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
-import type { PeerStatus, Vector } from '../../shared/protocol.ts'
+import type { MeshNode, PeerStatus, Vector } from '../../shared/protocol.ts'
 import { ClientServer } from './client-server.ts'
 import { Mesh } from './mesh/mesh.ts'
 import { loadOrCreateIdentity } from './mesh/tls-identity.ts'
@@ -168,6 +168,13 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     this.options.peers.splice(at, 1)
     this.#running?.mesh.removePeer(addr)
     return true
+  }
+
+  /** The mesh's nodes and links as this node knows them (for maps). */
+  meshView(): { nodes: MeshNode[]; links: [string, string][] } {
+    const running = this.#running
+    if (!running) return { nodes: [], links: [] }
+    return { nodes: running.core.meshNodes(), links: running.mesh.links() }
   }
 
   #setState(state: NodeState): void {

@@ -1,0 +1,57 @@
+/**
+ * The desktop app's node config: a JSON file in the user data folder, checked on every read
+ * and written atomically (a crash mid-write never leaves half a file).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { z } from 'zod'
+import { meshNameSchema, peerAddrSchema } from '../shared/peer-protocol.ts'
+
+export const nodeConfigSchema = z.object({
+  name: z.string().trim().min(1).max(64),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(0).max(65_535),
+  peerPort: z.number().int().min(0).max(65_535),
+  mesh: meshNameSchema,
+  secret: z.string().max(1024),
+  token: z.string().max(1024),
+  peers: z.array(peerAddrSchema).max(256),
+  dataDir: z.string().min(1),
+})
+export type NodeConfig = z.infer<typeof nodeConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Reads the config at `path`; `undefined` when there is none yet. @throws ConfigError */
+export function readConfig(path: string): NodeConfig | undefined {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new ConfigError(`${path} is not JSON`)
+  }
+  const result = nodeConfigSchema.safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new ConfigError(
+      `${path}: ${issue?.path.join('.') || 'config'}: ${issue?.message ?? 'invalid'}`,
+    )
+  }
+  return result.data
+}
+
+export function writeConfig(path: string, config: NodeConfig): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 })
+  renameSync(temporary, path)
+}

@@ -1,0 +1,258 @@
+/**
+ * The desktop app's hold on its node: start, stop, settings and peers, as the IPC handlers call
+ * them. Plain Node (no Electron), so it is tested on its own.
+ *
+ * Operations run one at a time, in the order called, so that a start racing a stop or two quick
+ * setting changes never leave the node half-configured. Every change is saved to the config
+ * file and published as a `status` event; while the node runs, the status is also published
+ * when link states or round-trip times change.
+ */
+import { EventEmitter } from 'node:events'
+import { networkInterfaces } from 'node:os'
+import type { NodeSettings, NodeStatus } from '../shared/ipc.ts'
+import { type NodeConfig, readConfig, writeConfig } from './config-store.ts'
+import type { Logger } from './node/logger.ts'
+import { ChatNode } from './node/node.ts'
+import { parsePeer } from './node/options.ts'
+
+/** How often a running node's status is checked for changes to publish. */
+const STATUS_POLL_MS = 1_000
+/** Settings whose change needs the node restarted. */
+const RESTART_ON: (keyof NodeSettings)[] = [
+  'name',
+  'host',
+  'port',
+  'peerPort',
+  'mesh',
+  'secret',
+  'token',
+]
+
+export interface ControllerOptions {
+  /** The JSON file the config is kept in. */
+  configPath: string
+  /** The config of a first run (no file yet). */
+  defaults: NodeConfig
+  logger?: Logger
+  /** The web UI the node serves to browsers. */
+  staticDir?: string
+  /** Browser origins the node lets open chat sessions, beyond its own and its mesh's. */
+  allowOrigins?: string[]
+}
+
+export class ControllerError extends Error {
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+export interface ControllerEvents {
+  status: [NodeStatus]
+}
+
+export class NodeController extends EventEmitter<ControllerEvents> {
+  readonly #options: ControllerOptions
+  #config: NodeConfig
+  #node: ChatNode | undefined
+  #error: NodeStatus['error'] = null
+  #queue: Promise<unknown> = Promise.resolve()
+  #poll: NodeJS.Timeout | undefined
+  #published = ''
+
+  /** @throws ConfigError when the config file exists but is not valid */
+  constructor(options: ControllerOptions) {
+    super()
+    this.#options = options
+    this.#config = readConfig(options.configPath) ?? options.defaults
+  }
+
+  get config(): Readonly<NodeConfig> {
+    return this.#config
+  }
+
+  status(): NodeStatus {
+    const config = this.#config
+    const node = this.#node
+    const running = node?.state === 'running'
+    const boundPort = running ? (node.clientPort ?? null) : null
+    const mesh = running ? node.meshView() : { nodes: [], links: [] }
+    return {
+      state: node?.state ?? 'stopped',
+      id: running ? (node.id ?? null) : null,
+      name: config.name,
+      host: config.host,
+      port: config.port,
+      peerPort: config.peerPort,
+      boundPort,
+      boundPeerPort: running ? (node.peerPort ?? null) : null,
+      mesh: config.mesh,
+      secretSet: config.secret !== '',
+      tokenSet: config.token !== '',
+      localUrl: boundPort === null ? null : `ws://${localHost(config.host)}:${boundPort}/`,
+      lanUrls:
+        boundPort === null ? [] : lanAddresses(config.host).map((a) => `http://${a}:${boundPort}/`),
+      peers: running ? node.health().peers : config.peers.map((addr) => idlePeer(addr)),
+      nodes: mesh.nodes,
+      links: mesh.links,
+      error: this.#error,
+    }
+  }
+
+  start(): Promise<NodeStatus> {
+    return this.#run(() => this.#start())
+  }
+
+  stop(): Promise<NodeStatus> {
+    return this.#run(() => this.#stop())
+  }
+
+  /**
+   * Changes settings, saves them, and restarts a running node when one that needs it changed.
+   * Arguments are assumed checked against `nodeSettingsSchema` (the IPC layer does that).
+   */
+  configure(settings: NodeSettings): Promise<NodeStatus> {
+    return this.#run(async () => {
+      const changed = RESTART_ON.some(
+        (key) => settings[key] !== undefined && settings[key] !== this.#config[key],
+      )
+      this.#config = { ...this.#config, ...settings }
+      writeConfig(this.#options.configPath, this.#config)
+      if (changed && this.#node?.state === 'running') {
+        await this.#stop()
+        await this.#start()
+      }
+    })
+  }
+
+  /** Adds a peer (kept in the config) and links to it at once when running. */
+  addPeer(addr: string): Promise<NodeStatus> {
+    return this.#run(() => {
+      const peer = parsePeer(addr)
+      if (this.#config.peers.includes(peer))
+        throw new ControllerError('exists', `${peer} is already a peer`)
+      this.#config = { ...this.#config, peers: [...this.#config.peers, peer] }
+      writeConfig(this.#options.configPath, this.#config)
+      this.#node?.addPeer(peer)
+    })
+  }
+
+  /** Removes a peer: its link closes and is not redialled. */
+  removePeer(addr: string): Promise<NodeStatus> {
+    return this.#run(() => {
+      if (!this.#config.peers.includes(addr))
+        throw new ControllerError('not_found', `${addr} is not a peer`)
+      this.#config = { ...this.#config, peers: this.#config.peers.filter((p) => p !== addr) }
+      writeConfig(this.#options.configPath, this.#config)
+      this.#node?.removePeer(addr)
+    })
+  }
+
+  /** Runs `operation` after those before it; publishes and returns the status after it. */
+  #run(operation: () => void | Promise<void>): Promise<NodeStatus> {
+    const result = this.#queue.then(operation).then(
+      () => this.#publish(),
+      (error: unknown) => {
+        this.#publish()
+        throw error
+      },
+    )
+    this.#queue = result.catch(() => {})
+    return result
+  }
+
+  async #start(): Promise<void> {
+    if (this.#node?.state === 'running') return
+    const config = this.#config
+    const node = new ChatNode({
+      name: config.name,
+      dataDir: config.dataDir,
+      host: config.host,
+      port: config.port,
+      peerPort: config.peerPort,
+      peers: [...config.peers],
+      mesh: config.mesh,
+      secret: config.secret,
+      token: config.token === '' ? undefined : config.token,
+      staticDir: this.#options.staticDir,
+      allowOrigins: this.#options.allowOrigins,
+      logger: this.#options.logger,
+    })
+    node.on('state', () => this.#publish())
+    this.#node = node
+    try {
+      await node.start()
+      this.#error = null
+    } catch (error) {
+      this.#node = undefined
+      this.#error = describeStartError(error, config)
+      throw new ControllerError(this.#error.code, this.#error.message)
+    }
+    this.#poll = setInterval(() => this.#publish(), STATUS_POLL_MS)
+    this.#poll.unref()
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#poll)
+    this.#poll = undefined
+    const node = this.#node
+    if (!node) return
+    await node.stop()
+    node.removeAllListeners()
+    this.#node = undefined
+  }
+
+  /** Emits the status when it differs from the one last emitted. */
+  #publish(): NodeStatus {
+    const status = this.status()
+    const text = JSON.stringify(status)
+    if (text !== this.#published) {
+      this.#published = text
+      this.emit('status', status)
+    }
+    return status
+  }
+}
+
+function idlePeer(addr: string): NodeStatus['peers'][number] {
+  return { id: null, name: null, addr, state: 'down', rttMs: null, lastError: null }
+}
+
+function describeStartError(error: unknown, config: NodeConfig): { code: string; message: string } {
+  const code = (error as { code?: string }).code
+  const port = (error as { port?: number }).port
+  if (code === 'EADDRINUSE') {
+    return {
+      code: 'port_in_use',
+      message: `port ${port ?? config.port} is in use: choose another port`,
+    }
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return { code: 'bad_host', message: `${config.host} is not an address of this machine` }
+  }
+  if (code === 'EACCES')
+    return { code: 'port_denied', message: `not allowed to listen on port ${port ?? config.port}` }
+  return { code: 'start_failed', message: error instanceof Error ? error.message : String(error) }
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::'
+}
+
+/** The address this machine's own UI uses to reach its node. */
+function localHost(host: string): string {
+  if (isWildcard(host)) return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/** Addresses others on the LAN can reach the node at. */
+function lanAddresses(host: string): string[] {
+  if (!isWildcard(host))
+    return host === '127.0.0.1' || host === '::1' || host === 'localhost' ? [] : [host]
+  const addresses: string[] = []
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) addresses.push(a.address)
+  }
+  return addresses
+}
