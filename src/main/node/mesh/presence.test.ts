@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest'
+import { PRESENCE_TTL_MS, PresenceTable } from './presence.ts'
+
+const ada = { id: 'user_ada1', name: 'Ada' }
+const bob = { id: 'user_bob1', name: 'Bob' }
+const cy = { id: 'user_cy01', name: 'Cy' }
+
+const NODE_A = 'nodea001'
+const NODE_B = 'nodeb001'
+
+/** A table on a clock the test moves by hand. */
+function table() {
+  const clock = { now: 1_000_000 }
+  return { presence: new PresenceTable(() => clock.now), clock }
+}
+
+const linkA = {}
+const linkB = {}
+
+describe('PresenceTable.apply', () => {
+  it('takes a first state and reports each of its rooms', () => {
+    const { presence } = table()
+    const changed = presence.apply(NODE_A, 1, { general: [ada], dev: [bob] }, linkA)
+    expect(changed).toEqual(new Set(['general', 'dev']))
+    expect(presence.has(NODE_A)).toBe(true)
+    expect(presence.usersIn('general')).toEqual([{ ...ada, node: NODE_A }])
+  })
+
+  it('replaces the state with a newer version only', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 5, { general: [ada] }, linkA)
+    expect(presence.apply(NODE_A, 4, { general: [bob] }, linkA)).toBeUndefined()
+    expect(presence.apply(NODE_A, 5, { general: [bob] }, linkA)).toBeUndefined()
+    expect(presence.usersIn('general')).toEqual([{ ...ada, node: NODE_A }])
+    expect(presence.apply(NODE_A, 6, { general: [bob] }, linkA)).toEqual(new Set(['general']))
+    expect(presence.usersIn('general')).toEqual([{ ...bob, node: NODE_A }])
+  })
+
+  it('reports no room when a newer version holds the same users (still to be forwarded)', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada, bob] }, linkA)
+    // Same set in another order: nothing changed for clients, but the state is newer.
+    expect(presence.apply(NODE_A, 2, { general: [bob, ada] }, linkA)).toEqual(new Set())
+  })
+
+  it('reports a join, a leave and a rename in the rooms they touch, and no others', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada], dev: [bob], ops: [cy] }, linkA)
+    // bob joins general; cy leaves ops (the room empties); ada is renamed in general.
+    const changed = presence.apply(
+      NODE_A,
+      2,
+      { general: [{ ...ada, name: 'Ada L.' }, bob], dev: [bob] },
+      linkA,
+    )
+    expect(changed).toEqual(new Set(['general', 'ops']))
+    expect(presence.usersIn('ops')).toEqual([])
+
+    expect(presence.apply(NODE_A, 3, { general: [bob], dev: [bob] }, linkA)).toEqual(
+      new Set(['general']),
+    )
+    expect(presence.apply(NODE_A, 4, { dev: [bob, cy] }, linkA)).toEqual(
+      new Set(['general', 'dev']),
+    )
+  })
+
+  it('keeps each node apart: usersIn lists a room’s users across nodes with their node', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada], dev: [ada] }, linkA)
+    presence.apply(NODE_B, 1, { general: [bob, cy] }, linkB)
+    expect(presence.usersIn('general')).toEqual(
+      expect.arrayContaining([
+        { ...ada, node: NODE_A },
+        { ...bob, node: NODE_B },
+        { ...cy, node: NODE_B },
+      ]),
+    )
+    expect(presence.usersIn('general')).toHaveLength(3)
+    expect(presence.usersIn('dev')).toEqual([{ ...ada, node: NODE_A }])
+    expect(presence.usersIn('nowhere')).toEqual([])
+    // One node's versions are its own: B's lower version does not stop a new A state.
+    expect(presence.apply(NODE_A, 2, { general: [] }, linkA)).toEqual(new Set(['general', 'dev']))
+    expect(presence.usersIn('general')).toHaveLength(2)
+  })
+})
+
+describe('PresenceTable.links', () => {
+  it('keeps each node’s announced links with its newest state, and forgets them with it', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, {}, linkA, [NODE_B])
+    presence.apply(NODE_B, 1, {}, linkB) // an announcement without links (an older node)
+    expect(presence.links()).toEqual([
+      [NODE_A, [NODE_B]],
+      [NODE_B, []],
+    ])
+    presence.apply(NODE_A, 0, {}, linkA, []) // older: ignored
+    presence.apply(NODE_A, 2, {}, linkA, [NODE_B, 'nodec001'])
+    expect(presence.links()).toContainEqual([NODE_A, [NODE_B, 'nodec001']])
+    presence.dropVia(linkA)
+    expect(presence.links()).toEqual([[NODE_B, []]])
+  })
+})
+
+describe('PresenceTable, forgetting', () => {
+  it('forgets a state not heard for the TTL and reports its rooms', () => {
+    const { presence, clock } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    clock.now += 10_000
+    presence.apply(NODE_B, 1, { dev: [bob] }, linkB)
+
+    clock.now += PRESENCE_TTL_MS - 10_000 // A is exactly TTL old: kept
+    expect(presence.expire()).toEqual(new Set())
+    expect(presence.has(NODE_A)).toBe(true)
+
+    clock.now += 1
+    expect(presence.expire()).toEqual(new Set(['general']))
+    expect(presence.has(NODE_A)).toBe(false)
+    expect(presence.has(NODE_B)).toBe(true)
+    expect(presence.usersIn('general')).toEqual([])
+
+    clock.now += 10_000
+    expect(presence.expire()).toEqual(new Set(['dev']))
+    expect(presence.has(NODE_B)).toBe(false)
+  })
+
+  it('counts the TTL from the last newer state heard, not from the first', () => {
+    const { presence, clock } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    clock.now += 20_000
+    presence.apply(NODE_A, 2, { general: [ada] }, linkA) // a re-announcement
+    clock.now += 20_000
+    expect(presence.expire()).toEqual(new Set())
+    expect(presence.has(NODE_A)).toBe(true)
+  })
+
+  it('does not refresh on an older or equal version', () => {
+    const { presence, clock } = table()
+    presence.apply(NODE_A, 2, { general: [ada] }, linkA)
+    clock.now += 20_000
+    presence.apply(NODE_A, 2, { general: [ada] }, linkA)
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    clock.now += 10_001
+    expect(presence.expire()).toEqual(new Set(['general']))
+  })
+
+  it('a node forgotten by expiry is taken again at any newer version', () => {
+    const { presence, clock } = table()
+    presence.apply(NODE_A, 7, { general: [ada] }, linkA)
+    clock.now += PRESENCE_TTL_MS + 1
+    presence.expire()
+    expect(presence.apply(NODE_A, 8, { general: [ada] }, linkA)).toEqual(new Set(['general']))
+  })
+
+  it('dropVia forgets exactly the states that came over that link', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    presence.apply(NODE_B, 1, { dev: [bob], general: [cy] }, linkB)
+    expect(presence.dropVia({})).toEqual(new Set()) // another object, even an equal one
+    expect(presence.dropVia(linkB)).toEqual(new Set(['dev', 'general']))
+    expect(presence.has(NODE_B)).toBe(false)
+    expect(presence.usersIn('general')).toEqual([{ ...ada, node: NODE_A }])
+  })
+
+  it('a state that came over another link since is not dropped with the old link', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    presence.apply(NODE_A, 2, { general: [ada] }, linkB) // now heard through B
+    expect(presence.dropVia(linkA)).toEqual(new Set())
+    expect(presence.has(NODE_A)).toBe(true)
+    expect(presence.dropVia(linkB)).toEqual(new Set(['general']))
+  })
+
+  it('clear forgets everything', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    presence.apply(NODE_B, 1, { dev: [bob] }, linkB)
+    expect(presence.clear()).toEqual(new Set(['general', 'dev']))
+    expect(presence.has(NODE_A) || presence.has(NODE_B)).toBe(false)
+  })
+})

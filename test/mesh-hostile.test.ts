@@ -1,0 +1,292 @@
+/**
+ * The peer port of a real `chat-node` (started with a mesh secret) against hostile and broken
+ * peers played by hand (support/fake-peer.ts): each is refused or cut off, nothing it sends is
+ * stored, and the node keeps running and chatting. The last test plays a peer with the right
+ * secret whose event does get through, so that the refusals above mean something.
+ */
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import { randomBytes } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ChatClient, randomUser } from './support/chat-client.ts'
+import { closeFakePeers, FakePeer, freshIdentity } from './support/fake-peer.ts'
+import {
+  cleanupNodes,
+  health,
+  type NodeProcess,
+  startNode,
+  waitForHealth,
+} from './support/node-process.ts'
+
+const SECRET = 's3cret'
+
+let node: NodeProcess
+let nodeId: string
+const clients: ChatClient[] = []
+
+beforeAll(async () => {
+  node = await startNode({ name: 'Target', args: ['--secret', SECRET] })
+  nodeId = (await health(node)).node.id
+})
+afterEach(() => {
+  closeFakePeers()
+  for (const client of clients.splice(0)) client.close()
+})
+afterAll(cleanupNodes)
+
+async function client(room: string): Promise<ChatClient> {
+  const c = await ChatClient.connect(node.wsUrl, randomUser('watcher'))
+  clients.push(c)
+  await c.join(room)
+  return c
+}
+
+function freshRoom(): string {
+  return `r${randomBytes(4).toString('hex')}`
+}
+
+/** A chat event as a peer would relay it. */
+function wireEvent(origin: string, seq: number, room: string, text = `event ${seq}`) {
+  return {
+    kind: 'message',
+    origin,
+    seq,
+    ts: Date.now() * 1000 + seq,
+    room,
+    user: { id: 'user_eve01', name: 'Eve' },
+    text,
+    cid: `eve-${origin}-${seq}`,
+  }
+}
+
+/** The node is up and chats: a fresh client sends, is acked, and sees its own message. */
+async function expectStillChatting(): Promise<void> {
+  expect(node.child.exitCode).toBeNull()
+  const room = freshRoom()
+  const c = await client(room)
+  const ack = await c.say(room, 'still here')
+  expect(ack.id).toMatch(new RegExp(`^${nodeId}:\\d+$`))
+  expect((await c.messages(room, 1))[0]).toMatchObject({ text: 'still here', origin: nodeId })
+  expect((await health(node)).status).toBe('ok')
+}
+
+/** Resolves once a raw socket is closed (by the node: the test never closes it). */
+function socketClosed(socket: Socket): Promise<void> {
+  socket.on('error', () => {})
+  // Read and drop whatever the node answers (a TLS alert): an unread stream never ends.
+  socket.resume()
+  return new Promise((resolve) => socket.once('close', () => resolve()))
+}
+
+async function rawConnect(): Promise<Socket> {
+  const socket = netConnect({ host: '127.0.0.1', port: node.peerPort })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  return socket
+}
+
+describe('a peer without the mesh secret', () => {
+  it('is refused, not listed, and an event it sends after its auth is not stored', async () => {
+    const room = freshRoom()
+    const watcher = await client(room)
+    const before = await health(node)
+
+    const eve = await FakePeer.connect({ port: node.peerPort })
+    // The node speaks first, as itself.
+    expect((await eve.next('hello')).node.id).toBe(nodeId)
+    // hello, a wrong proof and an event, in one burst, as if the proof were sure to pass.
+    eve.socket.cork()
+    eve.hello()
+    eve.auth('not the secret')
+    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, room, 'forged') })
+    eve.socket.uncork()
+    expect(await eve.next('error')).toMatchObject({ code: 'unauthorized' })
+    await eve.closed
+
+    const after = await health(node)
+    expect(after.peers.map((p) => p.id)).not.toContain(eve.node.id)
+    expect(after.vector).toEqual(before.vector)
+    expect(after.vector[eve.node.id]).toBeUndefined()
+    // Anything stored would have reached the watcher before a message written after it.
+    const sender = await client(room)
+    await sender.say(room, 'barrier')
+    const seen = await watcher.messages(room, 1)
+    expect(seen.map((m) => m.text)).toEqual(['barrier'])
+    expect(node.stderr()).toContain('peer failed the mesh-secret proof')
+  })
+
+  it('is refused when it says it is in another mesh', async () => {
+    const eve = await FakePeer.connect({ port: node.peerPort })
+    eve.hello(eve.node, 'other')
+    eve.auth(SECRET, 'other')
+    expect(await eve.next('error')).toMatchObject({ code: 'wrong_mesh' })
+    await eve.closed
+    expect((await health(node)).peers.map((p) => p.id)).not.toContain(eve.node.id)
+  })
+
+  it('is refused when it claims the node’s own id', async () => {
+    const eve = await FakePeer.connect({ port: node.peerPort, node: { id: nodeId } })
+    eve.hello()
+    eve.auth('not the secret')
+    expect(await eve.next('error')).toMatchObject({ code: 'self' })
+    await eve.closed
+  })
+})
+
+describe('bytes that are not the peer protocol', () => {
+  it.each([
+    ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')],
+    ['random garbage', randomBytes(2048)],
+    // A TLS handshake record header, then junk where the ClientHello should be.
+    [
+      'a TLS record header and junk',
+      Buffer.concat([Buffer.from([0x16, 3, 1, 0, 64]), randomBytes(64)]),
+    ],
+  ])('plain TCP writing %s is cut off; the node keeps chatting', async (_, bytes) => {
+    const socket = await rawConnect()
+    const closed = socketClosed(socket)
+    socket.write(bytes)
+    await closed
+    await expectStillChatting()
+  })
+
+  it('refuses a TLS 1.2 client', async () => {
+    const identity = await freshIdentity()
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: node.peerPort,
+      ...identity,
+      maxVersion: 'TLSv1.2',
+      rejectUnauthorized: false,
+    })
+    const error = await new Promise<Error | undefined>((resolve) => {
+      socket.once('secureConnect', () => resolve(undefined))
+      socket.once('error', resolve)
+    })
+    socket.destroy()
+    expect(error?.message).toMatch(/protocol version|alert/i)
+  })
+
+  it.each([
+    ['a length far over 4 KiB', Buffer.from('garbage, not a frame\n')],
+    [
+      'a short frame that is not JSON',
+      Buffer.concat([Buffer.from([0, 0, 0, 5]), Buffer.from('{oops')]),
+    ],
+    ['a zero length', Buffer.alloc(8)],
+  ])('a TLS client sending %s before hello is closed', async (_, bytes) => {
+    const eve = await FakePeer.connect({ port: node.peerPort })
+    eve.sendRaw(bytes)
+    expect(await eve.next('error')).toMatchObject({ code: 'bad_frame' })
+    await eve.closed
+    expect((await health(node)).peers.map((p) => p.id)).not.toContain(eve.node.id)
+  })
+
+  it('closes TCP and TLS connections that say nothing within the handshake timeout', async () => {
+    const tcp = await rawConnect()
+    const tcpClosed = socketClosed(tcp)
+    const tls = await FakePeer.connect({ port: node.peerPort })
+    await Promise.all([tcpClosed, tls.closed])
+    expect(tls.all('error')).toEqual([])
+    await expectStillChatting()
+  }, 20_000)
+})
+
+describe('a peer with the right secret', () => {
+  /** Frames that break the rules, made for the sending peer's id and a fresh room. */
+  const malformed: [string, (origin: string, room: string) => object][] = [
+    [
+      'an event with seq 0',
+      (o, r) => ({ type: 'event', event: { ...wireEvent(o, 1, r), seq: 0 } }),
+    ],
+    [
+      'an event without text',
+      (o, r) => ({ type: 'event', event: { ...wireEvent(o, 1, r), text: undefined } }),
+    ],
+    [
+      'an event with a bad origin',
+      (_, r) => ({ type: 'event', event: wireEvent('Not An Id!', 1, r) }),
+    ],
+    [
+      'an event of 4001 characters',
+      (o, r) => ({ type: 'event', event: wireEvent(o, 1, r, 'x'.repeat(4001)) }),
+    ],
+    ['a frame of an unknown type', () => ({ type: 'gossip', about: 'you' })],
+    [
+      'a second hello',
+      (o) => ({ type: 'hello', protocol: 1, node: { id: o, name: 'x', url: '' }, mesh: 'default' }),
+    ],
+  ]
+
+  it.each(malformed)('that sends %s has its link closed; the node stays up', async (_, make) => {
+    const room = freshRoom()
+    const eve = await FakePeer.connect({ port: node.peerPort })
+    await eve.handshake(SECRET)
+    await waitForHealth(node, (h) => h.peers.some((p) => p.id === eve.node.id && p.state === 'up'))
+    eve.send(make(eve.node.id, room))
+    expect(await eve.next('error')).toMatchObject({ code: 'bad_frame' })
+    await eve.closed
+    const h = await waitForHealth(node, (s) => !s.peers.some((p) => p.id === eve.node.id))
+    expect(h.vector[eve.node.id]).toBeUndefined()
+    await expectStillChatting()
+  })
+
+  it('whose stream turns to garbage after the handshake has its link closed', async () => {
+    const eve = await FakePeer.connect({ port: node.peerPort })
+    await eve.handshake(SECRET)
+    eve.sendRaw(Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('{{{')]))
+    expect(await eve.next('error')).toMatchObject({ code: 'bad_frame' })
+    await eve.closed
+    await waitForHealth(node, (s) => !s.peers.some((p) => p.id === eve.node.id))
+    await expectStillChatting()
+  })
+
+  it('can inject a valid event, which reaches a joined client exactly once', async () => {
+    const room = freshRoom()
+    const watcher = await client(room)
+    const peer = await FakePeer.connect({ port: node.peerPort, node: { name: 'Injector' } })
+    const sync = await peer.handshake(SECRET)
+    expect(sync.vector[peer.node.id]).toBeUndefined()
+    // "I hold what you hold": the node has nothing to catch this peer up on.
+    peer.send({ type: 'sync', vector: sync.vector })
+    await waitForHealth(node, (h) =>
+      h.peers.some((p) => p.id === peer.node.id && p.state === 'up' && p.name === 'Injector'),
+    )
+
+    const first = wireEvent(peer.node.id, 1, room, 'hello from the mesh')
+    peer.send({ type: 'event', event: first })
+    peer.send({ type: 'event', event: first }) // a duplicate: dropped
+    peer.send({ type: 'event', event: wireEvent(peer.node.id, 2, room) })
+    const seen = await watcher.messages(room, 2)
+    expect(seen).toHaveLength(2)
+    expect(seen[0]).toMatchObject({
+      id: `${peer.node.id}:1`,
+      origin: peer.node.id,
+      seq: 1,
+      ts: first.ts,
+      room,
+      user: first.user,
+      text: 'hello from the mesh',
+      cid: first.cid,
+    })
+    expect(seen[1]).toMatchObject({ id: `${peer.node.id}:2`, seq: 2 })
+    const h = await health(node)
+    expect(h.vector[peer.node.id]).toBe(2)
+
+    // A message written after them comes after them, and nothing more of them.
+    await watcher.say(room, 'after')
+    const all = await watcher.messages(room, 3)
+    expect(all.map((m) => m.id)).toEqual([
+      `${peer.node.id}:1`,
+      `${peer.node.id}:2`,
+      expect.stringMatching(new RegExp(`^${nodeId}:`)),
+    ])
+    // The node does not send the peer's own events back to it, but does send the new one.
+    const ownEvent = await peer.next('event', (f) => f.event.text === 'after')
+    expect(ownEvent.event).toMatchObject({ origin: nodeId, text: 'after' })
+    expect(peer.all('event').filter((f) => f.event.origin === peer.node.id)).toEqual([])
+    expect(peer.invalid).toEqual([])
+  })
+})
