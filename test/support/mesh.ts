@@ -1,0 +1,139 @@
+/**
+ * Helpers for multi-node tests: waiting for links and for vectors to agree, reading the mesh
+ * counters, and writing many messages within the per-session rate limit.
+ */
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
+import { health, metrics, type NodeProcess } from './node-process.ts'
+import { waitUntil } from './wait.ts'
+
+export type Message = FrameOf<'message'>
+export type Vector = Record<string, number>
+
+/** A free port on 127.0.0.1 (opened and closed at once; for nodes that must know it up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** The node's id, from `/health`. */
+export async function nodeId(node: NodeProcess): Promise<string> {
+  return (await health(node)).node.id
+}
+
+/** Waits until `/health` of `node` shows a peer `up` for each of `ids`. */
+export async function waitForPeersUp(
+  node: NodeProcess,
+  ids: readonly string[],
+  timeoutMs = 15_000,
+): Promise<void> {
+  await waitUntil(
+    async () => {
+      const up = new Set(
+        (await health(node)).peers.filter((p) => p.state === 'up').map((p) => p.id),
+      )
+      return ids.every((id) => up.has(id))
+    },
+    timeoutMs,
+    `${node.name} linked to ${ids.join(', ')}`,
+  )
+}
+
+/** A vector as a string that does not depend on key order. */
+export function vectorKey(vector: Vector): string {
+  return JSON.stringify(Object.entries(vector).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/**
+ * Waits until every node's `/health` vector and event count agree (with `expected`, when
+ * given); resolves with the common vector.
+ */
+export async function waitForEqualVectors(
+  nodes: readonly NodeProcess[],
+  timeoutMs = 15_000,
+  expected?: Vector,
+): Promise<Vector> {
+  let last = ''
+  const vector = await waitUntil(
+    async () => {
+      const docs = await Promise.all(nodes.map((n) => health(n)))
+      last = docs.map((d) => `${d.node.name}: ${vectorKey(d.vector)} (${d.events})`).join('; ')
+      const keys = new Set(docs.map((d) => vectorKey(d.vector)))
+      const counts = new Set(docs.map((d) => d.events))
+      if (keys.size !== 1 || counts.size !== 1) return undefined
+      const first = docs[0]?.vector
+      if (expected && vectorKey(expected) !== vectorKey(first ?? {})) return undefined
+      return first
+    },
+    timeoutMs,
+    'equal vectors',
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last: ${last}`)
+  })
+  return vector
+}
+
+/** What a UI keeps per room: the highest seq it has seen from each origin. */
+export function vectorOf(messages: readonly Message[]): Vector {
+  const vector: Vector = {}
+  for (const m of messages) vector[m.origin] = Math.max(vector[m.origin] ?? 0, m.seq)
+  return vector
+}
+
+/** The message frames of `room` a client has received so far. */
+export function messagesIn(client: ChatClient, room: string): Message[] {
+  return client.frames.filter((f): f is Message => f.type === 'message' && f.room === room)
+}
+
+/** `palaver_mesh_events_sent_total` of a node, by the peer label. */
+export async function eventsSentByPeer(node: NodeProcess): Promise<Map<string, number>> {
+  const sent = new Map<string, number>()
+  for (const line of (await metrics(node)).split('\n')) {
+    const match = /^palaver_mesh_events_sent_total\{peer="([^"]*)"\} (\S+)$/.exec(line)
+    if (match) sent.set(match[1] as string, Number(match[2]))
+  }
+  return sent
+}
+
+/**
+ * Writes `count` messages to `room` on `node` through fresh sessions of at most `perSession`
+ * messages each (within the rate limit's burst), `parallel` sessions at a time. Resolves with
+ * the acked ids.
+ */
+export async function writeMessages(
+  node: NodeProcess,
+  room: string,
+  count: number,
+  { perSession = 75, parallel = 6, label = 'w' } = {},
+): Promise<string[]> {
+  const sessions = Math.ceil(count / perSession)
+  const ids: string[] = []
+  for (let first = 0; first < sessions; first += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, sessions - first) }, (_, k) => first + k)
+    const acked = await Promise.all(
+      batch.map(async (s) => {
+        const client = await ChatClient.connect(node.wsUrl, randomUser(`${label}${s}`))
+        await client.join(room)
+        const n = Math.min(perSession, count - s * perSession)
+        const texts = Array.from({ length: n }, (_, i) => `${label}${s}-${i}`)
+        const acks = await client.sendMany(room, texts)
+        client.close()
+        return acks.map((a) => a.id)
+      }),
+    )
+    ids.push(...acked.flat())
+  }
+  return ids
+}
+
+/** Ids that occur more than once. */
+export function duplicates(ids: readonly string[]): string[] {
+  const seen = new Set<string>()
+  const twice = new Set<string>()
+  for (const id of ids) (seen.has(id) ? twice : seen).add(id)
+  return [...twice]
+}
