@@ -28,6 +28,11 @@ const MAX_WANT_RANGE = 100_000
 interface PeerView {
   /** Per origin, the highest seq the peer is known to hold. */
   known: Map<string, number>
+  /**
+   * The peer's first `sync` came. Until then what it holds is unknown: nothing is forwarded or
+   * streamed to it (its sync answer brings it all), rather than its whole history on a guess.
+   */
+  synced: boolean
   /** A catch-up stream is running for this link. */
   streaming: boolean
   /** Per origin, when a `want` was last sent on this link. */
@@ -54,7 +59,12 @@ export class Relay {
 
   /** A link came up: tell the peer what this node holds. */
   linkUp(link: PeerLink): void {
-    this.#views.set(link, { known: new Map(), streaming: false, wantedAt: new Map() })
+    this.#views.set(link, {
+      known: new Map(),
+      synced: false,
+      streaming: false,
+      wantedAt: new Map(),
+    })
     this.sendSync(link)
   }
 
@@ -71,13 +81,14 @@ export class Relay {
     const view = this.#views.get(link)
     if (!view) return
     view.known = new Map(Object.entries(vector))
+    view.synced = true
     void this.#catchUp(link, view)
   }
 
   /** The peer asks for seqs [from, to] of an origin. */
   onWant(link: PeerLink, frame: PeerFrameOf<'want'>): void {
     const view = this.#views.get(link)
-    if (!view || frame.to < frame.from || frame.to - frame.from > MAX_WANT_RANGE) return
+    if (!view?.synced || frame.to < frame.from || frame.to - frame.from > MAX_WANT_RANGE) return
     const known = view.known.get(frame.origin) ?? 0
     view.known.set(frame.origin, Math.min(known, frame.from - 1))
     void this.#catchUp(link, view)
@@ -120,6 +131,7 @@ export class Relay {
     for (const event of events) {
       let frame: Buffer | undefined
       for (const [link, view] of this.#views) {
+        if (!view.synced) continue
         const known = view.known.get(event.origin) ?? 0
         if (known >= event.seq) continue
         if (known === event.seq - 1 && !view.streaming) {
