@@ -117,7 +117,10 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       const changed = RESTART_ON.some(
         (key) => settings[key] !== undefined && settings[key] !== this.#config[key],
       )
-      this.#config = { ...this.#config, ...settings }
+      // A key given as undefined (the schema allows it; IPC's structured clone keeps it) leaves
+      // the setting as it is: spread as is, it would erase it and break the saved file.
+      const given = Object.entries(settings).filter(([, value]) => value !== undefined)
+      this.#config = { ...this.#config, ...Object.fromEntries(given) }
       writeConfig(this.#options.configPath, this.#config)
       if (changed && this.#node?.state === 'running') {
         await this.#stop()
