@@ -77,7 +77,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   /** Opens the store and listens. Rejects (and leaves the node stopped) when it cannot. */
   async start(): Promise<void> {
-    await this.#transition
+    await this.#transition?.catch(() => {}) // a failed start is over: it threw to its caller
     if (this.#state !== 'stopped') return
     this.#transition = this.#start()
     return this.#transition
@@ -118,7 +118,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
 
   /** Closes sessions (code 1001), lets pending commits finish, and closes the store. */
   async stop(): Promise<void> {
-    await this.#transition
+    await this.#transition?.catch(() => {}) // a failed start is over: it threw to its caller
     if (this.#state !== 'running' || !this.#running) return
     const { core, clients, mesh } = this.#running
     this.#transition = (async () => {
