@@ -303,7 +303,7 @@ export class PalaverClient {
       case 'history': {
         const room = this.#rooms.get(frame.room)
         if (!room) return
-        room.timeline.addFromNode(frame.messages)
+        this.#take(room, frame.messages)
         room.hasMore = frame.hasMore
         room.loadingOlder = false
         return this.#roomChanged(room)
@@ -357,7 +357,7 @@ export class PalaverClient {
     // Past 1000 missing messages the node sends the newest 1000: what we hold no longer
     // joins up with them, so start over from these (older ones load on scroll).
     if (room.resuming && frame.truncated) room.timeline.resetFromNode()
-    const added = room.timeline.addFromNode(room.backlog)
+    const added = this.#take(room, room.backlog)
     if (room.resuming) room.unread += this.#countUnread(room, added)
     room.hasMore = room.resuming ? room.hasMore || frame.truncated : frame.truncated
     room.backlog = undefined
@@ -375,11 +375,25 @@ export class PalaverClient {
       room.backlog.push(message)
       return
     }
-    const added = room.timeline.addFromNode([message])
+    const added = this.#take(room, [message])
     if (added.length === 0) return
     room.unread += this.#countUnread(room, added)
     room.typing.delete(message.user.id)
     this.#roomChanged(room)
+  }
+
+  /**
+   * Takes messages from the node into a room. One of ours among them is stored, whether or not
+   * its ack ever comes (the node sends members the message before the sender's ack, so a link
+   * lost in between loses just the ack): it leaves the outbox.
+   */
+  #take(room: Room, messages: readonly ChatMessage[]): ChatMessage[] {
+    let settled = false
+    for (const m of messages) {
+      if (m.user.id === this.user.id && this.#outbox.delete(m.cid)) settled = true
+    }
+    if (settled) this.#saveOutbox()
+    return room.timeline.addFromNode(messages)
   }
 
   #countUnread(room: Room, added: ChatMessage[]): number {
