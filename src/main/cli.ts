@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { ChatNode } from './node/node.ts'
-import { type NodeOptionsInput, OptionsError } from './node/options.ts'
+import { DEFAULT_CLIENT_PORT, type NodeOptionsInput, OptionsError } from './node/options.ts'
 
 const USAGE = `Usage: chat-node [flags]
        chat-node CLIENT_PORT PEER_PORT NAME [PEER ...]
@@ -166,11 +166,14 @@ function isArgError(error: unknown): boolean {
 }
 
 function describeStartError(error: unknown, input: { port?: number; host?: string }): string {
-  const code = (error as { code?: string }).code
-  if (code === 'EADDRINUSE')
-    return `port ${input.port ?? 8080} is in use (choose another with --port)`
+  // The node listens on two ports: name the one that failed (the error carries it).
+  const { code, port: failed } = error as { code?: string; port?: number }
+  const clientPort = input.port ?? DEFAULT_CLIENT_PORT
+  const port = failed ?? clientPort
+  const flag = port === clientPort ? '--port' : '--peer-port'
+  if (code === 'EADDRINUSE') return `port ${port} is in use (choose another with ${flag})`
   if (code === 'EADDRNOTAVAIL') return `address ${input.host} is not on this machine (see --host)`
-  if (code === 'EACCES') return `not allowed to listen on port ${input.port ?? 8080}`
+  if (code === 'EACCES') return `not allowed to listen on port ${port} (see ${flag})`
   return error instanceof Error ? error.message : String(error)
 }
 

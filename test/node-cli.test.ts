@@ -1,0 +1,110 @@
+/**
+ * The `chat-node` command line: flag errors, the positional form, a clean stop on SIGTERM and a
+ * clear failure when the port is taken.
+ */
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ChatClient } from './support/chat-client.ts'
+import {
+  cleanupNodes,
+  health,
+  type NodeProcess,
+  runCli,
+  startNode,
+  tempDir,
+} from './support/node-process.ts'
+
+afterAll(cleanupNodes)
+
+describe('flags', () => {
+  const bad: [string[], RegExp][] = [
+    [['--port', 'abc'], /--port.*"abc"/],
+    [['--bogus'], /--bogus/],
+    [['--peer', 'nonsense'], /peer.*HOST:PORT/],
+    [['--mesh', 'bad name!'], /mesh.*\[A-Za-z0-9._-\]/],
+    [['8080', '9080'], /CLIENT_PORT PEER_PORT NAME/],
+  ]
+  for (const [args, message] of bad) {
+    it(`exits with 2 and names the problem for ${args.join(' ')}`, async () => {
+      const data = join(tempDir(), 'data')
+      const argv = [...args, '--data', data, '--host', '127.0.0.1']
+      const { code, stderr, stdout } = await runCli(argv)
+      expect(code).toBe(2)
+      expect(stderr).toMatch(message)
+      expect(stderr).toContain('Usage: chat-node')
+      expect(stdout).not.toContain('ready')
+    })
+  }
+
+  it('prints the usage and exits with 0 for --help', async () => {
+    const { code, stdout, stderr } = await runCli(['--help'])
+    expect(code).toBe(0)
+    expect(stdout).toContain('Usage: chat-node [flags]')
+    expect(stdout).toContain('--allow-origin')
+    expect(stderr).toBe('')
+  })
+})
+
+describe('running', () => {
+  it('takes the positional form CLIENT_PORT PEER_PORT NAME PEER...', async () => {
+    const data = join(tempDir(), 'data')
+    const node = await startNode({
+      name: 'Positional',
+      dataDir: data,
+      argv: ['--host', '127.0.0.1', '--data', data, '0', '0', 'Positional', '127.0.0.1:1'],
+    })
+    const client = await ChatClient.open(node.wsUrl)
+    client.send({ type: 'hello', protocol: 1, user: { id: 'positional', name: 'p' } })
+    const welcome = await client.next('welcome')
+    expect(welcome.node.name).toBe('Positional')
+    expect((await health(node)).node.name).toBe('Positional')
+    client.close()
+  })
+
+  it('closes open sessions with 1001 and exits with 0 on SIGTERM', async () => {
+    const node = await startNode({ name: 'Stopping' })
+    const clients = await Promise.all([1, 2].map(() => ChatClient.connect(node.wsUrl)))
+    await clients[0]?.join('general')
+    const idle = await ChatClient.open(node.wsUrl) // no hello yet
+    const exited = node.kill('SIGTERM')
+    for (const c of [...clients, idle]) expect((await c.closed).code).toBe(1001)
+    expect(await exited).toEqual({ code: 0, signal: null })
+    expect(node.stderr()).toContain('SIGTERM, stopping')
+  })
+})
+
+describe('a port already in use', () => {
+  let holder: NodeProcess
+  beforeAll(async () => {
+    holder = await startNode({ name: 'Holder' })
+  })
+
+  const runOn = (port: number, peerPort: number) =>
+    runCli([
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--peer-port',
+      String(peerPort),
+      '--data',
+      join(tempDir(), 'data'),
+    ])
+
+  it('exits with 1 and names the client port', async () => {
+    const { code, stderr, stdout } = await runOn(holder.clientPort, 0)
+    expect(code).toBe(1)
+    expect(stderr).toContain(`port ${holder.clientPort} is in use (choose another with --port)`)
+    expect(stdout).not.toContain('ready')
+    // The node that holds the port is untouched.
+    expect((await health(holder)).status).toBe('ok')
+  })
+
+  it('exits with 1 and names the peer port, not the client port', async () => {
+    const { code, stderr, stdout } = await runOn(0, holder.peerPort)
+    expect(code).toBe(1)
+    expect(stderr).toContain(`port ${holder.peerPort} is in use (choose another with --peer-port)`)
+    expect(stdout).not.toContain('ready')
+    expect((await health(holder)).status).toBe('ok')
+  })
+})
