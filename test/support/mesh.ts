@@ -101,14 +101,19 @@ export async function eventsSentByPeer(node: NodeProcess): Promise<Map<string, n
 
 /**
  * Writes `count` messages to `room` on `node` through fresh sessions of at most `perSession`
- * messages each (within the rate limit's burst), `parallel` sessions at a time. Resolves with
- * the acked ids.
+ * messages each (within the rate limit's burst), `parallel` sessions at a time; `text` makes
+ * each message's text. Resolves with the acked ids.
  */
 export async function writeMessages(
   node: NodeProcess,
   room: string,
   count: number,
-  { perSession = 75, parallel = 6, label = 'w' } = {},
+  {
+    perSession = 75,
+    parallel = 6,
+    label = 'w',
+    text = (session: number, i: number) => `${label}${session}-${i}`,
+  } = {},
 ): Promise<string[]> {
   const sessions = Math.ceil(count / perSession)
   const ids: string[] = []
@@ -119,7 +124,7 @@ export async function writeMessages(
         const client = await ChatClient.connect(node.wsUrl, randomUser(`${label}${s}`))
         await client.join(room)
         const n = Math.min(perSession, count - s * perSession)
-        const texts = Array.from({ length: n }, (_, i) => `${label}${s}-${i}`)
+        const texts = Array.from({ length: n }, (_, i) => text(s, i))
         const acks = await client.sendMany(room, texts)
         client.close()
         return acks.map((a) => a.id)

@@ -26,6 +26,8 @@ import type { Page } from './store.ts'
 
 /** After a close for slowness, how long the peer gets to finish the close handshake. */
 const SLOW_CLOSE_GRACE_MS = 1_000
+/** How far bounded replies (backlogs, history pages) may raise a session's unsent bound. */
+const MAX_REPLY_ALLOWANCE_BYTES = 16 * 1024 * 1024
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
 
@@ -37,6 +39,8 @@ export class Session implements Member {
   #user: User | undefined
   /** Set by the heartbeat; cleared by each pong. */
   awaitingPong = false
+  /** Bytes of bounded replies queued since the session was last within its bound. */
+  #replyAllowance = 0
 
   constructor(ws: WebSocket, core: NodeCore) {
     this.#ws = ws
@@ -65,15 +69,40 @@ export class Session implements Member {
   }
 
   deliver(frame: Buffer): void {
+    if (!this.#fallenBehind()) this.#ws.send(frame, { binary: false })
+  }
+
+  /**
+   * Whether the session is closed or has fallen behind, in which case it is closed (1013).
+   * The bound is `maxBufferedBytes`, raised by what bounded replies queued (a resume backlog
+   * may pass the bound by itself) until the socket drains below it again.
+   */
+  #fallenBehind(): boolean {
     const ws = this.#ws
-    if (ws.readyState !== ws.OPEN) return
-    if (ws.bufferedAmount > this.#core.options.maxBufferedBytes) {
-      this.#core.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
-      ws.close(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
-      setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref()
-      return
+    if (ws.readyState !== ws.OPEN) return true
+    const buffered = ws.bufferedAmount
+    const bound = this.#core.options.maxBufferedBytes
+    if (buffered <= bound) {
+      this.#replyAllowance = 0
+      return false
     }
-    ws.send(frame, { binary: false })
+    if (buffered <= bound + this.#replyAllowance) return false
+    this.#core.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
+    ws.close(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
+    setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+    return true
+  }
+
+  /**
+   * Queues the frames of one reply together: the session must not be behind before it, and
+   * the reply's own size (up to MAX_REPLY_ALLOWANCE_BYTES in all) does not count against it.
+   */
+  #reply(frames: ServerFrame[]): void {
+    if (this.#fallenBehind()) return
+    const encoded = frames.map((frame) => Buffer.from(JSON.stringify(frame)))
+    const bytes = encoded.reduce((sum, b) => sum + b.length, 0)
+    this.#replyAllowance = Math.min(MAX_REPLY_ALLOWANCE_BYTES, this.#replyAllowance + bytes)
+    for (const frame of encoded) this.#ws.send(frame, { binary: false })
   }
 
   send(frame: ServerFrame): void {
@@ -157,18 +186,19 @@ export class Session implements Member {
     const page: Page = since
       ? store.missing(room, since, MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
-    // The backlog is read and the session joins in the same turn of the event loop, and events
-    // reach rooms only once committed: so backlog and live stream neither overlap nor leave a hole.
-    for (const message of page.messages) this.send({ type: 'message', ...message })
-    this.#core.metrics.delivered.inc(page.messages.length)
+    // The backlog is read, the session joins and the backlog is queued in one turn of the event
+    // loop, and events reach rooms only once committed: so backlog and live stream neither
+    // overlap nor leave a hole.
     this.#rooms.add(room)
     const cameOnline = this.#core.rooms.join(room, this)
-    this.send(
+    this.#reply([
+      ...page.messages.map((message): ServerFrame => ({ type: 'message', ...message })),
       withRef(
         { type: 'joined', room, users: this.#core.roomUsers(room), truncated: page.more },
         frame.ref,
       ),
-    )
+    ])
+    this.#core.metrics.delivered.inc(page.messages.length)
     if (cameOnline) this.#core.presenceChanged(room)
   }
 
@@ -214,12 +244,12 @@ export class Session implements Member {
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
       page = store.before(frame.room, before, limit)
     }
-    this.send(
+    this.#reply([
       withRef(
         { type: 'history', room: frame.room, messages: page.messages, hasMore: page.more },
         frame.ref,
       ),
-    )
+    ])
   }
 
   #typing(frame: Frame<'typing'>): void {
