@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest'
+import type { ConnectionState } from '../client/palaver-client.ts'
+import { describeConnection, hostOf } from './connection-text.ts'
+
+const base: ConnectionState = {
+  status: 'connected',
+  node: { id: 'nodea0001', name: 'node-a', url: 'ws://a:8080/' },
+  homeUrl: 'ws://a:8080/',
+  failedOver: false,
+  nodes: [],
+  unsent: 0,
+  attempt: 0,
+  lastError: null,
+}
+
+describe('describeConnection', () => {
+  it('names the node it is connected to', () => {
+    expect(describeConnection(base)).toEqual({
+      tone: 'ok',
+      text: 'Connected to node-a',
+      detail: null,
+    })
+  })
+
+  it('says when it failed over', () => {
+    const c = {
+      ...base,
+      failedOver: true,
+      node: { id: 'nodeb0001', name: 'node-b', url: 'ws://b/' },
+    }
+    expect(describeConnection(c)).toEqual({
+      tone: 'warn',
+      text: 'Failed over to node-b',
+      detail: 'a:8080 unreachable',
+    })
+  })
+
+  it('counts reconnect attempts and keeps the last node', () => {
+    const c = { ...base, status: 'reconnecting' as const, attempt: 3 }
+    expect(describeConnection(c)).toEqual({
+      tone: 'busy',
+      text: 'Reconnecting…',
+      detail: 'attempt 3 · last on node-a',
+    })
+    expect(describeConnection({ ...c, node: null }).detail).toBe('attempt 3')
+  })
+
+  it('covers connecting, unauthorized and stopped', () => {
+    expect(describeConnection({ ...base, status: 'connecting', node: null }).text).toBe(
+      'Connecting to a:8080…',
+    )
+    // The node of the last session is not the one that refused this one.
+    expect(describeConnection({ ...base, status: 'unauthorized' }).text).toBe(
+      'a:8080 needs an access token',
+    )
+    expect(describeConnection({ ...base, status: 'stopped' }).tone).toBe('error')
+  })
+})
+
+describe('hostOf', () => {
+  it('gives host and port, or the input', () => {
+    expect(hostOf('ws://10.0.0.5:8080/')).toBe('10.0.0.5:8080')
+    expect(hostOf('nonsense')).toBe('nonsense')
+  })
+})
