@@ -1,8 +1,8 @@
 /**
- * React's view of the chat client: one running `PalaverClient` per user and token, its state as
+ * React's view of the chat client: one running `PalaverClient` per user, its state as
  * a snapshot that re-renders on change, and the page's visibility fed to it (for unread counts).
  */
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react'
+import { useEffect, useMemo, useSyncExternalStore } from 'react'
 import type { User } from '../../shared/protocol.ts'
 import { type ClientState, type KeyValueStorage, PalaverClient } from './client/palaver-client.ts'
 
@@ -15,40 +15,37 @@ export interface ClientConfig {
   storage: KeyValueStorage
 }
 
-function createClient({ url, user, token, storage }: ClientConfig): PalaverClient {
-  return new PalaverClient({
-    url,
-    user: { id: user.id, name: user.name },
-    storage,
-    ...(token === null ? {} : { token }),
-  })
-}
-
 /**
- * A started client for `config`, stopped on unmount.
- *
- * The user and the token travel in the session's `hello`, so a new name or token means a new
- * client (the old one is stopped; rooms and unsent messages carry over through storage, keyed by
- * the user id). A new URL keeps the client and moves it with `switchNode`: it resumes every room
- * exactly where it was, from the other node.
+ * A started client for `config`, stopped on unmount. One client per user id: a new name or
+ * token says hello again on the same client (rooms, their positions, unsent messages and the
+ * mesh's nodes stay), and a new URL moves it with `switchNode`, resuming every room exactly
+ * where it was, from the other node.
  */
 export function usePalaverClient(config: ClientConfig): PalaverClient {
-  const identity = `${config.user.id}\n${config.user.name}\n${config.token ?? ''}`
-  const [current, setCurrent] = useState(() => ({ identity, client: createClient(config) }))
-  let client = current.client
-  if (current.identity !== identity) {
-    // Made during render but started only in the effect below, so a render React throws away
-    // leaves nothing running.
-    client = createClient(config)
-    setCurrent({ identity, client })
-  }
+  const { url, user, token, storage } = config
+  const client = useMemo(
+    () =>
+      new PalaverClient({
+        url,
+        user: { id: user.id, name: user.name },
+        storage,
+        ...(token === null ? {} : { token }),
+      }),
+    // The first name, token and URL are read once; later ones reach it through the effects below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [user.id, storage],
+  )
 
   useEffect(() => {
     client.start()
     return () => client.stop()
   }, [client])
 
-  const { url } = config
+  useEffect(() => {
+    if (client.user.name !== user.name || client.token !== (token ?? undefined))
+      client.setIdentity(user.name, token ?? '')
+  }, [client, user.name, token])
+
   useEffect(() => {
     if (client.getState().connection.homeUrl !== url) client.switchNode(url)
   }, [client, url])
@@ -58,10 +55,7 @@ export function usePalaverClient(config: ClientConfig): PalaverClient {
 
 /** The client's state; the component re-renders whenever it changes. */
 export function useClientState(client: PalaverClient): ClientState {
-  // The client's methods use private fields: they must be called on the client, not detached.
-  const subscribe = useCallback((onChange: () => void) => client.subscribe(onChange), [client])
-  const getSnapshot = useCallback(() => client.getState(), [client])
-  return useSyncExternalStore(subscribe, getSnapshot)
+  return useSyncExternalStore(client.subscribe, client.getState)
 }
 
 /** Tells the client whether the page is visible: messages that come while hidden are unread. */

@@ -20,7 +20,7 @@ import type {
   ServerFrame,
   User,
 } from '../../../shared/protocol.ts'
-import { MAX_TEXT_LENGTH } from '../../../shared/protocol.ts'
+import { MAX_TEXT_LENGTH } from '../../../shared/limits.ts'
 import { Timeline, type TimelineMessage } from './timeline.ts'
 
 export type ConnectionStatus =
@@ -30,9 +30,11 @@ export interface ConnectionState {
   status: ConnectionStatus
   /** The node this client is connected to, or was last. */
   node: { id: string; name: string; url: string } | null
+  /** The URL being connected to or retried, while not connected. */
+  target: string | null
   /** The node URL the user chose. */
   homeUrl: string
-  /** Connected to another node than the chosen one, because that one could not be reached. */
+  /** Connected (now) to another node than the chosen one, because that one could not be reached. */
   failedOver: boolean
   /** The mesh's nodes, as the last node told. */
   nodes: readonly MeshNode[]
@@ -45,6 +47,8 @@ export interface ConnectionState {
 
 export interface RoomState {
   name: string
+  /** Joined at least once: before that an empty room is not known to be empty. */
+  loaded: boolean
   messages: readonly TimelineMessage[]
   users: readonly OnlineUser[]
   typing: readonly User[]
@@ -109,6 +113,8 @@ interface Room {
   loadingOlder: boolean
   /** Joined on the current connection. */
   joined: boolean
+  /** Joined on any connection so far. */
+  loaded: boolean
   /** Between `join` and `joined`: the backlog, held until we know whether it has a hole. */
   backlog: ChatMessage[] | undefined
   resuming: boolean
@@ -117,7 +123,8 @@ interface Room {
 }
 
 export class PalaverClient {
-  readonly user: User
+  #user: User
+  #token: string | undefined
   readonly #options: ClientOptions
   readonly #storage: KeyValueStorage | undefined
   readonly #rooms = new Map<string, Room>()
@@ -135,13 +142,16 @@ export class PalaverClient {
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   #typingTimer: ReturnType<typeof setInterval> | undefined
   #emitScheduled = false
+  /** Resends waiting out a rate limit, cleared by `stop()`. */
+  readonly #resendTimers = new Set<ReturnType<typeof setTimeout>>()
   #state: ClientState | undefined
   #activeRoom: string | undefined
   #visible = true
 
   constructor(options: ClientOptions) {
     this.#options = options
-    this.user = { id: options.user.id, name: options.user.name }
+    this.#user = { id: options.user.id, name: options.user.name }
+    this.#token = options.token
     this.#storage = options.storage
     this.#homeUrl = options.url
     this.#lastUrl = options.url
@@ -151,27 +161,37 @@ export class PalaverClient {
       const room = this.#rooms.get(entry.room)
       if (!room) continue
       this.#outbox.set(entry.cid, entry)
-      room.timeline.addPending(entry.room, this.user, entry.text, entry.cid, entry.ts)
-      if (entry.failed) room.timeline.fail(this.user.id, entry.cid, entry.failed)
+      room.timeline.addPending(entry.room, this.#user, entry.text, entry.cid, entry.ts)
+      if (entry.failed) room.timeline.fail(this.#user.id, entry.cid, entry.failed)
     }
   }
 
-  // ---- observing
+  get user(): User {
+    return this.#user
+  }
+
+  /** The access token said in `hello`, if any. */
+  get token(): string | undefined {
+    return this.#token
+  }
+
+  // ---- observing (bound, so they can be handed to React's useSyncExternalStore as they are)
 
   /** Calls `listener` after every change (coalesced). Returns the unsubscribe function. */
-  subscribe(listener: () => void): () => void {
+  readonly subscribe = (listener: () => void): (() => void) => {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
   /** An immutable snapshot, the same object until something changes. */
-  getState(): ClientState {
+  readonly getState = (): ClientState => {
     this.#state ??= {
       connection: {
         status: this.#status,
         node: this.#node,
+        target: this.#status === 'connected' ? null : this.#lastUrl,
         homeUrl: this.#homeUrl,
-        failedOver: this.#failedOver(),
+        failedOver: this.#status === 'connected' && this.#failedOver(),
         nodes: this.#nodes,
         unsent: [...this.#outbox.values()].filter((e) => !e.failed).length,
         attempt: this.#attempt,
@@ -192,6 +212,8 @@ export class PalaverClient {
   stop(): void {
     this.#status = 'stopped'
     clearTimeout(this.#retryTimer)
+    for (const timer of this.#resendTimers) clearTimeout(timer)
+    this.#resendTimers.clear()
     clearInterval(this.#typingTimer)
     this.#typingTimer = undefined
     const ws = this.#ws
@@ -200,17 +222,47 @@ export class PalaverClient {
     this.#changed()
   }
 
-  /** Chats through another node from now on (the user's choice). */
-  switchNode(url: string): void {
+  /**
+   * Chats through another node from now on (the user's choice), with its access token when
+   * given. Rooms resume exactly where they were, from the other node.
+   */
+  switchNode(url: string, token?: string): void {
+    if (token !== undefined) this.#token = token === '' ? undefined : token
     this.#homeUrl = url
     this.#homeNodeId = undefined
+    this.#reconnect(url)
+  }
+
+  /**
+   * A new display name or access token: says hello again on a fresh session of the same node,
+   * keeping rooms, their positions, unsent messages and the mesh's nodes.
+   */
+  setIdentity(name: string, token?: string): void {
+    this.#user = { id: this.#user.id, name }
+    this.#token = token === '' ? undefined : token
+    if (this.#status !== 'stopped') this.#reconnect(this.#lastUrl)
+  }
+
+  #reconnect(url: string): void {
     this.#attempt = 0
     clearTimeout(this.#retryTimer)
     const ws = this.#ws
     this.#ws = undefined
     ws?.close(1000)
+    this.#markDisconnected()
     this.#status = 'connecting'
     this.#connect(url)
+  }
+
+  /** What a lost session takes with it: room joins, their pending backlogs, typing. */
+  #markDisconnected(): void {
+    for (const room of this.#rooms.values()) {
+      room.joined = false
+      room.backlog = undefined
+      room.loadingOlder = false
+      if (room.typing.size > 0) room.typing.clear()
+      room.view = undefined
+    }
   }
 
   #connect(url: string): void {
@@ -230,8 +282,8 @@ export class PalaverClient {
       if (!welcomed) ws.close()
     }, this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
     ws.onopen = () => {
-      const hello: Record<string, unknown> = { type: 'hello', protocol: 1, user: this.user }
-      if (this.#options.token !== undefined) hello.token = this.#options.token
+      const hello: Record<string, unknown> = { type: 'hello', protocol: 1, user: this.#user }
+      if (this.#token !== undefined) hello.token = this.#token
       ws.send(JSON.stringify(hello))
     }
     ws.onmessage = (event: MessageEvent) => {
@@ -252,11 +304,7 @@ export class PalaverClient {
       clearTimeout(timeout)
       if (this.#ws !== ws) return
       this.#ws = undefined
-      for (const room of this.#rooms.values()) {
-        room.joined = false
-        room.backlog = undefined
-        room.loadingOlder = false
-      }
+      this.#markDisconnected()
       if (this.#status === 'stopped') return
       if (event.code === 4001) {
         this.#status = 'unauthorized'
@@ -362,6 +410,7 @@ export class PalaverClient {
     room.hasMore = room.resuming ? room.hasMore || frame.truncated : frame.truncated
     room.backlog = undefined
     room.joined = true
+    room.loaded = true
     room.users = frame.users
     for (const pending of room.timeline.pending())
       this.#sendMessage(pending.room, pending.text, pending.cid)
@@ -390,7 +439,7 @@ export class PalaverClient {
   #take(room: Room, messages: readonly ChatMessage[]): ChatMessage[] {
     let settled = false
     for (const m of messages) {
-      if (m.user.id === this.user.id && this.#outbox.delete(m.cid)) settled = true
+      if (m.user.id === this.#user.id && this.#outbox.delete(m.cid)) settled = true
     }
     if (settled) this.#saveOutbox()
     return room.timeline.addFromNode(messages)
@@ -398,7 +447,7 @@ export class PalaverClient {
 
   #countUnread(room: Room, added: ChatMessage[]): number {
     if (room.name === this.#activeRoom && this.#visible) return 0
-    return added.filter((m) => m.user.id !== this.user.id).length
+    return added.filter((m) => m.user.id !== this.#user.id).length
   }
 
   #ack(cid: string, id: string, ts: number): void {
@@ -408,7 +457,7 @@ export class PalaverClient {
     this.#saveOutbox()
     const room = this.#rooms.get(entry.room)
     if (room) {
-      room.timeline.acknowledge(this.user.id, cid, id, ts)
+      room.timeline.acknowledge(this.#user.id, cid, id, ts)
       this.#roomChanged(room)
     } else this.#changed()
   }
@@ -419,15 +468,17 @@ export class PalaverClient {
     if (cid && entry) {
       if (code === 'rate_limited' || code === 'not_joined') {
         // Not refused for what it says: send it again shortly.
-        setTimeout(() => {
+        const timer = setTimeout(() => {
+          this.#resendTimers.delete(timer)
           if (this.#outbox.get(cid) === entry) this.#sendMessage(entry.room, entry.text, cid)
         }, RATE_LIMITED_RETRY_MS)
+        this.#resendTimers.add(timer)
         return
       }
       entry.failed = message
       this.#saveOutbox()
       const room = this.#rooms.get(entry.room)
-      room?.timeline.fail(this.user.id, cid, message)
+      room?.timeline.fail(this.#user.id, cid, message)
       if (room) this.#roomChanged(room)
       return
     }
@@ -444,7 +495,7 @@ export class PalaverClient {
 
   #typing(roomName: string, user: User): void {
     const room = this.#rooms.get(roomName)
-    if (!room || user.id === this.user.id) return
+    if (!room || user.id === this.#user.id) return
     room.typing.set(user.id, { user, until: Date.now() + TYPING_SHOWN_MS })
     this.#typingTimer ??= setInterval(() => this.#expireTyping(), 1_000)
     this.#roomChanged(room)
@@ -505,7 +556,7 @@ export class PalaverClient {
     const entry: OutboxEntry = { room: roomName, text, cid, ts: Date.now() * 1000 }
     this.#outbox.set(cid, entry)
     this.#saveOutbox()
-    room.timeline.addPending(roomName, this.user, text, cid, entry.ts)
+    room.timeline.addPending(roomName, this.#user, text, cid, entry.ts)
     if (room.joined) this.#sendMessage(roomName, text, cid)
     this.#roomChanged(room)
     return cid
@@ -518,7 +569,7 @@ export class PalaverClient {
     if (!entry || !room) return
     delete entry.failed
     this.#saveOutbox()
-    room.timeline.retry(this.user.id, cid)
+    room.timeline.retry(this.#user.id, cid)
     if (room.joined) this.#sendMessage(roomName, entry.text, cid)
     this.#roomChanged(room)
   }
@@ -587,6 +638,7 @@ export class PalaverClient {
       hasMore: false,
       loadingOlder: false,
       joined: false,
+      loaded: false,
       backlog: undefined,
       resuming: false,
       lastTypingSent: 0,
@@ -613,7 +665,7 @@ export class PalaverClient {
   }
 
   #key(name: string): string {
-    return `palaver.${name}.${this.user.id}`
+    return `palaver.${name}.${this.#user.id}`
   }
 
   #load<T>(name: string): T | undefined {
@@ -645,6 +697,7 @@ export class PalaverClient {
 function viewOf(room: Room): RoomState {
   return {
     name: room.name,
+    loaded: room.loaded,
     messages: room.timeline.messages,
     users: room.users,
     typing: [...room.typing.values()].map((t) => t.user),

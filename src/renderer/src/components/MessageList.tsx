@@ -67,7 +67,8 @@ export const MessageList = memo(function MessageList({
   const today = useToday()
   const rows = useMemo(() => buildRows(room.messages), [room.messages])
   const { hasMore, loadingOlder } = room
-  const lead = hasMore ? 0 : 1
+  // The room's start is shown once the node said there is nothing older (not before it spoke).
+  const lead = room.loaded && !hasMore ? 1 : 0
   const rowAt = useCallback(
     (index: number): Row | undefined => (index < lead ? undefined : rows[index - lead]),
     [rows, lead],

@@ -11,6 +11,7 @@ const base: ConnectionState = {
   unsent: 0,
   attempt: 0,
   lastError: null,
+  target: null,
 }
 
 describe('describeConnection', () => {
@@ -35,24 +36,27 @@ describe('describeConnection', () => {
     })
   })
 
-  it('counts reconnect attempts and keeps the last node', () => {
-    const c = { ...base, status: 'reconnecting' as const, attempt: 3 }
+  it('counts reconnect attempts, names the node being tried and keeps the last one', () => {
+    const c = { ...base, status: 'reconnecting' as const, attempt: 3, target: 'ws://b:8081/' }
     expect(describeConnection(c)).toEqual({
       tone: 'busy',
       text: 'Reconnecting…',
-      detail: 'attempt 3 · last on node-a',
+      detail: 'attempt 3 · trying b:8081 · last on node-a',
     })
-    expect(describeConnection({ ...c, node: null }).detail).toBe('attempt 3')
+    expect(describeConnection({ ...c, node: null }).detail).toBe('attempt 3 · trying b:8081')
   })
 
   it('covers connecting, unauthorized and stopped', () => {
     expect(describeConnection({ ...base, status: 'connecting', node: null }).text).toBe(
       'Connecting to a:8080…',
     )
-    // The node of the last session is not the one that refused this one.
+    // The node of the last session is not the one that refused this one: the one tried is.
     expect(describeConnection({ ...base, status: 'unauthorized' }).text).toBe(
       'a:8080 needs an access token',
     )
+    expect(
+      describeConnection({ ...base, status: 'unauthorized', target: 'ws://d:8083/' }).text,
+    ).toBe('d:8083 needs an access token')
     expect(describeConnection({ ...base, status: 'stopped' }).tone).toBe('error')
   })
 })

@@ -22,6 +22,8 @@ export function hostOf(url: string): string {
 
 export function describeConnection(c: ConnectionState): ConnectionText {
   const home = hostOf(c.homeUrl)
+  // While not connected: the node being tried now.
+  const trying = hostOf(c.target ?? c.homeUrl)
   switch (c.status) {
     case 'connected':
       if (c.node && c.failedOver) {
@@ -33,15 +35,15 @@ export function describeConnection(c: ConnectionState): ConnectionText {
       }
       return { tone: 'ok', text: `Connected to ${c.node?.name ?? home}`, detail: null }
     case 'connecting':
-      return { tone: 'busy', text: `Connecting to ${home}…`, detail: null }
+      return { tone: 'busy', text: `Connecting to ${trying}…`, detail: null }
     case 'reconnecting': {
-      const parts = [`attempt ${c.attempt}`]
+      const parts = [`attempt ${c.attempt}`, `trying ${trying}`]
       if (c.node) parts.push(`last on ${c.node.name}`)
       return { tone: 'busy', text: 'Reconnecting…', detail: parts.join(' · ') }
     }
     case 'unauthorized':
       // Not `node`: that is the node of the last session, not the one that refused this one.
-      return { tone: 'error', text: `${home} needs an access token`, detail: null }
+      return { tone: 'error', text: `${trying} needs an access token`, detail: null }
     case 'stopped':
       return { tone: 'error', text: 'Disconnected', detail: null }
   }
