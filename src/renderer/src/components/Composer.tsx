@@ -1,5 +1,5 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react'
-import { MAX_TEXT_LENGTH } from '../../../shared/protocol.ts'
+import { MAX_TEXT_LENGTH } from '../../../shared/limits.ts'
 import { appStorage } from '../lib/storage.ts'
 import { SendIcon } from './Icons.tsx'
 import './Composer.css'

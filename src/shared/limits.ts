@@ -1,0 +1,24 @@
+/**
+ * The client protocol's numbers and names (PROTOCOL.md), apart from its schemas so that code
+ * that needs only these (the web UI) does not pull in the schema library.
+ */
+export const PROTOCOL_VERSION = 1
+/** A client WebSocket frame larger than this closes the session with code 1009. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024
+export const MAX_TEXT_LENGTH = 4000
+/** `join` without `since` sends this many of the newest messages. */
+export const JOIN_BACKLOG = 50
+/** `join` with `since` sends at most this many messages (the newest of them). */
+export const MAX_RESUME_BACKLOG = 1000
+export const HISTORY_DEFAULT_LIMIT = 50
+export const HISTORY_MAX_LIMIT = 200
+export const DEFAULT_ROOM = 'general'
+/** The desktop app's page origin: every node lets its chat sessions in (PROTOCOL.md). */
+export const DESKTOP_APP_ORIGIN = 'app://palaver'
+
+/** WebSocket close codes the node uses. */
+export const CLOSE_GOING_AWAY = 1001
+export const CLOSE_TOO_BIG = 1009
+/** The session could not keep up with its room's traffic; it may reconnect and resume. */
+export const CLOSE_TOO_SLOW = 1013
+export const CLOSE_UNAUTHORIZED = 4001
