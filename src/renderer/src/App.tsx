@@ -13,6 +13,8 @@ import { OnlineList } from './components/OnlineList.tsx'
 import { RoomList } from './components/RoomList.tsx'
 import { RoomView } from './components/RoomView.tsx'
 import { TopBar } from './components/TopBar.tsx'
+import { desktopApi } from './desktop.ts'
+import { NodePanel } from './node-panel/NodePanel.tsx'
 import { hostOf } from './lib/connection-text.ts'
 import { loadIdentity, saveName } from './lib/identity.ts'
 import {
@@ -32,7 +34,7 @@ const ACTIVE_ROOM_KEY = 'palaver.room.active'
 
 export function App() {
   const [identity, setIdentity] = useState(() => loadIdentity(appStorage))
-  const defaultUrl = useMemo(() => defaultNodeUrl(window.location), [])
+  const defaultUrl = useDefaultNodeUrl()
   const rename = useCallback((name: string) => {
     saveName(appStorage, name)
     setIdentity((current) => ({ ...current, name }))
@@ -56,8 +58,29 @@ export function App() {
   )
 }
 
+/**
+ * The node to chat through unless the user chose another: the one that served the page, or in
+ * the desktop app (whose page no node served) its own node, wherever its settings put it.
+ */
+function useDefaultNodeUrl(): string {
+  const [url, setUrl] = useState(() => defaultNodeUrl(window.location))
+  useEffect(() => {
+    const api = desktopApi()
+    const servedByNode =
+      window.location.protocol === 'http:' || window.location.protocol === 'https:'
+    if (!api || servedByNode) return
+    const follow = (localUrl: string | null) => {
+      if (localUrl !== null) setUrl(localUrl)
+    }
+    void api.status().then((result) => result.ok && follow(result.value.localUrl))
+    return api.onStatus((status) => follow(status.localUrl))
+  }, [])
+  return url
+}
+
 type Panel = 'rooms' | 'people' | null
-type Modal = { kind: 'node'; focusToken: boolean } | { kind: 'name' } | null
+type Modal =
+  { kind: 'node'; focusToken: boolean } | { kind: 'name' } | { kind: 'node-panel' } | null
 
 function Chat({
   user,
@@ -84,6 +107,7 @@ function Chat({
 
   const [panel, setPanel] = useState<Panel>(null)
   const [modal, setModal] = useState<Modal>(null)
+  const desktop = useMemo(() => desktopApi(), [])
   const menuButton = useRef<HTMLElement | null>(null)
 
   const selectRoom = useCallback((name: string) => {
@@ -162,6 +186,7 @@ function Chat({
         onEnterToken={() => setModal({ kind: 'node', focusToken: true })}
         onSwitchBack={() => client.switchNode(connection.homeUrl)}
         onChangeName={() => setModal({ kind: 'name' })}
+        onOpenNodePanel={desktop ? () => setModal({ kind: 'node-panel' }) : undefined}
       />
       <div className="chat__body">
         <aside className="chat__rooms" id="rooms-panel">
@@ -215,6 +240,9 @@ function Chat({
           onConnect={connectTo}
           onClose={() => setModal(null)}
         />
+      )}
+      {modal?.kind === 'node-panel' && desktop && (
+        <NodePanel api={desktop} onClose={() => setModal(null)} />
       )}
       {modal?.kind === 'name' && (
         <Dialog title="Change your name" onClose={() => setModal(null)}>

@@ -4,6 +4,8 @@ import './Dialog.css'
 
 interface Props {
   title: string
+  /** A wide dialog, for panels with columns (the node panel). */
+  wide?: boolean
   onClose: () => void
   children: ReactNode
 }
@@ -13,7 +15,7 @@ interface Props {
  * closes on Escape (and on a click on the backdrop). Rendered only while open; focus starts on
  * the element marked `data-autofocus` and goes back to where it was when it closes.
  */
-export function Dialog({ title, onClose, children }: Props) {
+export function Dialog({ title, wide = false, onClose, children }: Props) {
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
 
@@ -35,7 +37,7 @@ export function Dialog({ title, onClose, children }: Props) {
   return (
     <dialog
       ref={ref}
-      className="dialog"
+      className={wide ? 'dialog dialog--wide' : 'dialog'}
       aria-labelledby={titleId}
       onCancel={(event) => {
         // Escape: let React unmount it rather than the browser closing it under React.

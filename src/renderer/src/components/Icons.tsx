@@ -76,6 +76,17 @@ export const ServerIcon = (p: IconProps) => (
   </Icon>
 )
 
+/** A node with links: the desktop app's own node. */
+export const NodeIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <circle cx="12" cy="12" r="3" />
+    <circle cx="4.5" cy="5.5" r="2" />
+    <circle cx="19.5" cy="5.5" r="2" />
+    <circle cx="12" cy="20.5" r="2" />
+    <path d="M6.2 7l3.6 3M17.8 7l-3.6 3M12 15v3.5" />
+  </Icon>
+)
+
 export const PlusIcon = (p: IconProps) => (
   <Icon {...p}>
     <path d="M12 5v14M5 12h14" />

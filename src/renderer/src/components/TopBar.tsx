@@ -3,7 +3,7 @@ import type { ConnectionState } from '../client/palaver-client.ts'
 import type { User } from '../../../shared/protocol.ts'
 import { Avatar } from './Avatar.tsx'
 import { ConnectionBar } from './ConnectionBar.tsx'
-import { LogoMark, MenuIcon, ServerIcon } from './Icons.tsx'
+import { LogoMark, MenuIcon, NodeIcon, ServerIcon } from './Icons.tsx'
 import './TopBar.css'
 
 interface Props {
@@ -15,6 +15,8 @@ interface Props {
   onEnterToken: () => void
   onSwitchBack: () => void
   onChangeName: () => void
+  /** Opens the desktop app's node panel; absent in a browser tab. */
+  onOpenNodePanel?: () => void
 }
 
 /** The bar across the top: the app, the connection, the node and the user's name. */
@@ -42,6 +44,16 @@ export function TopBar(props: Props) {
         onEnterToken={props.onEnterToken}
       />
       <span className="topbar__spacer" />
+      {props.onOpenNodePanel && (
+        <button
+          type="button"
+          className="btn btn--ghost topbar__node"
+          onClick={props.onOpenNodePanel}
+        >
+          <NodeIcon size={16} />
+          <span className="topbar__node-label">This machine’s node</span>
+        </button>
+      )}
       <button type="button" className="btn btn--ghost topbar__node" onClick={props.onChangeNode}>
         <ServerIcon size={16} />
         <span className="topbar__node-label">Change node</span>

@@ -1,0 +1,130 @@
+import type { IpcResult, NodeSettings, PalaverApi } from '../../../shared/ipc.ts'
+import { Dialog } from '../components/Dialog.tsx'
+import { MeshMap } from './MeshMap.tsx'
+import { PeerList } from './PeerList.tsx'
+import { QrCode } from './QrCode.tsx'
+import { SettingsForm } from './SettingsForm.tsx'
+import { useNodeStatus } from './use-node-status.ts'
+import './NodePanel.css'
+
+interface Props {
+  api: PalaverApi
+  onClose: () => void
+}
+
+const STATE_TEXT = {
+  stopped: 'Stopped',
+  starting: 'Starting…',
+  running: 'Running',
+  stopping: 'Stopping…',
+}
+
+/** The error message of a failed call, or null. */
+async function problemOf(call: Promise<IpcResult<unknown>>): Promise<string | null> {
+  const result = await call
+  return result.ok ? null : result.error.message
+}
+
+/**
+ * The desktop app's own node: running or not, its settings, its peers and their links, the
+ * addresses others can join at, and a live map of the mesh. Shown only in the desktop app.
+ */
+export function NodePanel({ api, onClose }: Props) {
+  const { status, error } = useNodeStatus(api)
+
+  return (
+    <Dialog title="This machine’s node" wide onClose={onClose}>
+      {status === null ? (
+        <p className="node-panel__hint" role={error ? 'alert' : 'status'}>
+          {error ?? 'Reading the node’s status…'}
+        </p>
+      ) : (
+        <div className="node-panel" aria-label="Node panel">
+          <section className="node-panel__head">
+            <span
+              className={`badge badge--${status.state}`}
+              data-testid="node-state"
+              data-state={status.state}
+            >
+              {STATE_TEXT[status.state]}
+            </span>
+            <span className="node-panel__name">
+              {status.name}
+              {status.boundPort !== null && (
+                <span className="node-panel__ports">
+                  {' '}
+                  · chat port {status.boundPort} · peer port {status.boundPeerPort}
+                </span>
+              )}
+            </span>
+            {status.state === 'running' ? (
+              <button type="button" className="btn" onClick={() => void api.stop()}>
+                Stop node
+              </button>
+            ) : (
+              <button
+                type="button"
+                className="btn btn--primary"
+                disabled={status.state !== 'stopped'}
+                onClick={() => void api.start()}
+              >
+                Start node
+              </button>
+            )}
+          </section>
+          {status.error && (
+            <p className="field__error" role="alert">
+              {status.error.message}
+              {status.error.code === 'port_in_use' &&
+                ' — change the client or peer port below and save.'}
+            </p>
+          )}
+
+          <section aria-labelledby="np-join">
+            <h3 id="np-join" className="node-panel__title">
+              Join from other machines
+            </h3>
+            {status.lanUrls.length > 0 ? (
+              <ul className="join" aria-label="Join addresses">
+                {status.lanUrls.map((url) => (
+                  <li key={url} className="join__item">
+                    <QrCode text={url} />
+                    <span className="join__url">{url}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="node-panel__hint">
+                {status.state === 'running'
+                  ? 'The node listens on this machine only. Set Host to 0.0.0.0 to let others join.'
+                  : 'Start the node to let others join.'}
+              </p>
+            )}
+          </section>
+
+          <section aria-labelledby="np-mesh" className="node-panel__mesh">
+            <h3 id="np-mesh" className="node-panel__title">
+              Mesh
+            </h3>
+            <MeshMap selfId={status.id} nodes={status.nodes} links={status.links} />
+            <PeerList
+              peers={status.peers}
+              onAdd={(addr) => problemOf(api.addPeer(addr))}
+              onRemove={(addr) => problemOf(api.removePeer(addr))}
+            />
+          </section>
+
+          <section aria-labelledby="np-settings">
+            <h3 id="np-settings" className="node-panel__title">
+              Settings
+            </h3>
+            <SettingsForm
+              status={status}
+              onSave={(settings: NodeSettings) => problemOf(api.configure(settings))}
+            />
+          </section>
+        </div>
+      )}
+    </Dialog>
+  )
+}
