@@ -19,9 +19,15 @@ async function mesh(count: number): Promise<NodeProcess[]> {
     started.push(await startNode({ name, args: peers, logLevel: 'warn' }))
   }
   await expect
-    .poll(async () => (await Promise.all(started.map(health))).every((h) => h.peers.filter((p) => p.state === 'up').length === count - 1), {
-      timeout: 20_000,
-    })
+    .poll(
+      async () =>
+        (await Promise.all(started.map(health))).every(
+          (h) => h.peers.filter((p) => p.state === 'up').length === count - 1,
+        ),
+      {
+        timeout: 20_000,
+      },
+    )
     .toBe(true)
   return started
 }
@@ -31,10 +37,14 @@ test.afterEach(async () => {
   nodes = []
 })
 
-test('pages on different nodes chat, and a killed node’s page fails over losing nothing', async ({ browser }, testInfo) => {
+test('pages on different nodes chat, and a killed node’s page fails over losing nothing', async ({
+  browser,
+}, testInfo) => {
   nodes = await mesh(3)
   const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess]
-  const pages = await Promise.all([a, b, c].map(async () => new ChatPage(await (await browser.newContext()).newPage())))
+  const pages = await Promise.all(
+    [a, b, c].map(async () => new ChatPage(await (await browser.newContext()).newPage())),
+  )
   const [ada, bob, cyd] = pages as [ChatPage, ChatPage, ChatPage]
   await ada.open(a.httpUrl, 'Ada')
   await bob.open(b.httpUrl, 'Bob')
@@ -45,13 +55,17 @@ test('pages on different nodes chat, and a killed node’s page fails over losin
   await bob.send('hello from B')
   await cyd.send('hello from C')
   for (const page of pages) {
-    for (const text of ['hello from A', 'hello from B', 'hello from C']) await expect(page.message(text)).toHaveCount(1)
+    for (const text of ['hello from A', 'hello from B', 'hello from C'])
+      await expect(page.message(text)).toHaveCount(1)
   }
   // Everyone is online across the mesh.
   await expect(ada.page.getByLabel('Online in general').getByRole('listitem')).toHaveCount(3)
 
   await ada.page.screenshot({ path: testInfo.outputPath('main-view.png'), fullPage: false })
-  await testInfo.attach('main view', { path: testInfo.outputPath('main-view.png'), contentType: 'image/png' })
+  await testInfo.attach('main view', {
+    path: testInfo.outputPath('main-view.png'),
+    contentType: 'image/png',
+  })
 
   const aId = (await health(a)).node.id
   await a.kill('SIGKILL')
@@ -64,7 +78,13 @@ test('pages on different nodes chat, and a killed node’s page fails over losin
   await ada.send('after failover from Ada')
   await bob.send('after failover from Bob')
   for (const page of pages) {
-    for (const text of ['hello from A', 'hello from B', 'hello from C', 'after failover from Ada', 'after failover from Bob']) {
+    for (const text of [
+      'hello from A',
+      'hello from B',
+      'hello from C',
+      'after failover from Ada',
+      'after failover from Bob',
+    ]) {
       await expect(page.message(text)).toHaveCount(1)
     }
     await expect(page.messages()).toHaveCount(5)
@@ -72,7 +92,9 @@ test('pages on different nodes chat, and a killed node’s page fails over losin
   await ada.expectSent('after failover from Ada')
 })
 
-test('a message written while the node is down is sent once it is back, and a reload resumes', async ({ page }) => {
+test('a message written while the node is down is sent once it is back, and a reload resumes', async ({
+  page,
+}) => {
   nodes = await mesh(1)
   const [a] = nodes as [NodeProcess]
   const ada = new ChatPage(page)
@@ -86,10 +108,21 @@ test('a message written while the node is down is sent once it is back, and a re
   await a.kill('SIGKILL')
   await expect(ada.connection).toHaveAttribute('data-status', 'reconnecting')
   await ada.send('written while the node was down')
-  await expect(ada.message('written while the node was down')).toHaveAttribute('data-state', 'pending')
+  await expect(ada.message('written while the node was down')).toHaveAttribute(
+    'data-state',
+    'pending',
+  )
   await expect(ada.unsent).toHaveText('1')
 
-  nodes = [await startNode({ name: 'A', dataDir, peerPort, args: ['--port', String(port)], logLevel: 'warn' })]
+  nodes = [
+    await startNode({
+      name: 'A',
+      dataDir,
+      peerPort,
+      args: ['--port', String(port)],
+      logLevel: 'warn',
+    }),
+  ]
   await ada.expectSent('written while the node was down')
   await expect(ada.unsent).toHaveText('0')
 
@@ -101,7 +134,9 @@ test('a message written while the node is down is sent once it is back, and a re
   await expect(ada.messages()).toHaveCount(2)
 })
 
-test('hostile strings in messages and names render literally, run nothing and break no layout', async ({ page }) => {
+test('hostile strings in messages and names render literally, run nothing and break no layout', async ({
+  page,
+}) => {
   nodes = await mesh(1)
   const [a] = nodes as [NodeProcess]
   const alarms: string[] = []
@@ -110,7 +145,8 @@ test('hostile strings in messages and names render literally, run nothing and br
     void dialog.dismiss()
   })
   page.on('console', (message) => {
-    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) alarms.push(message.text())
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
+      alarms.push(message.text())
   })
   const chat = new ChatPage(page)
   const hostileName = '<img src=x onerror=alert(1)>'
@@ -143,7 +179,9 @@ test('hostile strings in messages and names render literally, run nothing and br
   expect(alarms).toEqual([])
 
   // The 3000-character word wraps inside the list: no sideways scrolling anywhere.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  )
   expect(overflow).toBeLessThanOrEqual(0)
   const logBox = await chat.log().boundingBox()
   const longRow = await chat.message('W'.repeat(3000)).boundingBox()
@@ -152,5 +190,7 @@ test('hostile strings in messages and names render literally, run nothing and br
   // A room name that is not a room name is refused with a message; nothing is joined.
   await page.getByLabel('Join or create a room').fill('<script>')
   await page.getByRole('button', { name: 'Join', exact: true }).click()
-  await expect(page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /script/ })).toHaveCount(0)
+  await expect(
+    page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: /script/ }),
+  ).toHaveCount(0)
 })

@@ -37,7 +37,9 @@ export class ChatPage {
 
   /** The message rows whose text is exactly `text`. */
   message(text: string, room = 'general'): Locator {
-    return this.messages(room).filter({ has: this.page.getByTestId('text').getByText(text, { exact: true }) })
+    return this.messages(room).filter({
+      has: this.page.getByTestId('text').getByText(text, { exact: true }),
+    })
   }
 
   composer(room = 'general'): Locator {
@@ -62,7 +64,9 @@ export class ChatPage {
   }
 
   roomButton(name: string): Locator {
-    return this.page.getByRole('navigation', { name: 'Rooms' }).getByRole('button', { name: new RegExp(`^${name}`) })
+    return this.page
+      .getByRole('navigation', { name: 'Rooms' })
+      .getByRole('button', { name: new RegExp(`^${name}`) })
   }
 
   /** Every message text in the room's rendered rows. */
