@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { _electron as electron, expect, test } from '@playwright/test'
 import type { PalaverApi } from '../src/shared/ipc.ts'
+import { testNodeConfig } from '../test/support/node-config.ts'
 import { ChatPage } from './pages/chat-page.ts'
 
 const MAIN = resolve(import.meta.dirname, '../out/main/index.js')
@@ -57,17 +58,7 @@ function freshHome(): { home: string; env: Record<string, string> } {
   for (const appName of ['Electron', 'palaver']) {
     const userData = join(config, appName)
     mkdirSync(userData, { recursive: true })
-    const node = {
-      name: 'Desktop',
-      host: '127.0.0.1',
-      port: 0,
-      peerPort: 0,
-      mesh: 'default',
-      secret: '',
-      token: '',
-      peers: [],
-      dataDir: join(userData, 'node-data'),
-    }
+    const node = testNodeConfig(userData, { name: 'Desktop' })
     writeFileSync(join(userData, 'node.json'), `${JSON.stringify(node, null, 2)}\n`)
   }
   const env: Record<string, string> = {}

@@ -10,6 +10,7 @@ import { expect, type Page, test } from '@playwright/test'
 import { createPalaverApi, type InvokeChannel } from '../src/shared/ipc.ts'
 import { createIpcHandlers } from '../src/main/ipc-handlers.ts'
 import { NodeController } from '../src/main/node-controller.ts'
+import { testNodeConfig } from '../test/support/node-config.ts'
 import { cleanupNodes, health, startNode } from '../test/support/node-process.ts'
 import { ChatPage } from './pages/chat-page.ts'
 
@@ -67,17 +68,7 @@ test('the node panel starts and stops the node, adds and removes a peer, and sho
   dir = mkdtempSync(join(tmpdir(), 'palaver-panel-'))
   controller = new NodeController({
     configPath: join(dir, 'node.json'),
-    defaults: {
-      name: 'Desk',
-      host: '127.0.0.1',
-      port: 0,
-      peerPort: 0,
-      mesh: 'default',
-      secret: '',
-      token: '',
-      peers: [],
-      dataDir: join(dir, 'data'),
-    },
+    defaults: testNodeConfig(dir),
   })
   await bridge(page, controller)
 
@@ -142,17 +133,7 @@ test('a port in use is shown with a way to pick another', async ({ page }) => {
   controller = new NodeController({
     configPath: join(dir, 'node.json'),
     // The server's own client port: taken.
-    defaults: {
-      name: 'Desk',
-      host: '127.0.0.1',
-      port: server.clientPort,
-      peerPort: 0,
-      mesh: 'default',
-      secret: '',
-      token: '',
-      peers: [],
-      dataDir: join(dir, 'data'),
-    },
+    defaults: testNodeConfig(dir, { port: server.clientPort }),
   })
   await bridge(page, controller)
   const chat = new ChatPage(page)

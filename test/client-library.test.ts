@@ -22,6 +22,7 @@ import {
   type Message,
   messagesIn,
   nodeId,
+  startFullMesh,
   waitForEqualVectors,
   waitForPeersUp,
 } from './support/mesh.ts'
@@ -286,20 +287,10 @@ describe('a send whose ack is lost', () => {
 
 describe('failover', () => {
   it('moves a client to another node when its node dies, losing nothing', async () => {
-    const b = await startNode({ name: 'FailB' })
-    const c = await startNode({ name: 'FailC', args: ['--peer', b.peerAddr] })
+    const mesh = await startFullMesh(['FailB', 'FailC', 'FailA'])
+    const [b, c, a] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const [idB, idC, idA] = mesh.ids as [string, string, string]
     const aArgs = ['--peer', b.peerAddr, '--peer', c.peerAddr]
-    const a = await startNode({ name: 'FailA', args: aArgs })
-    const [idA, idB, idC] = (await Promise.all([a, b, c].map((n) => nodeId(n)))) as [
-      string,
-      string,
-      string,
-    ]
-    await Promise.all([
-      waitForPeersUp(a, [idB, idC]),
-      waitForPeersUp(b, [idA, idC]),
-      waitForPeersUp(c, [idA, idB]),
-    ])
     const room = 'failover'
     const onA = startClient(a.wsUrl, [room], { user: randomUser('on-a') })
     const onB = startClient(b.wsUrl, [room], { user: randomUser('on-b') })

@@ -10,12 +10,13 @@ import {
   duplicates,
   messagesIn,
   nodeId,
+  startFullMesh,
   vectorOf,
   waitForEqualVectors,
   waitForPeersUp,
   writeMessages,
 } from './support/mesh.ts'
-import { cleanupNodes, health, startNode } from './support/node-process.ts'
+import { cleanupNodes, health, type NodeProcess, startNode } from './support/node-process.ts'
 import { waitUntil } from './support/wait.ts'
 
 afterAll(cleanupNodes)
@@ -50,20 +51,10 @@ function senderLoop(
 
 describe('a node killed during traffic', () => {
   it('leaves the others chatting, its client resumes exactly elsewhere, and it comes back', async () => {
-    const a = await startNode({ name: 'KillA' })
-    const b = await startNode({ name: 'KillB', args: ['--peer', a.peerAddr] })
+    const mesh = await startFullMesh(['KillA', 'KillB', 'KillC'])
+    const [a, b, c] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const [, idB, idC] = mesh.ids as [string, string, string]
     const cArgs = ['--peer', a.peerAddr, '--peer', b.peerAddr]
-    const c = await startNode({ name: 'KillC', args: cArgs })
-    const [idA, idB, idC] = (await Promise.all([a, b, c].map((n) => nodeId(n)))) as [
-      string,
-      string,
-      string,
-    ]
-    await Promise.all([
-      waitForPeersUp(a, [idB, idC]),
-      waitForPeersUp(b, [idA, idC]),
-      waitForPeersUp(c, [idA, idB]),
-    ])
     const room = 'kill-room'
 
     // A reader on C, and a few messages of C's own that reach the others before it dies.

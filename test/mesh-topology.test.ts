@@ -12,6 +12,7 @@ import {
   messagesIn,
   nodeId,
   waitForEqualVectors,
+  startFullMesh,
   waitForPeersUp,
 } from './support/mesh.ts'
 import { cleanupNodes, health, type NodeProcess, startNode } from './support/node-process.ts'
@@ -71,15 +72,10 @@ describe('a full mesh of three', () => {
   let ids: { a: string; b: string; c: string }
 
   beforeAll(async () => {
-    a = await startNode({ name: 'FullA' })
-    b = await startNode({ name: 'FullB', args: ['--peer', a.peerAddr] })
-    c = await startNode({ name: 'FullC', args: ['--peer', a.peerAddr, '--peer', b.peerAddr] })
-    ids = { a: await nodeId(a), b: await nodeId(b), c: await nodeId(c) }
-    await Promise.all([
-      waitForPeersUp(a, [ids.b, ids.c]),
-      waitForPeersUp(b, [ids.a, ids.c]),
-      waitForPeersUp(c, [ids.a, ids.b]),
-    ])
+    const mesh = await startFullMesh(['FullA', 'FullB', 'FullC'])
+    ;[a, b, c] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const [idA, idB, idC] = mesh.ids as [string, string, string]
+    ids = { a: idA, b: idB, c: idC }
   })
   afterAll(() => stopAll([a, b, c]))
 

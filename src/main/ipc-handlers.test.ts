@@ -8,6 +8,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { freePort } from '../../test/support/mesh.ts'
+import { testNodeConfig } from '../../test/support/node-config.ts'
 import { cleanupNodes, tempDir } from '../../test/support/node-process.ts'
 import { type InvokeChannel, type NodeStatus, invokeChannels } from '../shared/ipc.ts'
 import { readConfig } from './config-store.ts'
@@ -30,17 +31,7 @@ function setup() {
   const configPath = join(dir, 'node.json')
   const controller = new NodeController({
     configPath,
-    defaults: {
-      name: 'Ipc',
-      host: '127.0.0.1',
-      port: 0,
-      peerPort: 0,
-      mesh: 'default',
-      secret: '',
-      token: '',
-      peers: [],
-      dataDir: join(dir, 'data'),
-    },
+    defaults: testNodeConfig(dir, { name: 'Ipc' }),
   })
   controllers.push(controller)
   const app = { setUnread: vi.fn<(count: number) => void>(), focus: vi.fn<() => void>() }

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { freePort } from '../../test/support/mesh.ts'
+import { testNodeConfig } from '../../test/support/node-config.ts'
 import { cleanupNodes, health, startNode, tempDir } from '../../test/support/node-process.ts'
 import { staysTrue, waitUntil } from '../../test/support/wait.ts'
 import type { NodeSettings, NodeStatus } from '../shared/ipc.ts'
@@ -35,18 +36,7 @@ interface Made {
 function makeController(overrides: Partial<NodeConfig> = {}): Made {
   const dir = tempDir('palaver-controller-')
   const configPath = join(dir, 'config', 'node.json')
-  const defaults: NodeConfig = {
-    name: 'Ctl',
-    host: '127.0.0.1',
-    port: 0,
-    peerPort: 0,
-    mesh: 'default',
-    secret: '',
-    token: '',
-    peers: [],
-    dataDir: join(dir, 'data'),
-    ...overrides,
-  }
+  const defaults = testNodeConfig(dir, { name: 'Ctl', ...overrides })
   const controller = new NodeController({ configPath, defaults })
   controllers.push(controller)
   return { controller, configPath, defaults }

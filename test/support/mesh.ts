@@ -5,7 +5,7 @@
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
-import { health, metrics, type NodeProcess } from './node-process.ts'
+import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
 import { waitUntil } from './wait.ts'
 
 export type Message = FrameOf<'message'>
@@ -41,6 +41,32 @@ export async function waitForPeersUp(
     timeoutMs,
     `${node.name} linked to ${ids.join(', ')}`,
   )
+}
+
+/**
+ * Starts a full mesh of real nodes named `names` (each dials those started before it) and
+ * waits until every link is up. Resolves with the nodes and their ids, in order.
+ */
+export async function startFullMesh(
+  names: readonly string[],
+  options: Omit<StartOptions, 'name' | 'args'> = {},
+): Promise<{ nodes: NodeProcess[]; ids: string[] }> {
+  const nodes: NodeProcess[] = []
+  for (const name of names) {
+    nodes.push(
+      await startNode({ ...options, name, args: nodes.flatMap((n) => ['--peer', n.peerAddr]) }),
+    )
+  }
+  const ids = await Promise.all(nodes.map((n) => nodeId(n)))
+  await Promise.all(
+    nodes.map((n, i) =>
+      waitForPeersUp(
+        n,
+        ids.filter((_, j) => j !== i),
+      ),
+    ),
+  )
+  return { nodes, ids }
 }
 
 /** A vector as a string that does not depend on key order. */
