@@ -27,6 +27,8 @@ export class NodeCore {
   clientUrl = ''
   /** The peer mesh, once it listens. */
   mesh: Mesh | undefined
+  /** Rooms whose presence changed this turn. */
+  readonly #presencePending = new Set<string>()
 
   constructor(options: NodeOptions) {
     this.options = options
@@ -91,9 +93,20 @@ export class NodeCore {
     this.mesh?.localPresenceChanged()
   }
 
-  /** Tells the room's local members who is online in it now. */
+  /**
+   * Tells the room's local members who is online in it, on the next turn: a burst of joins (a
+   * node restarting, a class logging in) sends each room one presence frame, not one per join.
+   */
   publishPresence(room: string): void {
-    this.#publish(room, { type: 'presence', room, users: this.roomUsers(room) })
+    if (this.#presencePending.size === 0) setImmediate(() => this.#flushPresence())
+    this.#presencePending.add(room)
+  }
+
+  #flushPresence(): void {
+    const rooms = [...this.#presencePending]
+    this.#presencePending.clear()
+    for (const room of rooms)
+      this.#publish(room, { type: 'presence', room, users: this.roomUsers(room) })
   }
 
   /** A local session is typing in `room`. */
@@ -105,17 +118,17 @@ export class NodeCore {
   publishTyping(room: string, user: User): void {
     const frame = Buffer.from(JSON.stringify({ type: 'typing', room, user }))
     // The typist's own sessions do not need to hear it.
-    this.rooms.publish(room, frame, (member) => member.user.id === user.id)
+    this.rooms.publish(room, [frame], (member) => member.user.id === user.id)
   }
 
   /** Tells every session the mesh's nodes changed (for failover lists). */
   publishNodes(nodes: MeshNode[]): void {
     const frame = Buffer.from(JSON.stringify({ type: 'nodes', nodes }))
-    for (const session of this.sessions) if (session.welcomed) session.deliver(frame)
+    for (const session of this.sessions) if (session.welcomed) session.deliver([frame])
   }
 
   #publish(room: string, frame: ServerFrame): void {
-    this.rooms.publish(room, Buffer.from(JSON.stringify(frame)))
+    this.rooms.publish(room, [Buffer.from(JSON.stringify(frame))])
   }
 
   sessionOpened(session: Session): void {
@@ -128,15 +141,24 @@ export class NodeCore {
     this.metrics.clients.set(this.sessions.size)
   }
 
-  /** Delivers committed events to the rooms' members: each frame encoded once. */
+  /**
+   * Delivers committed events to the rooms' members: each frame encoded once, and all of a
+   * commit's frames for a room handed to each member together (one socket write, not one per
+   * message: the further behind the node falls, the more a write carries).
+   */
   #fanOut(events: readonly ChatEvent[]): void {
-    let delivered = 0
+    const byRoom = new Map<string, Buffer[]>()
     let local = 0
     for (const event of events) {
       if (event.origin === this.nodeId) local++
       const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
-      delivered += this.rooms.publish(event.room, frame)
+      const frames = byRoom.get(event.room)
+      if (frames) frames.push(frame)
+      else byRoom.set(event.room, [frame])
     }
+    let delivered = 0
+    for (const [room, frames] of byRoom)
+      delivered += this.rooms.publish(room, frames) * frames.length
     this.metrics.delivered.inc(delivered)
     if (local > 0) this.metrics.accepted.inc({ source: 'client' }, local)
     if (local < events.length) this.metrics.accepted.inc({ source: 'peer' }, events.length - local)

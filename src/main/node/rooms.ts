@@ -9,8 +9,8 @@ import type { OnlineUser, User } from '../../shared/protocol.ts'
 
 export interface Member {
   readonly user: User
-  /** Queues an encoded frame for this member. */
-  deliver(frame: Buffer): void
+  /** Queues encoded frames for this member, in order, written to its socket together. */
+  deliver(frames: readonly Buffer[]): void
 }
 
 export class Rooms {
@@ -38,14 +38,17 @@ export class Rooms {
     return this.#members.get(room)?.has(member) ?? false
   }
 
-  /** Sends one encoded frame to every member of `room` but `except`; returns how many got it. */
-  publish(room: string, frame: Buffer, except?: (member: Member) => boolean): number {
+  /**
+   * Sends encoded frames to every member of `room` but `except`, the same buffers to each;
+   * returns how many members got them.
+   */
+  publish(room: string, frames: readonly Buffer[], except?: (member: Member) => boolean): number {
     const members = this.#members.get(room)
     if (!members) return 0
     let sent = 0
     for (const member of members) {
       if (except?.(member)) continue
-      member.deliver(frame)
+      member.deliver(frames)
       sent++
     }
     return sent

@@ -7,6 +7,7 @@
  * the node's memory; the client reconnects and resumes exactly with `since`.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
 import {
@@ -68,8 +69,17 @@ export class Session implements Member {
     return this.#rooms
   }
 
-  deliver(frame: Buffer): void {
-    if (!this.#fallenBehind()) this.#ws.send(frame, { binary: false })
+  deliver(frames: readonly Buffer[]): void {
+    if (!this.#fallenBehind()) this.#write(frames)
+  }
+
+  /** Writes frames to the socket corked, so that a burst leaves in one write. */
+  #write(frames: readonly Buffer[]): void {
+    // ws has no cork of its own; its sends cork per frame, and corks nest.
+    const socket = (this.#ws as unknown as { _socket?: Socket })._socket
+    socket?.cork()
+    for (const frame of frames) this.#ws.send(frame, { binary: false })
+    socket?.uncork()
   }
 
   /**
@@ -102,11 +112,11 @@ export class Session implements Member {
     const encoded = frames.map((frame) => Buffer.from(JSON.stringify(frame)))
     const bytes = encoded.reduce((sum, b) => sum + b.length, 0)
     this.#replyAllowance = Math.min(MAX_REPLY_ALLOWANCE_BYTES, this.#replyAllowance + bytes)
-    for (const frame of encoded) this.#ws.send(frame, { binary: false })
+    this.#write(encoded)
   }
 
   send(frame: ServerFrame): void {
-    this.deliver(Buffer.from(JSON.stringify(frame)))
+    this.deliver([Buffer.from(JSON.stringify(frame))])
   }
 
   ping(): void {
