@@ -390,7 +390,7 @@ interface Result {
   otherCpuPct: number
   cores: number
   meshFramesPerMessage: number | null
-  /** The same from `palaver_mesh_events_sent_total` (event frames only), when the node has it. */
+  /** The same from `palaver_mesh_events_sent_total` (event frames only). */
   meshEventsPerMessage: number | null
   wallSeconds: number
 }
@@ -606,16 +606,11 @@ function printResult(r: Result, log: (line: string) => void): void {
     `  everything else      CPU ${r.otherCpuPct}% of ${r.cores * 100}%` +
       (r.otherCpuPct > BUSY_OTHER_CPU_PCT ? '  (busy machine: figures are not reliable)' : ''),
   )
-  const mesh =
+  log(
     r.nodes < 2
-      ? 'n/a (one node)'
-      : r.meshFramesPerMessage === null
-        ? 'n/a (no palaver_mesh_frames_sent_total)'
-        : String(r.meshFramesPerMessage)
-  log(`  mesh frames/message  ${mesh}`)
-  if (r.meshEventsPerMessage !== null) {
-    log(`  mesh event frames/message  ${r.meshEventsPerMessage} (palaver_mesh_events_sent_total)`)
-  }
+      ? '  mesh frames/message  n/a (one node)'
+      : `  mesh frames/message  ${r.meshFramesPerMessage ?? 'n/a'} of every type, ${r.meshEventsPerMessage ?? 'n/a'} event frames`,
+  )
 }
 
 function passes(r: Result): boolean {
@@ -628,7 +623,7 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
   const { values } = parseArgs({
     strict: true,
     options: {
-      nodes: { type: 'string', default: '1' },
+      nodes: { type: 'string', default: '3' },
       clients: { type: 'string', default: '300' },
       publishers: { type: 'string', default: '20' },
       rate: { type: 'string', default: '200' },

@@ -15,7 +15,14 @@ import {
   startFullMesh,
   waitForPeersUp,
 } from './support/mesh.ts'
-import { cleanupNodes, health, type NodeProcess, startNode } from './support/node-process.ts'
+import {
+  cleanupNodes,
+  health,
+  metrics,
+  metricValue,
+  type NodeProcess,
+  startNode,
+} from './support/node-process.ts'
 import { waitUntil } from './support/wait.ts'
 
 afterAll(cleanupNodes)
@@ -173,7 +180,10 @@ describe('a full mesh of three', () => {
 
   it('sends each event over each directed link at most once, and all vectors agree', async () => {
     const nodes = [a, b, c]
+    const framesSent = async (n: NodeProcess) =>
+      metricValue(await metrics(n), 'palaver_mesh_frames_sent_total') ?? 0
     const before = await Promise.all(nodes.map((n) => eventsSentByPeer(n)))
+    const framesBefore = await Promise.all(nodes.map(framesSent))
     const clients = await clientsOn(nodes, 'full-count')
     const M = 60
     const acked = await sendFromEach(clients, 'full-count', M / 3)
@@ -183,16 +193,22 @@ describe('a full mesh of three', () => {
     for (const id of Object.values(ids)) expect(vector[id]).toBeGreaterThan(0)
 
     const after = await Promise.all(nodes.map((n) => eventsSentByPeer(n)))
+    const framesAfter = await Promise.all(nodes.map(framesSent))
     let total = 0
     for (const [i, node] of nodes.entries()) {
       const self = await nodeId(node)
       const others = Object.values(ids).filter((id) => id !== self)
       expect([...(after[i]?.keys() ?? [])].sort()).toEqual(others.sort())
+      let events = 0
       for (const peer of others) {
         const delta = (after[i]?.get(peer) ?? 0) - (before[i]?.get(peer) ?? 0)
         expect(delta, `${node.name} → ${peer}`).toBeLessThanOrEqual(M)
-        total += delta
+        events += delta
       }
+      // Every event frame is a frame; presence and liveness frames come on top.
+      const frames = (framesAfter[i] ?? 0) - (framesBefore[i] ?? 0)
+      expect(frames, `${node.name} frames`).toBeGreaterThanOrEqual(events)
+      total += events
     }
     // Each event must reach the two other nodes: at least 2·M frames in all.
     expect(total).toBeGreaterThanOrEqual(2 * M)

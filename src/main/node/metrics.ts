@@ -12,6 +12,7 @@ export class NodeMetrics {
   readonly delivered: Counter
   readonly commitSeconds: Histogram
   readonly meshEventsSent: Counter<'peer'>
+  readonly meshFramesSent: Counter
   readonly linksUp: Gauge
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
@@ -45,6 +46,11 @@ export class NodeMetrics {
       name: 'palaver_mesh_events_sent_total',
       help: 'Event frames written to peer links (forwarded or streamed), by the peer they went to',
       labelNames: ['peer'],
+      registers,
+    })
+    this.meshFramesSent = new Counter({
+      name: 'palaver_mesh_frames_sent_total',
+      help: 'Frames of every type written to peer links (handshake, events, presence, liveness)',
       registers,
     })
     this.linksUp = new Gauge({

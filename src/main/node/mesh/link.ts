@@ -47,6 +47,8 @@ export interface LinkOptions {
   onFrame: (link: PeerLink, frame: PeerFrame) => void
   /** The link is closed (for any reason; called once). */
   onClose: (link: PeerLink, reason: string) => void
+  /** A frame of any type was written to the socket (for the metrics). */
+  onFrameSent?: () => void
 }
 
 export class PeerLink {
@@ -100,6 +102,7 @@ export class PeerLink {
       return
     }
     this.#socket.write(frame)
+    this.#options.onFrameSent?.()
   }
 
   /** Whether the socket's buffer is empty enough to stream more catch-up events now. */

@@ -251,6 +251,7 @@ export class Mesh {
       onUp: (l) => this.#linkUp(l, dialer),
       onFrame: (l, frame) => this.#onFrame(l, frame),
       onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
+      onFrameSent: () => this.#core.metrics.meshFramesSent.inc(),
     })
     this.#allLinks.add(link)
     return link
