@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'
-import { closeFakePeers, FakePeer, freshIdentity } from './support/fake-peer.ts'
+import { closeFakePeers, FakePeer, freshIdentity, randomNodeId } from './support/fake-peer.ts'
 import {
   cleanupNodes,
   health,
@@ -288,5 +288,35 @@ describe('a peer with the right secret', () => {
     expect(ownEvent.event).toMatchObject({ origin: nodeId, text: 'after' })
     expect(peer.all('event').filter((f) => f.event.origin === peer.node.id)).toEqual([])
     expect(peer.invalid).toEqual([])
+  })
+})
+
+describe('the list of nodes', () => {
+  it('replaces a node’s entry only with a newer one that node made, so copies cannot bounce', async () => {
+    const watcher = await ChatClient.connect(node.wsUrl, randomUser('watcher'))
+    clients.push(watcher)
+    const relay = await FakePeer.connect({ port: node.peerPort })
+    await relay.handshake(SECRET)
+    // A node the relay knows of and the target is not linked to.
+    const far = { id: randomNodeId(), name: 'Faraway', peerAddr: '10.0.0.9:9080' }
+    const entry = (url: string, version?: number) => ({ ...far, url, ...(version && { version }) })
+    const urlOfFar = (f: { nodes: { id: string; url: string }[] }) =>
+      f.nodes.find((n) => n.id === far.id)?.url
+    const first = 'ws://10.0.0.9:8080/'
+    const newer = 'ws://10.0.0.9:8081/'
+
+    relay.send({ type: 'nodes', nodes: [entry(first, 100)] })
+    expect(urlOfFar(await watcher.next('nodes', (f) => urlOfFar(f) !== undefined))).toBe(first)
+    await relay.next('nodes', (f) => urlOfFar(f) === first)
+    const passedOn = relay.all('nodes').length
+
+    // An older entry, and one without a version (hearsay), change nothing and go nowhere.
+    relay.send({ type: 'nodes', nodes: [entry('ws://stale:8080/', 50)] })
+    relay.send({ type: 'nodes', nodes: [entry('ws://hearsay:8080/')] })
+    relay.send({ type: 'nodes', nodes: [entry(newer, 200)] })
+    expect(urlOfFar(await watcher.next('nodes', (f) => urlOfFar(f) !== first))).toBe(newer)
+    await relay.next('nodes', (f) => urlOfFar(f) === newer)
+    expect(relay.all('nodes')).toHaveLength(passedOn + 1)
+    expect(relay.invalid).toEqual([])
   })
 })

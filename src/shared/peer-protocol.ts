@@ -97,6 +97,11 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
           name: z.string().min(1).max(64),
           url: z.string().max(512),
           peerAddr: z.string().max(300),
+          /**
+           * Optional (this implementation's addition): the node's clock when it made the entry;
+           * 0 for an entry not heard from the node itself.
+           */
+          version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
         }),
       )
       .max(1024),

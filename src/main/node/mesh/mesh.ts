@@ -48,6 +48,8 @@ interface DirectoryEntry {
   name: string
   url: string
   peerAddr: string
+  /** The node's clock when it made this entry (0: not from the node itself). */
+  version: number
 }
 
 export interface MeshOptions {
@@ -70,6 +72,8 @@ export class Mesh {
   readonly #presence = new PresenceTable()
   readonly #typingSeen = new Map<string, number>()
   readonly #directory = new Map<string, DirectoryEntry>()
+  /** This node's directory entry's version: its content is fixed for the mesh's lifetime. */
+  readonly #version: number
   #timers: NodeJS.Timeout[] = []
   #lastNodesSent = ''
   #presenceScheduled = false
@@ -78,6 +82,7 @@ export class Mesh {
   constructor(options: MeshOptions) {
     this.#options = options
     this.#core = options.core
+    this.#version = this.#core.clock.now()
     this.#relay = new Relay({
       log: this.#core.log,
       store: this.#core.store,
@@ -214,6 +219,8 @@ export class Mesh {
       () => socket.destroy(new Error('no TLS connection in time')),
       DIAL_TIMEOUT_MS,
     )
+    // A dial given up (peer removed, mesh closed) destroys the socket without an error.
+    socket.once('close', () => clearTimeout(timeout))
     const failed = (error: Error) => {
       clearTimeout(timeout)
       if (dialer.socket !== socket) return
@@ -279,12 +286,13 @@ export class Mesh {
     this.#core.metrics.linksUp.set(this.#links.size)
     this.#core.logger.info({ peer: remote.id, name: remote.name, addr: link.addr }, 'peer link up')
 
-    this.#learn({ id: remote.id, name: remote.name, url: remote.url, peerAddr: dialer?.addr ?? '' })
+    // The hello only fills a gap: the node's own versioned entry follows in its `nodes` frame.
+    const learned = this.#learn([{ ...remote, peerAddr: '', version: 0 }])
     this.#relay.linkUp(link)
     // Presence goes to every link on the next turn: the new peer learns who is here, and the
     // others learn of the new link (for mesh maps).
     this.localPresenceChanged()
-    link.send(encodeFrame({ type: 'nodes', nodes: [...this.#directory.values()] }))
+    if (!learned) link.send(this.#nodesFrame())
     this.#nodesMaybeChanged()
   }
 
@@ -316,7 +324,6 @@ export class Mesh {
       this.#core.metrics.linksUp.set(this.#links.size)
       this.#core.logger.info({ peer: remoteId, reason }, 'peer link down')
       this.#presenceChanged(this.#presence.dropVia(link))
-      this.#nodesMaybeChanged()
       this.localPresenceChanged()
     }
     if (this.#closed) return
@@ -325,7 +332,7 @@ export class Mesh {
       const stoodFor = d === dialer || (remoteId !== undefined && d.remoteId === remoteId)
       if (!stoodFor || d.link || d.socket) continue
       if (d.remoteId && this.#links.has(d.remoteId)) continue // still covered by another link
-      if (d === dialer && reason !== 'another link to this node stays') d.lastError = reason
+      if (d === dialer) d.lastError = reason
       this.#redialLater(d)
     }
   }
@@ -346,7 +353,7 @@ export class Mesh {
       case 'typing':
         return this.#onTyping(link, frame)
       case 'nodes':
-        for (const node of frame.nodes) this.#learn(node)
+        this.#learn(frame.nodes.map((n) => ({ ...n, version: n.version ?? 0 })))
         return
     }
   }
@@ -389,17 +396,19 @@ export class Mesh {
 
   #onPresence(link: PeerLink, frame: PeerFrameOf<'presence'>): void {
     if (frame.node === this.#core.nodeId) return
-    const known = this.#presence.has(frame.node)
     const changed = this.#presence.apply(frame.node, frame.version, frame.rooms, link, frame.links)
     if (!changed) return
     this.#flood(encodeFrame(frame), link)
     this.#presenceChanged(changed)
-    if (!known) this.#nodesMaybeChanged()
   }
 
+  /**
+   * Presence was applied, expired or dropped: the rooms that changed hear of it, and clients of
+   * the list of nodes (a node with nobody online going silent changes only that).
+   */
   #presenceChanged(rooms: Set<string>): void {
     for (const room of rooms) this.#core.publishPresence(room)
-    if (rooms.size > 0) this.#nodesMaybeChanged()
+    this.#nodesMaybeChanged()
   }
 
   remoteUsers(room: string): OnlineUser[] {
@@ -423,31 +432,31 @@ export class Mesh {
 
   // ---- the nodes of the mesh
 
-  #learn(node: DirectoryEntry): void {
-    if (node.id === this.#core.nodeId) return
-    const held = this.#directory.get(node.id)
-    const entry = {
-      id: node.id,
-      name: node.name,
-      url: node.url,
-      peerAddr: node.peerAddr || held?.peerAddr || '',
+  /**
+   * Takes in entries of other nodes; when any is new, sends the whole directory to every link
+   * and returns true. A known node's entry is replaced only by a newer one that node made: with
+   * "last heard wins", two nodes relaying different entries for the same node at the same moment
+   * would swap them with each other forever.
+   */
+  #learn(entries: readonly DirectoryEntry[]): boolean {
+    let changed = false
+    for (const { id, name, url, peerAddr, version } of entries) {
+      if (id === this.#core.nodeId) continue
+      const held = this.#directory.get(id)
+      if (held && version <= held.version) continue
+      this.#directory.set(id, { id, name, url, peerAddr, version })
+      changed = true
     }
-    if (
-      held &&
-      held.name === entry.name &&
-      held.url === entry.url &&
-      held.peerAddr === entry.peerAddr
-    )
-      return
-    this.#directory.set(node.id, entry)
-    this.#flood(
-      encodeFrame({ type: 'nodes', nodes: [this.#selfEntry(), ...this.#directory.values()] }),
-    )
+    if (!changed) return false
+    this.#flood(this.#nodesFrame())
     this.#nodesMaybeChanged()
+    return true
   }
 
-  #selfEntry(): DirectoryEntry {
-    return { ...this.#self, peerAddr: this.#options.peerAddr() }
+  /** Every node this one knows, itself first. */
+  #nodesFrame(): Buffer {
+    const self = { ...this.#self, peerAddr: this.#options.peerAddr(), version: this.#version }
+    return encodeFrame({ type: 'nodes', nodes: [self, ...this.#directory.values()] })
   }
 
   /** Every node known, this one first; `up` when it is linked or was heard from lately. */

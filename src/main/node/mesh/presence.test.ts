@@ -169,12 +169,4 @@ describe('PresenceTable, forgetting', () => {
     expect(presence.has(NODE_A)).toBe(true)
     expect(presence.dropVia(linkB)).toEqual(new Set(['general']))
   })
-
-  it('clear forgets everything', () => {
-    const { presence } = table()
-    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
-    presence.apply(NODE_B, 1, { dev: [bob] }, linkB)
-    expect(presence.clear()).toEqual(new Set(['general', 'dev']))
-    expect(presence.has(NODE_A) || presence.has(NODE_B)).toBe(false)
-  })
 })

@@ -60,10 +60,6 @@ export class PresenceTable {
     return this.#drop((p) => p.via === link)
   }
 
-  clear(): Set<string> {
-    return this.#drop(() => true)
-  }
-
   /** Each known node's links, as it last announced them. */
   links(): [string, readonly string[]][] {
     return [...this.#nodes].map(([node, presence]) => [node, presence.links])

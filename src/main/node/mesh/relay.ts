@@ -163,7 +163,7 @@ export class Relay {
           const last = events.at(-1)
           if (last) view.known.set(origin, last.seq)
           this.#options.onEventSent(link, events.length)
-          progressed = events.length > 0
+          progressed ||= events.length > 0
           if (!link.writable) break
         }
         if (!progressed || link.state === 'closed' || this.#views.get(link) !== view) return
