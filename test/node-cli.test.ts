@@ -49,7 +49,6 @@ describe('running', () => {
   it('takes the positional form CLIENT_PORT PEER_PORT NAME PEER...', async () => {
     const data = join(tempDir(), 'data')
     const node = await startNode({
-      name: 'Positional',
       dataDir: data,
       argv: ['--host', '127.0.0.1', '--data', data, '0', '0', 'Positional', '127.0.0.1:1'],
     })
@@ -57,7 +56,9 @@ describe('running', () => {
     client.send({ type: 'hello', protocol: 1, user: { id: 'positional', name: 'p' } })
     const welcome = await client.next('welcome')
     expect(welcome.node.name).toBe('Positional')
-    expect((await health(node)).node.name).toBe('Positional')
+    const h = await health(node)
+    expect(h.node.name).toBe('Positional')
+    expect(h.peers.map((p) => p.addr)).toEqual(['127.0.0.1:1'])
     client.close()
   })
 

@@ -83,8 +83,7 @@ export function runCli(
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
   const name = options.name ?? 'Test'
   const dataDir = options.dataDir ?? join(tempDir(), 'data')
-  const args = [
-    CLI,
+  const flags = options.argv ?? [
     '--name',
     name,
     '--host',
@@ -99,7 +98,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     options.logLevel ?? 'debug',
     ...(options.args ?? []),
   ]
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [CLI, ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })
@@ -109,6 +108,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     child.on('exit', (code, signal) => done({ code, signal })),
   )
 
+  // Until it is ready and registered for cleanup, a failure here must not leave it running.
   const ready = await new Promise<string>((resolveReady, reject) => {
     let stdout = ''
     const timer = setTimeout(
@@ -127,13 +127,16 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
       clearTimeout(timer)
       reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`))
     })
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL')
+    throw error
   })
-  const match = /clients on http:\/\/127\.0\.0\.1:(\d+)\//.exec(ready)
-  if (!match) throw new Error(`unexpected ready line: ${ready}`)
-  const clientPort = Number(match[1])
-  const peerMatch = /peers on 127\.0\.0\.1:(\d+)/.exec(ready)
-  if (!peerMatch) throw new Error(`no peer port in ready line: ${ready}`)
-  const peerPort = Number(peerMatch[1])
+  const clientPort = Number(/clients on http:\/\/127\.0\.0\.1:(\d+)\//.exec(ready)?.[1])
+  const peerPort = Number(/peers on 127\.0\.0\.1:(\d+)/.exec(ready)?.[1])
+  if (!clientPort || !peerPort) {
+    child.kill('SIGKILL')
+    throw new Error(`unexpected ready line (start it with --host 127.0.0.1): ${ready}`)
+  }
 
   const node: NodeProcess = {
     child,
