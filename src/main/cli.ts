@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs'
 import { homedir, hostname } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
@@ -103,7 +103,10 @@ function port(flag: string, value: string | undefined): number | undefined {
 function builtWebUi(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url))
   const candidates = [join(here, '../renderer'), join(here, '../../out/renderer')]
-  return candidates.find((dir) => dir.includes(`out`) && existsSync(join(dir, 'index.html')))
+  // Only out/renderer: from source, ../renderer is the unbuilt page (src/renderer).
+  return candidates.find(
+    (dir) => basename(dirname(dir)) === 'out' && existsSync(join(dir, 'index.html')),
+  )
 }
 
 async function main(): Promise<void> {
