@@ -187,6 +187,21 @@ test('hostile strings in messages and names render literally, run nothing and br
   const longRow = await chat.message('W'.repeat(3000)).boundingBox()
   expect(logBox && longRow && longRow.x + longRow.width <= logBox.x + logBox.width + 1).toBe(true)
 
+  // A text over the limit is kept whole and says by how much; it cannot be sent until cut.
+  const composer = chat.composer()
+  await composer.fill('Z'.repeat(4003))
+  await expect(composer).toHaveValue('Z'.repeat(4003))
+  await expect(page.getByText('3 characters over the limit of 4000')).toBeVisible()
+  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled()
+  await composer.press('Enter')
+  await expect(chat.message('Z'.repeat(4003))).toHaveCount(0)
+  await composer.press('Backspace')
+  await composer.press('Backspace')
+  await composer.press('Backspace')
+  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled()
+  await composer.press('Enter')
+  await chat.expectSent('Z'.repeat(4000))
+
   // A room name that is not a room name is refused with a message; nothing is joined.
   await page.getByLabel('Join or create a room').fill('<script>')
   await page.getByRole('button', { name: 'Join', exact: true }).click()

@@ -82,7 +82,6 @@ export function Composer({ room, onSend, onTyping }: Props) {
           aria-invalid={tooLong || error !== null}
           placeholder={`Message #${room}`}
           rows={1}
-          maxLength={MAX_TEXT_LENGTH}
           value={text}
           onChange={(e) => change(e.target.value)}
           onKeyDown={keyDown}

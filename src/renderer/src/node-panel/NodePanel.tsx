@@ -85,11 +85,11 @@ export function NodePanel({ api, onClose }: Props) {
               Join from other machines
             </h3>
             {status.lanUrls.length > 0 ? (
-              <ul className="join" aria-label="Join addresses">
+              <ul className="join-urls" aria-label="Join addresses">
                 {status.lanUrls.map((url) => (
-                  <li key={url} className="join__item">
+                  <li key={url} className="join-urls__item">
                     <QrCode text={url} />
-                    <span className="join__url">{url}</span>
+                    <span className="join-urls__url">{url}</span>
                   </li>
                 ))}
               </ul>
