@@ -27,3 +27,16 @@ it('starts again after a start that failed on a port in use, and stops cleanly',
   await node.stop()
   expect(node.state).toBe('stopped')
 })
+
+it('two starts, or two stops, in the same turn both end when the node has', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'palaver-node-'))
+  dirs.push(dataDir)
+  const node = new ChatNode({ name: 'Twice', dataDir, host: '127.0.0.1', port: 0, peerPort: 0 })
+  const states = async (transitions: Promise<void>[]) => {
+    const seen: string[] = []
+    await Promise.all(transitions.map((t) => t.then(() => seen.push(node.state))))
+    return seen
+  }
+  expect(await states([node.start(), node.start()])).toEqual(['running', 'running'])
+  expect(await states([node.stop(), node.stop()])).toEqual(['stopped', 'stopped'])
+})

@@ -78,6 +78,8 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Opens the store and listens. Rejects (and leaves the node stopped) when it cannot. */
   async start(): Promise<void> {
     await this.#transition?.catch(() => {}) // a failed start is over: it threw to its caller
+    // A start called in the same turn is under way: this call ends with it.
+    if (this.#state === 'starting') return this.#transition
     if (this.#state !== 'stopped') return
     this.#transition = this.#start()
     return this.#transition
@@ -119,6 +121,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   /** Closes sessions (code 1001), lets pending commits finish, and closes the store. */
   async stop(): Promise<void> {
     await this.#transition?.catch(() => {}) // a failed start is over: it threw to its caller
+    if (this.#state === 'stopping') return this.#transition
     if (this.#state !== 'running' || !this.#running) return
     const { core, clients, mesh } = this.#running
     this.#transition = (async () => {
