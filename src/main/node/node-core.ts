@@ -38,12 +38,17 @@ export class NodeCore {
     this.log = new EventLog({
       store: this.store,
       clock: this.clock,
+      // Each step on its own: a local delivery that throws must not hold back the relaying.
       onCommitted: (events) => {
         try {
           this.#fanOut(events)
-          this.mesh?.forward(events)
         } catch (error) {
           this.logger.error({ err: error }, 'fan-out of committed events failed')
+        }
+        try {
+          this.mesh?.forward(events)
+        } catch (error) {
+          this.logger.error({ err: error }, 'forwarding committed events failed')
         }
       },
       onCommitTimed: (seconds) => this.metrics.commitSeconds.observe(seconds),

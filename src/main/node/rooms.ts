@@ -34,10 +34,6 @@ export class Rooms {
     return !(members.size > 0 && this.#hasUser(members, member.user.id))
   }
 
-  has(room: string, member: Member): boolean {
-    return this.#members.get(room)?.has(member) ?? false
-  }
-
   /**
    * Sends encoded frames to every member of `room` but `except`, the same buffers to each;
    * returns how many members got them.

@@ -17,6 +17,7 @@ import {
   JOIN_BACKLOG,
   MAX_RESUME_BACKLOG,
   PROTOCOL_VERSION,
+  eventId,
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
@@ -63,10 +64,6 @@ export class Session implements Member {
   /** Whether the session got its `welcome` (only then does it get broadcasts). */
   get welcomed(): boolean {
     return this.#user !== undefined
-  }
-
-  get rooms(): ReadonlySet<string> {
-    return this.#rooms
   }
 
   deliver(frames: readonly Buffer[]): void {
@@ -229,7 +226,7 @@ export class Session implements Member {
       (event) =>
         this.send(
           withRef(
-            { type: 'ack', cid: frame.cid, id: `${event.origin}:${event.seq}`, ts: event.ts },
+            { type: 'ack', cid: frame.cid, id: eventId(event.origin, event.seq), ts: event.ts },
             frame.ref,
           ),
         ),

@@ -213,7 +213,8 @@ export class Store {
    */
   missing(room: string, since: Vector, limit: number): Page {
     const rows: EventRow[] = []
-    const known = Object.keys(since)
+    // A client may name up to 1024 origins; only those this store holds can need a query.
+    const known = Object.keys(since).filter((origin) => this.#vector.has(origin))
     for (const origin of known) {
       rows.push(
         ...(this.#originAfter.all(
