@@ -13,6 +13,12 @@ export const MAX_RESUME_BACKLOG = 1000
 export const HISTORY_DEFAULT_LIMIT = 50
 export const HISTORY_MAX_LIMIT = 200
 export const DEFAULT_ROOM = 'general'
+/** A room name: 1-64 of [a-z0-9_-], starting with a letter or digit. */
+export const ROOM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/
+export const MAX_NAME_LENGTH = 64
+/** Control characters, which a user's name may not hold. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
 /** The desktop app's page origin: every node lets its chat sessions in (PROTOCOL.md). */
 export const DESKTOP_APP_ORIGIN = 'app://palaver'
 

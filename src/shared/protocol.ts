@@ -6,7 +6,14 @@
  * by optional fields and new frame types).
  */
 import { z } from 'zod'
-import { HISTORY_MAX_LIMIT, MAX_TEXT_LENGTH, PROTOCOL_VERSION } from './limits.ts'
+import {
+  CONTROL_CHARACTER,
+  HISTORY_MAX_LIMIT,
+  MAX_NAME_LENGTH,
+  MAX_TEXT_LENGTH,
+  PROTOCOL_VERSION,
+  ROOM_PATTERN,
+} from './limits.ts'
 
 export {
   PROTOCOL_VERSION,
@@ -39,19 +46,15 @@ export type ErrorCode = keyof typeof ERROR_CODES
 export const nodeIdSchema = z.string().regex(/^[a-z0-9]{8,64}$/, 'a node id is 8-64 of [a-z0-9]')
 export const roomSchema = z
   .string()
-  .regex(
-    /^[a-z0-9][a-z0-9_-]{0,63}$/,
-    'a room is 1-64 of [a-z0-9_-], starting with a letter or digit',
-  )
+  .regex(ROOM_PATTERN, 'a room is 1-64 of [a-z0-9_-], starting with a letter or digit')
 export const userIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a user id is 8-64 of [A-Za-z0-9_-]')
 export const userNameSchema = z
   .string()
-  .min(1, 'a name is 1-64 characters')
-  .max(64, 'a name is 1-64 characters')
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'a name has no control characters')
+  .min(1, `a name is 1-${MAX_NAME_LENGTH} characters`)
+  .max(MAX_NAME_LENGTH, `a name is 1-${MAX_NAME_LENGTH} characters`)
+  .refine((name) => !CONTROL_CHARACTER.test(name), 'a name has no control characters')
 export const userSchema = z.looseObject({ id: userIdSchema, name: userNameSchema })
 export const cidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cid is 1-64 of [A-Za-z0-9_-]')
 export const seqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)

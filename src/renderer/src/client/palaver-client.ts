@@ -20,7 +20,13 @@ import type {
   ServerFrame,
   User,
 } from '../../../shared/protocol.ts'
-import { MAX_TEXT_LENGTH } from '../../../shared/limits.ts'
+import {
+  CLOSE_UNAUTHORIZED,
+  DEFAULT_ROOM,
+  HISTORY_DEFAULT_LIMIT,
+  MAX_TEXT_LENGTH,
+  PROTOCOL_VERSION,
+} from '../../../shared/limits.ts'
 import { Timeline, type TimelineMessage } from './timeline.ts'
 
 export type ConnectionStatus =
@@ -91,7 +97,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 const TYPING_SHOWN_MS = 5_000
 /** We tell the room we are typing at most this often. */
 const TYPING_SEND_EVERY_MS = 2_500
-const HISTORY_PAGE = 50
 /** A send refused for the rate limit is tried again after this long. */
 const RATE_LIMITED_RETRY_MS = 1_000
 
@@ -156,7 +161,7 @@ export class PalaverClient {
     this.#homeUrl = options.url
     this.#lastUrl = options.url
     const stored = this.#load<string[]>('rooms')
-    for (const room of stored ?? options.defaultRooms ?? ['general']) this.#addRoom(room)
+    for (const room of stored ?? options.defaultRooms ?? [DEFAULT_ROOM]) this.#addRoom(room)
     for (const entry of this.#load<OutboxEntry[]>('outbox') ?? []) {
       const room = this.#rooms.get(entry.room)
       if (!room) continue
@@ -282,7 +287,11 @@ export class PalaverClient {
       if (!welcomed) ws.close()
     }, this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
     ws.onopen = () => {
-      const hello: Record<string, unknown> = { type: 'hello', protocol: 1, user: this.#user }
+      const hello: Record<string, unknown> = {
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        user: this.#user,
+      }
       if (this.#token !== undefined) hello.token = this.#token
       ws.send(JSON.stringify(hello))
     }
@@ -306,7 +315,7 @@ export class PalaverClient {
       this.#ws = undefined
       this.#markDisconnected()
       if (this.#status === 'stopped') return
-      if (event.code === 4001) {
+      if (event.code === CLOSE_UNAUTHORIZED) {
         this.#status = 'unauthorized'
         this.#lastError = 'this node needs an access token'
         return this.#changed()
@@ -583,7 +592,7 @@ export class PalaverClient {
     this.#send({
       type: 'history',
       room: roomName,
-      limit: HISTORY_PAGE,
+      limit: HISTORY_DEFAULT_LIMIT,
       ref: `history:${roomName}`,
       ...(before ? { before } : {}),
     })

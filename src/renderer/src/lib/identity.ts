@@ -2,6 +2,7 @@
  * Who the user is: an id made once on this browser (or app install) and kept, and the display
  * name they chose. Both live in storage, so later visits go straight to the chat.
  */
+import { CONTROL_CHARACTER, MAX_NAME_LENGTH } from '../../../shared/limits.ts'
 import type { KeyValueStorage } from '../client/palaver-client.ts'
 import type { Parsed } from './room-name.ts'
 
@@ -13,9 +14,6 @@ const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 /** 22 symbols of 6 bits: 132 random bits. */
 const ID_LENGTH = 22
 const USER_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/
-export const MAX_NAME_LENGTH = 64
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 export interface Identity {
   id: string
@@ -38,7 +36,8 @@ export function parseDisplayName(input: string): Parsed<string> {
   if (name === '') return { ok: false, error: 'Type the name people will see.' }
   if (name.length > MAX_NAME_LENGTH)
     return { ok: false, error: `A name is at most ${MAX_NAME_LENGTH} characters.` }
-  if (CONTROL.test(name)) return { ok: false, error: 'A name cannot hold control characters.' }
+  if (CONTROL_CHARACTER.test(name))
+    return { ok: false, error: 'A name cannot hold control characters.' }
   return { ok: true, value: name }
 }
 

@@ -1,7 +1,5 @@
 /** What the user typed to join or create a room, checked against the protocol's room names. */
-
-/** PROTOCOL.md, "room". */
-export const ROOM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/
+import { ROOM_PATTERN } from '../../../shared/limits.ts'
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
 
