@@ -8,12 +8,13 @@
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { cleanupNodes, type NodeProcess, startNode } from '../test/support/node-process.ts'
+import { freePort } from '../test/support/mesh.ts'
+import { cleanupNodes, health, type NodeProcess, startNode } from '../test/support/node-process.ts'
+import { waitUntil } from '../test/support/wait.ts'
 import { WsLite } from './ws-lite.ts'
 
 /** The node's per-session limit is 50 frames/s; a publisher stays at or under this. */
@@ -137,17 +138,6 @@ async function scrape(node: NodeProcess): Promise<Map<string, number>> {
     // The node is gone; its figures are reported as missing.
   }
   return sums
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,25 +410,14 @@ async function startNodes(k: number, profileDir?: string): Promise<NodeProcess[]
 
 /** With K > 1, waits (bounded) until every node reports K − 1 peers up; false if not. */
 async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
-  if (nodes.length < 2) return true
-  const deadline = Date.now() + MESH_UP_TIMEOUT_MS
-  while (Date.now() < deadline) {
-    const ups = await Promise.all(
-      nodes.map(async (node) => {
-        try {
-          const h = (await (await fetch(`${node.httpUrl}/health`)).json()) as {
-            peers?: { state: string }[]
-          }
-          return (h.peers ?? []).filter((p) => p.state === 'up').length
-        } catch {
-          return 0
-        }
-      }),
-    )
-    if (ups.every((n) => n >= nodes.length - 1)) return true
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return false
+  const peersUp = async (node: NodeProcess) =>
+    (await health(node)).peers.filter((p) => p.state === 'up').length
+  const allUp = async () =>
+    (await Promise.all(nodes.map(peersUp))).every((n) => n >= nodes.length - 1)
+  return waitUntil(allUp, MESH_UP_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  )
 }
 
 async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result> {

@@ -4,6 +4,7 @@
  * strings render as text.
  */
 import { expect, test } from '@playwright/test'
+import { startFullMesh } from '../test/support/mesh.ts'
 import { type NodeProcess, cleanupNodes, health, startNode } from '../test/support/node-process.ts'
 import { ChatPage } from './pages/chat-page.ts'
 
@@ -11,25 +12,9 @@ test.use({ viewport: { width: 1280, height: 900 } })
 
 let nodes: NodeProcess[] = []
 
-/** A full mesh of `count` nodes, waited on until every link is up. */
+/** A full mesh of A, B, C (the first `count`), waited on until every link is up. */
 async function mesh(count: number): Promise<NodeProcess[]> {
-  const started: NodeProcess[] = []
-  for (const name of ['A', 'B', 'C'].slice(0, count)) {
-    const peers = started.flatMap((n) => ['--peer', n.peerAddr])
-    started.push(await startNode({ name, args: peers, logLevel: 'warn' }))
-  }
-  await expect
-    .poll(
-      async () =>
-        (await Promise.all(started.map(health))).every(
-          (h) => h.peers.filter((p) => p.state === 'up').length === count - 1,
-        ),
-      {
-        timeout: 20_000,
-      },
-    )
-    .toBe(true)
-  return started
+  return (await startFullMesh(['A', 'B', 'C'].slice(0, count), { logLevel: 'warn' })).nodes
 }
 
 test.afterEach(async () => {
