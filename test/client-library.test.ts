@@ -19,6 +19,7 @@ import type { TimelineMessage } from '../src/renderer/src/client/timeline.ts'
 import type { User } from '../src/shared/protocol.ts'
 import { ChatClient, randomUser } from './support/chat-client.ts'
 import {
+  freePort,
   type Message,
   messagesIn,
   nodeId,
@@ -550,6 +551,36 @@ describe('a reload', () => {
     const third = startClient(back.wsUrl, [], { user, storage, start: false })
     expect(third.getState().connection.unsent).toBe(0)
     expect(third.getState().rooms.map((r) => r.name)).toEqual(['general', 'reload-room'])
+  }, 60_000)
+})
+
+describe('two tabs of one user', () => {
+  it('keep each other’s unsent messages: the next one to load sends them all', async () => {
+    const node = await startNode({ name: 'Tabs' })
+    const storage = mapStorage()
+    const user = randomUser('tabs')
+    // Both tabs are open while the node is down: both write, and the first is closed unsent.
+    const url = `ws://127.0.0.1:${await freePort()}/`
+    const first = startClient(url, ['general'], { user, storage })
+    const second = startClient(url, ['general'], { user, storage })
+    first.send('general', 'from the first tab')
+    second.send('general', 'from the second tab')
+    first.stop()
+
+    const third = startClient(node.wsUrl, ['general'], { user, storage })
+    expect(third.getState().connection.unsent).toBe(2)
+    await until(third, (s) => s.connection.unsent === 0, 'both acknowledged')
+    const stored = await roomOnNode(node, 'general')
+    expect(stored.map((m) => m.text).sort()).toEqual(['from the first tab', 'from the second tab'])
+
+    // The second tab's own save keeps what it still holds (sent again, it is acked with the
+    // same id) but not what only the third settled.
+    second.send('general', 'second, later')
+    const fourth = startClient(url, ['general'], { user, storage, start: false })
+    expect(roomOf(fourth.getState(), 'general').messages.map((m) => m.text)).toEqual([
+      'from the second tab',
+      'second, later',
+    ])
   }, 60_000)
 })
 

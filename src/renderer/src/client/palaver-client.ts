@@ -134,6 +134,8 @@ export class PalaverClient {
   readonly #storage: KeyValueStorage | undefined
   readonly #rooms = new Map<string, Room>()
   readonly #outbox = new Map<string, OutboxEntry>()
+  /** Cids this client took out of its outbox: kept out of the stored one (see `#saveOutbox`). */
+  readonly #settled = new Set<string>()
   readonly #listeners = new Set<() => void>()
   #ws: WebSocket | undefined
   #homeUrl: string
@@ -448,7 +450,7 @@ export class PalaverClient {
   #take(room: Room, messages: readonly ChatMessage[]): ChatMessage[] {
     let settled = false
     for (const m of messages) {
-      if (m.user.id === this.#user.id && this.#outbox.delete(m.cid)) settled = true
+      if (m.user.id === this.#user.id && this.#unqueue(m.cid)) settled = true
     }
     if (settled) this.#saveOutbox()
     return room.timeline.addFromNode(messages)
@@ -462,7 +464,7 @@ export class PalaverClient {
   #ack(cid: string, id: string, ts: number): void {
     const entry = this.#outbox.get(cid)
     if (!entry) return
-    this.#outbox.delete(cid)
+    this.#unqueue(cid)
     this.#saveOutbox()
     const room = this.#rooms.get(entry.room)
     if (room) {
@@ -543,7 +545,7 @@ export class PalaverClient {
     const room = this.#rooms.get(name)
     if (!room) return
     this.#rooms.delete(name)
-    for (const [cid, entry] of this.#outbox) if (entry.room === name) this.#outbox.delete(cid)
+    for (const [cid, entry] of this.#outbox) if (entry.room === name) this.#unqueue(cid)
     this.#saveOutbox()
     this.#saveRooms()
     if (room.joined) this.#send({ type: 'leave', room: name })
@@ -698,8 +700,24 @@ export class PalaverClient {
     this.#save('rooms', [...this.#rooms.keys()])
   }
 
+  /** Takes a message out of the outbox; false when it was not in it. */
+  #unqueue(cid: string): boolean {
+    if (!this.#outbox.delete(cid)) return false
+    this.#settled.add(cid)
+    return true
+  }
+
+  /**
+   * Stores the outbox. Every tab of the same user shares the stored one, so the entries of
+   * others are kept (a tab may close before it sends them; the next client to load sends them),
+   * all but those this client settled.
+   */
   #saveOutbox(): void {
-    this.#save('outbox', [...this.#outbox.values()])
+    const entries = new Map<string, OutboxEntry>()
+    for (const entry of this.#load<OutboxEntry[]>('outbox') ?? [])
+      if (!this.#settled.has(entry.cid)) entries.set(entry.cid, entry)
+    for (const entry of this.#outbox.values()) entries.set(entry.cid, entry)
+    this.#save('outbox', [...entries.values()])
   }
 }
 
