@@ -1,6 +1,6 @@
 /**
  * The renderer's protocol client (`PalaverClient`, with its `Timeline`) against real `chat-node`
- * processes: what it promises a user when links and nodes fail (PROTOCOL.md, "Guarantees to a
+ * processes: what it promises a user when links and nodes fail (docs/protocol.md, "Guarantees to a
  * client") — a send whose ack was lost is stored once, a client fails over to another node and
  * loses nothing, late messages go in place, a send two nodes each took shows once, unsent
  * messages survive a reload, and a refused token does not start a reconnect storm.

@@ -2,7 +2,7 @@
  * Nodes that die and nodes that arrive late, against real `chat-node` processes: the rest of
  * the mesh keeps chatting when one is killed, its clients resume exactly on another node, it
  * comes back on its data with the same id and catches up; and a node started after thousands
- * of messages catches up completely (PROTOCOL.md, "Guarantees to a client", "Steady state").
+ * of messages catches up completely (docs/protocol.md, "Guarantees to a client", "Steady state").
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'

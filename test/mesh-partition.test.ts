@@ -1,7 +1,7 @@
 /**
  * Links that break and links that race, against real `chat-node` processes: a partition made
  * by a TCP proxy heals with every message on every node exactly once, and two nodes dialling
- * each other at the same moment end with one link (PROTOCOL.md, "Steady state", "Handshake").
+ * each other at the same moment end with one link (docs/protocol.md, "Steady state", "Handshake").
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'

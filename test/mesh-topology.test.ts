@@ -2,7 +2,7 @@
  * Relaying across real `chat-node` processes in three shapes of mesh — a full mesh of three, a
  * line and a ring of four — with every message reaching every client exactly once; presence,
  * typing and the list of nodes crossing the mesh; the mesh's frame counters; and idempotent
- * send across nodes (PROTOCOL.md, "Loop prevention and relaying", "Guarantees to a client").
+ * send across nodes (docs/protocol.md, "Loop prevention and relaying", "Guarantees to a client").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
@@ -172,7 +172,7 @@ describe('a full mesh of three', () => {
         expect(n.url).toBe(urls.get(n.id))
         expect(n.up).toBe(true)
       }
-      // This node first (PROTOCOL.md: failover lists start with the node itself).
+      // This node first (docs/protocol.md: failover lists start with the node itself).
       expect(nodes[0]?.id).toBe(welcome?.node.id)
       client.close()
     }

@@ -1,6 +1,6 @@
 /**
  * The client protocol frame by frame against the real `chat-node` process: every client frame
- * type and every error code a client can provoke (PROTOCOL.md, "Client protocol").
+ * type and every error code a client can provoke (docs/protocol.md, "Client protocol").
  *
  * Two codes are not provoked here, on purpose: `unavailable` is sent only when the store fails
  * to commit (a full or broken disk), which a client cannot cause from outside without faking

@@ -1,7 +1,7 @@
 /**
  * What a client relies on across sessions, against the real `chat-node` process: exact resume
  * with `since` (and its 1000-message cap), the join backlog, history paging over a whole room,
- * and idempotent resend (PROTOCOL.md, "Guarantees to a client").
+ * and idempotent resend (docs/protocol.md, "Guarantees to a client").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'

@@ -1,5 +1,5 @@
 /**
- * The client protocol's numbers and names (PROTOCOL.md), apart from its schemas so that code
+ * The client protocol's numbers and names (docs/protocol.md), apart from its schemas so that code
  * that needs only these (the web UI) does not pull in the schema library.
  */
 export const PROTOCOL_VERSION = 1
@@ -19,7 +19,7 @@ export const MAX_NAME_LENGTH = 64
 /** Control characters, which a user's name may not hold. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/
-/** The desktop app's page origin: every node lets its chat sessions in (PROTOCOL.md). */
+/** The desktop app's page origin: every node lets its chat sessions in (docs/protocol.md). */
 export const DESKTOP_APP_ORIGIN = 'app://palaver'
 
 /** WebSocket close codes the node uses. */

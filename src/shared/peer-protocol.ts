@@ -1,5 +1,5 @@
 /**
- * The peer protocol of PROTOCOL.md ("Peer protocol") as schemas and types: the frames nodes
+ * The peer protocol of docs/protocol.md ("Peer protocol") as schemas and types: the frames nodes
  * exchange over their TLS links. Used by the node's mesh and by the tests that play a peer.
  */
 import { z } from 'zod'

@@ -1,5 +1,5 @@
 /**
- * The client protocol of ../../../shared/PROTOCOL.md as schemas and types: the one place where
+ * The client protocol of docs/protocol.md as schemas and types: the one place where
  * the node, the renderer's client library and the tests learn what a frame looks like.
  *
  * Schemas are loose objects: receivers ignore fields they do not know (the protocol grows only
@@ -30,7 +30,7 @@ export {
   CLOSE_TOO_SLOW,
   CLOSE_UNAUTHORIZED,
 } from './limits.ts'
-/** Every error code a node sends, with when it is sent (PROTOCOL.md, "Error codes"). */
+/** Every error code a node sends, with when it is sent (docs/protocol.md, "Error codes"). */
 export const ERROR_CODES = {
   bad_request: 'not JSON, unknown type, missing or invalid field',
   hello_required: 'a frame other than hello came before hello',

@@ -1,6 +1,6 @@
 /**
  * A mesh peer played by hand: a TLS connection with a fresh identity on which a test sends and
- * reads peer frames one at a time (PROTOCOL.md, "Peer protocol"). It can act as a legitimate
+ * reads peer frames one at a time (docs/protocol.md, "Peer protocol"). It can act as a legitimate
  * node (the right secret, then events) or a hostile one (a wrong proof, a replayed proof, bytes
  * that are not frames), and lets the test wait on the frames the other end sends back.
  */

@@ -1,5 +1,5 @@
 /**
- * A hybrid logical clock in microseconds since the Unix epoch (PROTOCOL.md, "ts").
+ * A hybrid logical clock in microseconds since the Unix epoch (docs/protocol.md, "ts").
  *
  * `now()` is strictly increasing and never below the wall clock, and after `observe(ts)` it is
  * above `ts`: so an event's ts is greater than that of every event its node had seen. When the

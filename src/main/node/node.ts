@@ -17,7 +17,7 @@ import { type NodeOptions, type NodeOptionsInput, normalizeOptions, parsePeer } 
 
 export type NodeState = 'stopped' | 'starting' | 'running' | 'stopping'
 
-/** The `/health` document (PROTOCOL.md). */
+/** The `/health` document (docs/protocol.md). */
 export interface Health {
   status: 'ok'
   node: { id: string; name: string }

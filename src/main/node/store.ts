@@ -3,7 +3,7 @@
  * synchronous=FULL so a commit that returned is on disk).
  *
  * Events are keyed by (origin, seq). The node's own id lives in the same file, so a fresh data
- * directory means a new id and a seq is never reused under an id (DESIGN.md, invariant 4).
+ * directory means a new id and a seq is never reused under an id (docs/architecture.md, invariant 4).
  * Every method is synchronous; batching writes into one transaction is `CommitQueue`'s job.
  */
 import { randomBytes } from 'node:crypto'

@@ -1,5 +1,5 @@
 /**
- * PeerLink over real TLS 1.3 on 127.0.0.1, in process: the handshake of PROTOCOL.md between
+ * PeerLink over real TLS 1.3 on 127.0.0.1, in process: the handshake of docs/protocol.md between
  * two links, and hand-played peers (test/support/fake-peer.ts) that break its rules.
  */
 import { mkdtempSync, rmSync } from 'node:fs'

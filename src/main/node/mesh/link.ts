@@ -1,5 +1,5 @@
 /**
- * One authenticated TLS link to another node: the handshake of PROTOCOL.md (hello, auth with
+ * One authenticated TLS link to another node: the handshake of docs/protocol.md (hello, auth with
  * the mesh-secret proof bound to this TLS session), the pre-auth limits, framing, liveness
  * (ping every few seconds; silent for 15 s means dead) and round-trip time. What the frames
  * mean once the link is up is the mesh's business.

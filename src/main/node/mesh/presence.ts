@@ -1,5 +1,5 @@
 /**
- * Other nodes' presence (PROTOCOL.md, "Presence"): each node's whole local state, versioned.
+ * Other nodes' presence (docs/protocol.md, "Presence"): each node's whole local state, versioned.
  * A newer version replaces the old one; a state not heard for 30 s is forgotten, and so is one
  * whose link went away. Every change reports the rooms whose online set it touched.
  */

@@ -1,5 +1,5 @@
 /**
- * The mesh-secret proof of the handshake (PROTOCOL.md, "Handshake"): an HMAC keyed with the
+ * The mesh-secret proof of the handshake (docs/protocol.md, "Handshake"): an HMAC keyed with the
  * secret over the mesh name, the link's TLS exporter and the prover's node id. Bound to the TLS
  * session, so a proof cannot be replayed on another link or relayed by someone in the middle.
  */

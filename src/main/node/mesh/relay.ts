@@ -1,5 +1,5 @@
 /**
- * Chat events across the mesh (PROTOCOL.md, "Loop prevention and relaying").
+ * Chat events across the mesh (docs/protocol.md, "Loop prevention and relaying").
  *
  * For each link the relay keeps what the peer is known to hold: its last `sync` vector, raised
  * by every event sent to it or received from it. A committed event goes to each peer that holds

@@ -1,6 +1,6 @@
 /**
  * Dates and times as the message list shows them. Message timestamps are hybrid logical clock
- * values in microseconds (PROTOCOL.md, "ts"): `new Date(ts / 1000)` is the wall time.
+ * values in microseconds (docs/protocol.md, "ts"): `new Date(ts / 1000)` is the wall time.
  */
 
 export const toDate = (tsMicros: number): Date => new Date(tsMicros / 1000)
