@@ -5,6 +5,10 @@
 import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
+/** Where an unexpected error was contained (the label of `palaver_internal_errors_total`). */
+export const INTERNAL_ERROR_SCOPES = ['session', 'link', 'timer'] as const
+export type InternalErrorScope = (typeof INTERNAL_ERROR_SCOPES)[number]
+
 export class NodeMetrics {
   readonly registry = new Registry()
   readonly clients: Gauge
@@ -14,6 +18,7 @@ export class NodeMetrics {
   readonly meshEventsSent: Counter<'peer'>
   readonly meshFramesSent: Counter
   readonly linksUp: Gauge
+  readonly internalErrors: Counter<'scope'>
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
   constructor() {
@@ -58,6 +63,13 @@ export class NodeMetrics {
       help: 'Authenticated peer links',
       registers,
     })
+    this.internalErrors = new Counter({
+      name: 'palaver_internal_errors_total',
+      help: 'Unexpected errors contained by closing what they happened in: a session, a link or a timer',
+      labelNames: ['scope'],
+      registers,
+    })
+    for (const scope of INTERNAL_ERROR_SCOPES) this.internalErrors.inc({ scope }, 0)
     const loopDelay = this.#loopDelay
     new Gauge({
       name: 'palaver_event_loop_lag_seconds',
