@@ -19,6 +19,7 @@ export default tseslint.config(
     files: [
       'src/main/node/**',
       'src/main/cli.ts',
+      'src/main/chat-node.ts',
       'src/main/node-controller.ts',
       'src/main/config-store.ts',
       'src/main/ipc-handlers.ts',
