@@ -66,7 +66,8 @@ function runInstallStep(timeoutMs: number): Promise<string | undefined> {
       clearTimeout(timer)
       resolve(error.message)
     })
-    child.on('exit', (code) => {
+    // 'close', not 'exit': by then all it printed has been read.
+    child.on('close', (code) => {
       clearTimeout(timer)
       if (code === 0) return resolve(undefined)
       const firstLine = stderr.split('\n').find((line) => line.trim() !== '') ?? `exit code ${code}`
