@@ -15,10 +15,11 @@ export default tseslint.config(
   },
   {
     // The node runs in the desktop app, the headless CLI and tests alike: it must never reach
-    // for Electron or React (DESIGN.md, "the node imports nothing from Electron").
+    // for Electron or React (docs/architecture.md).
     files: [
       'src/main/node/**',
       'src/main/cli.ts',
+      'src/main/chat-node.ts',
       'src/main/node-controller.ts',
       'src/main/config-store.ts',
       'src/main/ipc-handlers.ts',

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { type ProcessResult, runProcess } from './run-process.ts'
 
 export const CLI = resolve(import.meta.dirname, '../../src/main/cli.ts')
 
@@ -31,6 +32,8 @@ export interface NodeProcess {
 
 export interface StartOptions {
   name?: string
+  /** The CLI to run: the source (`CLI`) by default, or the built `out/main/cli.js`. */
+  cli?: string
   /** Reuse a data directory (a restart); a fresh temporary one by default. */
   dataDir?: string
   /** Peer port to listen on; 0 (a free port) by default. */
@@ -59,25 +62,8 @@ export function tempDir(prefix = 'palaver-test-'): string {
 }
 
 /** Runs the CLI with `args` to completion (for flag errors and the like). */
-export function runCli(
-  args: string[],
-  timeoutMs = 10_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`chat-node ${args.join(' ')} did not exit in ${timeoutMs} ms`))
-    }, timeoutMs)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolvePromise({ code, stdout, stderr })
-    })
-  })
+export function runCli(args: string[], timeoutMs = 10_000): Promise<ProcessResult> {
+  return runProcess(process.execPath, [CLI, ...args], { timeoutMs })
 }
 
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
@@ -98,7 +84,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     options.logLevel ?? 'debug',
     ...(options.args ?? []),
   ]
-  const child = spawn(process.execPath, [CLI, ...flags], {
+  const child = spawn(process.execPath, [options.cli ?? CLI, ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })

@@ -1,0 +1,191 @@
+/**
+ * `chat-node`: a Palaver node without the desktop app, for always-on machines. Loaded by its
+ * entry point, `cli.ts`, once the Node.js version is known to be new enough.
+ *
+ *   chat-node --name ServerA --port 8080 --peer-port 9080 --peer otherhost:9080
+ *   chat-node 8080 9080 ServerA localhost:9081 localhost:9082   (client port, peer port, name, peers)
+ *
+ * Prints one line when it is ready; stops cleanly on SIGINT or SIGTERM. Bad flags exit with 2.
+ */
+import { existsSync } from 'node:fs'
+import { homedir, hostname } from 'node:os'
+import { basename, dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { ChatNode } from './node/node.ts'
+import { DEFAULT_CLIENT_PORT, type NodeOptionsInput, OptionsError } from './node/options.ts'
+
+const USAGE = `Usage: chat-node [flags]
+       chat-node CLIENT_PORT PEER_PORT NAME [PEER ...]
+
+Flags:
+  --name NAME            node name shown to users (default: this machine's host name)
+  --host ADDR            address to listen on (default 0.0.0.0)
+  --port N               client port: web UI, /health, /metrics, WebSocket (default 8080)
+  --peer-port N          peer port for the TLS mesh (default 9080)
+  --peer HOST:PORT       a peer to link to (repeatable)
+  --data DIR             data directory (default ~/.palaver/NAME)
+  --mesh NAME            mesh name (default "default")
+  --secret S             mesh secret (or PALAVER_MESH_SECRET)
+  --token T              access token clients must give (or PALAVER_TOKEN)
+  --allow-origin URL     a browser origin allowed to open chat sessions (repeatable)
+  --advertise-host HOST  host name or address other machines use to reach this node
+  --web DIR              folder of the web UI to serve at / (default: the built UI)
+  --log-level LEVEL      debug, info, warn or error (default info)
+  -h, --help             show this help
+`
+
+class UsageError extends Error {}
+
+/** Turns argv into node options; throws UsageError or OptionsError on bad input. */
+function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { logLevel: string } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      name: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'peer-port': { type: 'string' },
+      peer: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      mesh: { type: 'string' },
+      secret: { type: 'string' },
+      token: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'advertise-host': { type: 'string' },
+      web: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help) throw new UsageError('')
+
+  const [clientPort, peerPort, positionalName, ...positionalPeers] = positionals
+  if (positionals.length > 0 && positionals.length < 3) {
+    throw new UsageError('the positional form is CLIENT_PORT PEER_PORT NAME [PEER ...]')
+  }
+  const name = values.name ?? positionalName ?? hostname()
+  const logLevel = values['log-level'] ?? 'info'
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    throw new UsageError(`--log-level: expected debug, info, warn or error, got "${logLevel}"`)
+  }
+  return {
+    name,
+    host: values.host,
+    port: port('--port', values.port ?? clientPort),
+    peerPort: port('--peer-port', values['peer-port'] ?? peerPort),
+    peers: [...positionalPeers, ...(values.peer ?? [])],
+    dataDir: resolve(
+      values.data ?? join(homedir(), '.palaver', name.replace(/[^A-Za-z0-9._-]/g, '_')),
+    ),
+    mesh: values.mesh,
+    secret: values.secret ?? env.PALAVER_MESH_SECRET,
+    token: values.token ?? env.PALAVER_TOKEN,
+    allowOrigins: values['allow-origin'],
+    advertiseHost: values['advertise-host'],
+    staticDir: values.web ? resolve(values.web) : builtWebUi(),
+    logLevel,
+  }
+}
+
+function port(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new UsageError(`${flag}: expected a port number 0-65535, got "${value}"`)
+  }
+  return Number(value)
+}
+
+/**
+ * The renderer's build output, whether this file runs built (a chunk in out/main/chunks, loaded
+ * by out/main/cli.js) or from source (src/main).
+ */
+function builtWebUi(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const candidates = [join(here, '../../renderer'), join(here, '../../out/renderer')]
+  // Only out/renderer, never a folder that merely has the name renderer.
+  return candidates.find(
+    (dir) => basename(dirname(dir)) === 'out' && existsSync(join(dir, 'index.html')),
+  )
+}
+
+async function main(): Promise<void> {
+  let input: ReturnType<typeof parseCli>
+  let node: ChatNode
+  try {
+    input = parseCli(process.argv.slice(2), process.env)
+    const { logLevel, ...options } = input
+    const logger = pino({ name: 'chat-node', level: logLevel }, pino.destination(2))
+    node = new ChatNode({ ...options, logger })
+  } catch (error) {
+    if (error instanceof UsageError && error.message === '') {
+      process.stdout.write(USAGE)
+      return
+    }
+    const known = error instanceof UsageError || error instanceof OptionsError || isArgError(error)
+    if (!known) throw error
+    process.stderr.write(`chat-node: ${(error as Error).message}\n\n${USAGE}`)
+    process.exitCode = 2
+    return
+  }
+
+  try {
+    await node.start()
+  } catch (error) {
+    process.stderr.write(`chat-node: cannot start: ${describeStartError(error, input)}\n`)
+    process.exitCode = 1
+    return
+  }
+  const host = node.options.host
+  process.stdout.write(
+    `chat-node ${node.options.name} (${node.id}) ready: clients on http://${hostForUrl(host)}:${node.clientPort}/` +
+      ` (share ${node.clientUrl?.replace(/^ws/, 'http')}), peers on ${hostForUrl(host)}:${node.peerPort},` +
+      ` data in ${node.options.dataDir}\n`,
+  )
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) process.exit(130) // a second signal: the user does not want to wait
+    stopping = true
+    process.stderr.write(`chat-node: ${signal}, stopping\n`)
+    node.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`chat-node: stop failed: ${String(error)}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+function isArgError(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
+  )
+}
+
+function describeStartError(error: unknown, input: { port?: number; host?: string }): string {
+  // The node listens on two ports: name the one that failed (the error carries it).
+  const { code, port: failed } = error as { code?: string; port?: number }
+  const clientPort = input.port ?? DEFAULT_CLIENT_PORT
+  const port = failed ?? clientPort
+  const flag = port === clientPort ? '--port' : '--peer-port'
+  if (code === 'EADDRINUSE') return `port ${port} is in use (choose another with ${flag})`
+  if (code === 'EADDRNOTAVAIL') return `address ${input.host} is not on this machine (see --host)`
+  if (code === 'EACCES') return `not allowed to listen on port ${port} (see ${flag})`
+  return error instanceof Error ? error.message : String(error)
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+await main()
