@@ -69,8 +69,10 @@ describe('the checker', () => {
     ])
   })
 
-  it('accepts links to the documents still being written, and checks them once they exist', () => {
-    expect(linkProblems(root, 'README.md', '[p](docs/protocol.md#frames)')).toEqual([])
+  it('checks the anchors of a linked document', () => {
+    expect(linkProblems(root, 'README.md', '[p](docs/protocol.md#frames)')).toEqual([
+      'README.md:1: docs/protocol.md#frames: no such file',
+    ])
     writeFileSync(join(root, 'docs/protocol.md'), '# Protocol\n')
     expect(linkProblems(root, 'README.md', '[p](docs/protocol.md#frames)')).toEqual([
       'README.md:1: docs/protocol.md#frames: docs/protocol.md has no heading #frames',
@@ -89,6 +91,7 @@ describe('the checker', () => {
       'src/shared/a.ts:2: ../../../shared/PROTOCOL.md leads outside the repository',
       'src/shared/a.ts:2: ../../../shared/PROTOCOL.md is not a document of this repository',
       'src/shared/a.ts:2: DESIGN.md is not a document of this repository',
+      'src/shared/a.ts:3: docs/architecture.md is not a document of this repository',
     ])
   })
 })

@@ -10,12 +10,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 
 /**
- * Documents another branch is writing: until they exist, links to them are accepted (without
- * their anchors); once they exist they are checked like every other file.
- */
-export const PENDING_DOCS: readonly string[] = ['docs/protocol.md', 'docs/architecture.md']
-
-/**
  * Files not checked: the lock file is generated, and this checker and its test quote the very
  * references they catch.
  */
@@ -110,7 +104,7 @@ export function linkProblems(root: string, file: string, markdown: string): stri
     }
     const full = join(root, rel)
     if (!existsSync(full)) {
-      if (!PENDING_DOCS.includes(rel)) problems.push(`${where}: no such file`)
+      problems.push(`${where}: no such file`)
       continue
     }
     if (anchor !== undefined && rel.endsWith('.md')) {
@@ -125,7 +119,7 @@ export function linkProblems(root: string, file: string, markdown: string): stri
 /**
  * Problems with references in any text file (code comments included): a relative path that
  * climbs out of the repository (`../shared/…` from the root), or a Markdown document named
- * that is neither in the repository nor pending (`PROTOCOL.md` of a folder beside the clone).
+ * that is not in the repository (`PROTOCOL.md` of a folder beside the clone).
  */
 export function referenceProblems(
   root: string,
@@ -146,7 +140,7 @@ export function referenceProblems(
       const candidates = [resolve(root, name), resolve(root, dirname(file), name)]
       const known = candidates.some((candidate) => {
         const rel = inside(root, candidate)
-        return rel !== undefined && (markdownFiles.has(rel) || PENDING_DOCS.includes(rel))
+        return rel !== undefined && markdownFiles.has(rel)
       })
       if (!known) problems.push(`${where}: ${name} is not a document of this repository`)
     }
