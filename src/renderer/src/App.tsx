@@ -184,7 +184,7 @@ function Chat({
         onToggleRooms={(event) => togglePanel('rooms', event.currentTarget)}
         onChangeNode={() => setModal({ kind: 'node', focusToken: false })}
         onEnterToken={() => setModal({ kind: 'node', focusToken: true })}
-        onSwitchBack={() => client.switchNode(connection.homeUrl)}
+        onSwitchBack={() => client.returnHome()}
         onChangeName={() => setModal({ kind: 'name' })}
         onOpenNodePanel={desktop ? () => setModal({ kind: 'node-panel' }) : undefined}
       />
