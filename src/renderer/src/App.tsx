@@ -220,7 +220,9 @@ function Chat({
             <OnlineList
               room={active.name}
               users={active.users}
-              selfId={user.id}
+              self={user}
+              live={active.joined}
+              connected={connection.status === 'connected'}
               nodes={connection.nodes}
               currentNode={connection.node}
             />
@@ -236,6 +238,7 @@ function Chat({
           token={choice.token}
           recent={recent}
           meshNodes={connection.nodes}
+          connected={connection.status === 'connected'}
           focusToken={modal.focusToken}
           onConnect={connectTo}
           onClose={() => setModal(null)}
