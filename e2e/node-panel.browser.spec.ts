@@ -1,18 +1,17 @@
 /**
- * The desktop app's node panel in Debian's Chromium. The page gets a `window.palaver` built by
- * the preload's own `createPalaverApi`, whose calls go to the real IPC handlers in front of a
- * real `NodeController` in this test process: only Electron's IPC transport is replaced.
+ * The desktop app's node panel in Debian's Chromium, driving a real `NodeController` in this
+ * test process through the real IPC handlers (see ./pages/node-panel-page.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, type Page, test } from '@playwright/test'
-import { createPalaverApi, type InvokeChannel } from '../src/shared/ipc.ts'
-import { createIpcHandlers } from '../src/main/ipc-handlers.ts'
+import { expect, test } from '@playwright/test'
 import { NodeController } from '../src/main/node-controller.ts'
+import { freePort } from '../test/support/mesh.ts'
 import { testNodeConfig } from '../test/support/node-config.ts'
 import { cleanupNodes, health, startNode } from '../test/support/node-process.ts'
 import { ChatPage } from './pages/chat-page.ts'
+import { bridgeToController, NodePanelPage } from './pages/node-panel-page.ts'
 
 test.use({ viewport: { width: 1280, height: 1000 } })
 
@@ -26,39 +25,6 @@ test.afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-/** Installs `window.palaver` in the page, over a Playwright binding to the IPC handlers. */
-async function bridge(page: Page, handlersOf: NodeController): Promise<void> {
-  const handlers = createIpcHandlers(
-    handlersOf,
-    { setUnread: () => {}, focus: () => {} },
-    () => true,
-  )
-  await page.exposeBinding('__palaverInvoke', (source, channel: InvokeChannel, args: unknown[]) =>
-    handlers[channel]({ senderFrame: { url: source.frame.url() } }, ...args),
-  )
-  handlersOf.on('status', (status) => {
-    void page
-      .evaluate(
-        (s) => (window as unknown as { __palaverEmit: (s: unknown) => void }).__palaverEmit(s),
-        status,
-      )
-      .catch(() => {})
-  })
-  await page.addInitScript(`(() => {
-    const listeners = new Set()
-    const createPalaverApi = ${createPalaverApi.toString()}
-    window.__palaverEmit = (status) => { for (const listener of listeners) listener(status) }
-    window.palaver = createPalaverApi({
-      invoke: (channel, ...args) => window.__palaverInvoke(channel, args),
-      on: (channel, listener) => {
-        if (channel !== 'node:status-changed') return () => {}
-        listeners.add(listener)
-        return () => listeners.delete(listener)
-      },
-    })
-  })()`)
-}
-
 test('the node panel starts and stops the node, adds and removes a peer, and shows links live', async ({
   page,
 }, testInfo) => {
@@ -70,13 +36,14 @@ test('the node panel starts and stops the node, adds and removes a peer, and sho
     configPath: join(dir, 'node.json'),
     defaults: testNodeConfig(dir),
   })
-  await bridge(page, controller)
+  await bridgeToController(page, controller)
 
   const chat = new ChatPage(page)
   await chat.open(server.httpUrl, 'Operator')
-  await page.getByRole('button', { name: 'This machine’s node' }).click()
-  const panel = page.getByRole('dialog', { name: 'This machine’s node' })
-  const state = panel.getByTestId('node-state')
+  const nodePanel = new NodePanelPage(page)
+  await nodePanel.open()
+  const panel = nodePanel.dialog
+  const state = nodePanel.state
   await expect(state).toHaveAttribute('data-state', 'stopped')
 
   await panel.getByRole('button', { name: 'Start node' }).click()
@@ -86,9 +53,8 @@ test('the node panel starts and stops the node, adds and removes a peer, and sho
   await expect(panel.getByTestId('map-node')).toHaveCount(1)
   await expect(panel.getByTestId('map-link')).toHaveCount(0)
 
-  await panel.getByLabel('Peer address').fill('not an address')
-  await panel.getByRole('button', { name: 'Add peer' }).click()
-  await expect(panel.getByRole('alert')).toContainText('HOST:PORT')
+  await nodePanel.addPeer('not an address')
+  await expect(nodePanel.alerts()).toContainText('That is not a peer address.')
   await expect(panel.getByTestId('peer')).toHaveCount(0)
 
   await panel.getByLabel('Peer address').fill(peer.peerAddr)
@@ -135,20 +101,71 @@ test('a port in use is shown with a way to pick another', async ({ page }) => {
     // The server's own client port: taken.
     defaults: testNodeConfig(dir, { port: server.clientPort }),
   })
-  await bridge(page, controller)
+  await bridgeToController(page, controller)
   const chat = new ChatPage(page)
   await chat.open(server.httpUrl, 'Operator')
-  await page.getByRole('button', { name: 'This machine’s node' }).click()
-  const panel = page.getByRole('dialog', { name: 'This machine’s node' })
+  const nodePanel = new NodePanelPage(page)
+  await nodePanel.open()
+  const panel = nodePanel.dialog
 
   await panel.getByRole('button', { name: 'Start node' }).click()
-  await expect(panel.getByRole('alert').first()).toContainText(
-    `port ${server.clientPort} is in use`,
+  const problem = nodePanel.alerts().first()
+  await expect(problem).toHaveText(
+    `Port ${server.clientPort} is already used by another program. Choose another client or peer port in the settings below, then save.`,
   )
-  await expect(panel.getByTestId('node-state')).toHaveAttribute('data-state', 'stopped')
+  // The code stays for programs.
+  await expect(problem).toHaveAttribute('data-code', 'port_in_use')
+  await expect(nodePanel.state).toHaveAttribute('data-state', 'stopped')
 
   await panel.getByLabel('Client port').fill('0')
   await panel.getByRole('button', { name: 'Save settings' }).click()
   await panel.getByRole('button', { name: 'Start node' }).click()
   await expect(panel.getByTestId('node-state')).toHaveAttribute('data-state', 'running')
+})
+
+test('the panel says what went wrong and what to do, in plain words', async ({ page }) => {
+  const server = await startNode({ name: 'Server', logLevel: 'warn' })
+  const peer = await startNode({ name: 'Peer', logLevel: 'warn' })
+  dir = mkdtempSync(join(tmpdir(), 'palaver-panel-'))
+  controller = new NodeController({
+    configPath: join(dir, 'node.json'),
+    defaults: testNodeConfig(dir),
+  })
+  await bridgeToController(page, controller)
+  await new ChatPage(page).open(server.httpUrl, 'Operator')
+  const nodePanel = new NodePanelPage(page)
+  await nodePanel.open()
+  await nodePanel.start()
+  const { dialog } = nodePanel
+
+  // What the main process answers ("argument 0: a peer is HOST:PORT", a zod message) is for
+  // programs; the person reads what to type.
+  const mesh = nodePanel.section('Mesh')
+  await nodePanel.addPeer('nonsense')
+  await expect(mesh.getByRole('alert')).toHaveText(
+    'That is not a peer address. Write the other node’s host and peer port, like 192.168.1.20:9080.',
+  )
+
+  // A peer where nothing listens: the link's socket error ("connect ECONNREFUSED …") in words.
+  const closed = `127.0.0.1:${await freePort()}`
+  await nodePanel.addPeer(closed)
+  await expect(nodePanel.peer(closed)).toContainText(
+    'Nothing answers at this address. Check that the other node is running and that this is its peer port.',
+    { timeout: 20_000 },
+  )
+  await nodePanel.addPeer(peer.peerAddr)
+  await expect(nodePanel.peer(peer.peerAddr)).toHaveAttribute('data-state', 'up', {
+    timeout: 20_000,
+  })
+  await nodePanel.addPeer(peer.peerAddr)
+  await expect(mesh.getByRole('alert')).toHaveText('That node is already one of the peers.')
+
+  await dialog.getByLabel('Mesh name').fill('our office')
+  await dialog.getByRole('button', { name: 'Save settings' }).click()
+  await expect(nodePanel.section('Settings').getByRole('alert')).toHaveText(
+    'A mesh name is 1 to 64 letters, digits, dots, dashes or underscores, without spaces.',
+  )
+
+  // Nowhere in the panel: errno codes, argument positions, schema wording.
+  await expect(dialog).not.toContainText(/E[A-Z]{5,}|argument \d|HOST:PORT|expected string/)
 })

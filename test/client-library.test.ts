@@ -27,7 +27,13 @@ import {
   waitForEqualVectors,
   waitForPeersUp,
 } from './support/mesh.ts'
-import { cleanupNodes, health, type NodeProcess, startNode } from './support/node-process.ts'
+import {
+  cleanupNodes,
+  health,
+  type NodeProcess,
+  restartNode,
+  startNode,
+} from './support/node-process.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 import { staysTrue, waitUntil } from './support/wait.ts'
 import { startWsProxy, type WsProxy } from './support/ws-proxy.ts'
@@ -384,6 +390,60 @@ describe('failover', () => {
     for (const client of [onA, onB])
       await until(client, (s) => s.connection.unsent === 0, 'every send acknowledged', 5_000)
   }, 90_000)
+})
+
+describe('failed over, then back', () => {
+  it('returns to its own node once that answers again, losing and repeating nothing', async () => {
+    const mesh = await startFullMesh(['HomeA', 'AwayB'])
+    const [a, b] = mesh.nodes as [NodeProcess, NodeProcess]
+    const [idA, idB] = mesh.ids as [string, string]
+    const room = 'homecoming'
+    const client = startClient(a.wsUrl, [room])
+    await joinedTo(client, room)
+    await until(client, (s) => s.connection.nodes.filter((n) => n.up).length === 2, 'mesh known')
+    client.send(room, 'before')
+    await until(client, (s) => s.connection.unsent === 0, 'the first message acked')
+
+    await a.kill('SIGKILL')
+    await until(
+      client,
+      (s) => s.connection.status === 'connected' && s.connection.node?.id === idB,
+      'failed over to B',
+      20_000,
+    )
+    // While A is down, checking on it never costs the working connection.
+    client.send(room, 'while away')
+    await until(client, (s) => s.connection.unsent === 0, 'the message from B acked')
+    await staysTrue(
+      () => {
+        const c = client.getState().connection
+        return c.status === 'connected' && c.node?.id === idB && c.failedOver
+      },
+      30,
+      100,
+      'connected to B while A is down',
+    )
+
+    await restartNode(a, { args: ['--peer', b.peerAddr] })
+    const back = await until(
+      client,
+      (s) => s.connection.status === 'connected' && s.connection.node?.id === idA,
+      'back on A',
+      20_000,
+    )
+    expect(back.connection.failedOver).toBe(false)
+    client.send(room, 'back home')
+    const done = await until(
+      client,
+      (s) => s.connection.unsent === 0 && roomOf(s, room).messages.length === 3,
+      'every message, once',
+    )
+    expect(roomOf(done, room).messages.map((m) => [m.text, m.state])).toEqual([
+      ['before', 'sent'],
+      ['while away', 'sent'],
+      ['back home', 'sent'],
+    ])
+  }, 60_000)
 })
 
 describe('a partitioned pair of nodes', () => {

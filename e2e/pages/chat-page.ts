@@ -69,6 +69,34 @@ export class ChatPage {
       .getByRole('button', { name: new RegExp(`^${name}`) })
   }
 
+  /** The user of this page in the room's people list; `data-online` says how it is shown. */
+  selfInPeople(room = 'general'): Locator {
+    return this.page
+      .getByRole('list', { name: `Online in ${room}` })
+      .locator('[data-testid="online-user"][data-self="true"]')
+  }
+
+  /** The button with the user's name that opens the rename dialog. */
+  nameButton(): Locator {
+    return this.page.getByRole('button', { name: /, change your name$/ })
+  }
+
+  /** Opens the "Change node" dialog and returns it. */
+  async openNodePicker(): Promise<Locator> {
+    await this.page.getByRole('button', { name: 'Change node' }).click()
+    const dialog = this.page.getByRole('dialog', { name: 'Change node' })
+    await expect(dialog).toBeVisible()
+    return dialog
+  }
+
+  /** The up/down mark of a node in the open "Change node" dialog. */
+  reachabilityOf(nodeName: string): Locator {
+    return this.page
+      .getByRole('dialog', { name: 'Change node' })
+      .getByRole('button', { name: new RegExp(`^${nodeName} ws://`) })
+      .getByTestId('node-reachability')
+  }
+
   /** Every message text in the room's rendered rows. */
   async texts(room = 'general'): Promise<string[]> {
     return this.messages(room).getByTestId('text').allTextContents()

@@ -145,6 +145,23 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
   return node
 }
 
+/**
+ * Starts a node again where a killed one was: its data (so its node id) and its client and peer
+ * ports (so clients and peers find it where they knew it), with `options.args` (its peers, say).
+ */
+export function restartNode(
+  node: NodeProcess,
+  options: Omit<StartOptions, 'name' | 'dataDir' | 'peerPort' | 'argv'> = {},
+): Promise<NodeProcess> {
+  return startNode({
+    ...options,
+    name: node.name,
+    dataDir: node.dataDir,
+    peerPort: node.peerPort,
+    args: ['--port', String(node.clientPort), ...(options.args ?? [])],
+  })
+}
+
 /** Kills every node still running and removes the temporary directories. Call in afterEach/afterAll. */
 export async function cleanupNodes(): Promise<void> {
   await Promise.all([...started].map((n) => n.kill('SIGKILL')))

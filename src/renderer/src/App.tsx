@@ -184,7 +184,7 @@ function Chat({
         onToggleRooms={(event) => togglePanel('rooms', event.currentTarget)}
         onChangeNode={() => setModal({ kind: 'node', focusToken: false })}
         onEnterToken={() => setModal({ kind: 'node', focusToken: true })}
-        onSwitchBack={() => client.switchNode(connection.homeUrl)}
+        onSwitchBack={() => client.returnHome()}
         onChangeName={() => setModal({ kind: 'name' })}
         onOpenNodePanel={desktop ? () => setModal({ kind: 'node-panel' }) : undefined}
       />
@@ -220,7 +220,9 @@ function Chat({
             <OnlineList
               room={active.name}
               users={active.users}
-              selfId={user.id}
+              self={user}
+              live={active.joined}
+              connected={connection.status === 'connected'}
               nodes={connection.nodes}
               currentNode={connection.node}
             />
@@ -236,6 +238,7 @@ function Chat({
           token={choice.token}
           recent={recent}
           meshNodes={connection.nodes}
+          connected={connection.status === 'connected'}
           focusToken={modal.focusToken}
           onConnect={connectTo}
           onClose={() => setModal(null)}

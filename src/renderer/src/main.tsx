@@ -1,6 +1,7 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 // The theme and base styles come first: every component's stylesheet builds on them.
+import './styles/emoji-font.css'
 import './styles/global.css'
 import { App } from './App.tsx'
 

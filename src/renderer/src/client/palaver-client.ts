@@ -9,6 +9,9 @@
  *   gets exactly what is missing, from the same node or any other.
  * - When its node is unreachable it retries with backoff and jitter, trying the other nodes of
  *   the mesh (from `welcome.nodes` / `nodes`), reachable ones first.
+ * - Failed over to another node, it goes back to the chosen one as soon as that answers again:
+ *   checked at once when the mesh says it is up, and with backoff meanwhile. The check is a
+ *   session of its own that takes over once welcomed, so the user is never without a connection.
  *
  * No React and no DOM beyond the standard WebSocket: it runs the same in a page and in Node.
  */
@@ -55,6 +58,8 @@ export interface RoomState {
   name: string
   /** Joined at least once: before that an empty room is not known to be empty. */
   loaded: boolean
+  /** Joined on the current connection: its messages and who is online are live. */
+  joined: boolean
   messages: readonly TimelineMessage[]
   users: readonly OnlineUser[]
   typing: readonly User[]
@@ -99,6 +104,13 @@ const TYPING_SHOWN_MS = 5_000
 const TYPING_SEND_EVERY_MS = 2_500
 /** A send refused for the rate limit is tried again after this long. */
 const RATE_LIMITED_RETRY_MS = 1_000
+/**
+ * Failed over, the client checks whether the chosen node answers again first after about this
+ * long, then backing off to at most `HOME_CHECK_MAX_MS` between checks (a failed check on a LAN
+ * costs one refused connection).
+ */
+const HOME_CHECK_BASE_MS = 2_000
+const HOME_CHECK_MAX_MS = 10_000
 
 interface OutboxEntry {
   room: string
@@ -147,6 +159,10 @@ export class PalaverClient {
   #attempt = 0
   #lastError: string | null = null
   #retryTimer: ReturnType<typeof setTimeout> | undefined
+  /** A session to the chosen node opened while failed over: it replaces `#ws` once welcomed. */
+  #homeCheck: WebSocket | undefined
+  #homeCheckTimer: ReturnType<typeof setTimeout> | undefined
+  #homeCheckAttempt = 0
   #typingTimer: ReturnType<typeof setInterval> | undefined
   #emitScheduled = false
   /** Resends waiting out a rate limit, cleared by `stop()`. */
@@ -219,6 +235,7 @@ export class PalaverClient {
   stop(): void {
     this.#status = 'stopped'
     clearTimeout(this.#retryTimer)
+    this.#cancelHomeCheck()
     for (const timer of this.#resendTimers) clearTimeout(timer)
     this.#resendTimers.clear()
     clearInterval(this.#typingTimer)
@@ -250,6 +267,15 @@ export class PalaverClient {
     if (this.#status !== 'stopped') this.#reconnect(this.#lastUrl)
   }
 
+  /**
+   * Failed over: goes back to the chosen node now if it answers (the user asked); the current
+   * connection stays until it does.
+   */
+  returnHome(): void {
+    this.#homeCheckAttempt = 0
+    this.#checkHome()
+  }
+
   #reconnect(url: string): void {
     this.#attempt = 0
     clearTimeout(this.#retryTimer)
@@ -263,6 +289,7 @@ export class PalaverClient {
 
   /** What a lost session takes with it: room joins, their pending backlogs, typing. */
   #markDisconnected(): void {
+    this.#cancelHomeCheck()
     for (const room of this.#rooms.values()) {
       room.joined = false
       room.backlog = undefined
@@ -272,18 +299,28 @@ export class PalaverClient {
     }
   }
 
-  #connect(url: string): void {
-    clearTimeout(this.#retryTimer)
-    this.#lastUrl = url
+  /**
+   * Opens a session to `url`. As a home check (`homeCheck`), it runs beside the current
+   * connection and replaces it only once welcomed; failing, it just schedules the next check.
+   */
+  #connect(url: string, homeCheck = false): void {
+    if (!homeCheck) {
+      clearTimeout(this.#retryTimer)
+      this.#lastUrl = url
+    }
     let ws: WebSocket
     try {
       ws = new WebSocket(url)
     } catch (error) {
+      if (homeCheck) return this.#scheduleHomeCheck()
       this.#lastError = `cannot open ${url}: ${(error as Error).message}`
       return this.#retry()
     }
-    this.#ws = ws
-    this.#changed()
+    if (homeCheck) this.#homeCheck = ws
+    else {
+      this.#ws = ws
+      this.#changed()
+    }
     let welcomed = false
     const timeout = setTimeout(() => {
       if (!welcomed) ws.close()
@@ -298,13 +335,15 @@ export class PalaverClient {
       ws.send(JSON.stringify(hello))
     }
     ws.onmessage = (event: MessageEvent) => {
-      if (this.#ws !== ws || typeof event.data !== 'string') return
+      if (typeof event.data !== 'string') return
       let frame: ServerFrame
       try {
         frame = JSON.parse(event.data) as ServerFrame
       } catch {
         return
       }
+      if (ws === this.#homeCheck && frame.type === 'welcome') this.#takeOver(ws, url)
+      if (this.#ws !== ws) return
       if (frame.type === 'welcome') {
         welcomed = true
         clearTimeout(timeout)
@@ -313,6 +352,11 @@ export class PalaverClient {
     }
     ws.onclose = (event: CloseEvent) => {
       clearTimeout(timeout)
+      if (ws === this.#homeCheck) {
+        // The chosen node does not answer yet: stay where we are, and check again later.
+        this.#homeCheck = undefined
+        return this.#scheduleHomeCheck()
+      }
       if (this.#ws !== ws) return
       this.#ws = undefined
       this.#markDisconnected()
@@ -349,6 +393,50 @@ export class PalaverClient {
     return this.#node.url !== this.#homeUrl
   }
 
+  /** Whether the mesh's list says the chosen node is up. */
+  #homeUp(): boolean {
+    return this.#nodes.some(
+      (n) =>
+        n.up &&
+        (this.#homeNodeId === undefined ? n.url === this.#homeUrl : n.id === this.#homeNodeId),
+    )
+  }
+
+  /** Connected elsewhere than the chosen node: checks it again after a backoff. */
+  #scheduleHomeCheck(): void {
+    clearTimeout(this.#homeCheckTimer)
+    if (this.#status !== 'connected' || !this.#failedOver()) return
+    const delay = backoffDelay(this.#homeCheckAttempt++, HOME_CHECK_BASE_MS, HOME_CHECK_MAX_MS)
+    this.#homeCheckTimer = setTimeout(() => this.#checkHome(), delay)
+  }
+
+  #checkHome(): void {
+    if (this.#homeCheck || this.#status !== 'connected' || !this.#failedOver()) return
+    clearTimeout(this.#homeCheckTimer)
+    this.#connect(this.#homeUrl, true)
+  }
+
+  /**
+   * The chosen node welcomed a home check: its session becomes the connection and the
+   * failed-over one closes. Rooms resume from their vectors there, and unacknowledged sends go
+   * again with their cids, exactly as after any reconnect.
+   */
+  #takeOver(ws: WebSocket, url: string): void {
+    this.#homeCheck = undefined
+    const old = this.#ws
+    this.#ws = ws
+    this.#lastUrl = url
+    this.#markDisconnected()
+    old?.close(1000)
+  }
+
+  #cancelHomeCheck(): void {
+    clearTimeout(this.#homeCheckTimer)
+    const check = this.#homeCheck
+    this.#homeCheck = undefined
+    check?.close(1000)
+  }
+
   // ---- frames from the node
 
   #onFrame(frame: ServerFrame, url: string): void {
@@ -377,9 +465,13 @@ export class PalaverClient {
       }
       case 'typing':
         return this.#typing(frame.room, frame.user)
-      case 'nodes':
+      case 'nodes': {
+        const homeWasUp = this.#homeUp()
         this.#nodes = frame.nodes
+        // The chosen node came back to the mesh: try it now rather than at the next check.
+        if (!homeWasUp && this.#homeUp()) this.returnHome()
         return this.#changed()
+      }
       case 'error':
         return this.#error(frame.code, frame.message, frame.ref)
       case 'left':
@@ -396,6 +488,8 @@ export class PalaverClient {
     this.#nodes = frame.nodes
     if (url === this.#homeUrl) this.#homeNodeId = frame.node.id
     for (const room of this.#rooms.values()) this.#sendJoin(room)
+    this.#homeCheckAttempt = 0
+    this.#scheduleHomeCheck()
     this.#changed()
   }
 
@@ -725,6 +819,7 @@ function viewOf(room: Room): RoomState {
   return {
     name: room.name,
     loaded: room.loaded,
+    joined: room.joined,
     messages: room.timeline.messages,
     users: room.users,
     typing: [...room.typing.values()].map((t) => t.user),

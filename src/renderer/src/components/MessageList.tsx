@@ -141,6 +141,8 @@ export const MessageList = memo(function MessageList({
         role="log"
         aria-live="polite"
         aria-label={`Messages in ${room.name}`}
+        aria-busy={!room.loaded}
+        data-state={room.loaded ? 'loaded' : 'loading'}
         tabIndex={0}
         onScroll={onScroll}
       >
@@ -173,6 +175,13 @@ export const MessageList = memo(function MessageList({
           })}
         </div>
       </div>
+      {/* Until the node has sent the room once, an empty list means nothing yet. */}
+      {!room.loaded && (
+        <div className="log-loading" role="status">
+          <span className="spinner" aria-hidden="true" />
+          Loading messages…
+        </div>
+      )}
       {loadingOlder && (
         <div className="loading-older" role="status">
           <span className="spinner" aria-hidden="true" />

@@ -15,6 +15,8 @@ interface Props {
   recent: readonly string[]
   /** The nodes of the mesh, as the connected node tells. */
   meshNodes: readonly MeshNode[]
+  /** Connected now: `meshNodes` is live, not what the last node said before the link dropped. */
+  connected: boolean
   /** Start with the access token field focused (the node refused the session). */
   focusToken?: boolean
   /** `url` null: back to the default node. */
@@ -24,7 +26,8 @@ interface Props {
 
 /** Chat through another node: type its address, or pick one used before or one of the mesh. */
 export function NodePicker(props: Props) {
-  const { current, defaultUrl, recent, meshNodes, focusToken = false, onConnect, onClose } = props
+  const { current, defaultUrl, recent, meshNodes, connected, focusToken = false } = props
+  const { onConnect, onClose } = props
   const id = useId()
   const [url, setUrl] = useState(current)
   const [token, setToken] = useState(props.token ?? '')
@@ -86,7 +89,9 @@ export function NodePicker(props: Props) {
 
         {suggestions.length > 0 && (
           <div className="node-picker__group">
-            <h3 className="node-picker__heading">Nodes in this mesh</h3>
+            <h3 className="node-picker__heading">
+              {connected ? 'Nodes in this mesh' : 'Nodes in this mesh, as last known'}
+            </h3>
             <ul className="node-picker__list">
               {suggestions.map((node) => (
                 <li key={node.id}>
@@ -101,11 +106,15 @@ export function NodePicker(props: Props) {
                       <span className="node-option__name">{node.name}</span>
                       <span className="node-option__url">{node.url}</span>
                     </span>
-                    <span
-                      className={`node-option__state node-option__state--${node.up ? 'up' : 'down'}`}
-                    >
-                      {node.up ? 'up' : 'down'}
-                    </span>
+                    {/* Whether a node is up is known only while connected to the mesh. */}
+                    {connected && (
+                      <span
+                        className={`node-option__state node-option__state--${node.up ? 'up' : 'down'}`}
+                        data-testid="node-reachability"
+                      >
+                        {node.up ? 'up' : 'down'}
+                      </span>
+                    )}
                   </button>
                 </li>
               ))}

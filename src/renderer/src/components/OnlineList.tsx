@@ -1,12 +1,20 @@
 import { useId, useMemo } from 'react'
-import type { MeshNode, OnlineUser } from '../../../shared/protocol.ts'
+import type { MeshNode, OnlineUser, User } from '../../../shared/protocol.ts'
 import { Avatar } from './Avatar.tsx'
 import './OnlineList.css'
 
 interface Props {
   room: string
   users: readonly OnlineUser[]
-  selfId: string
+  /** The user of this page: always listed, online only while the room is live. */
+  self: User
+  /**
+   * The room is joined on the current connection, so `users` is the mesh's word. Otherwise it is
+   * at best what was true before the connection dropped: only the user is shown, offline.
+   */
+  live: boolean
+  /** Connected to a node (the room is then on its way). */
+  connected: boolean
   /** The mesh's nodes, to name the node each person is on. */
   nodes: readonly MeshNode[]
   /** The node this client is on: named even before the mesh list comes. */
@@ -14,27 +22,32 @@ interface Props {
 }
 
 /** Who is in the room right now, on any node of the mesh, and which node they are on. */
-export function OnlineList({ room, users, selfId, nodes, currentNode }: Props) {
-  const sorted = useMemo(
-    () =>
-      [...users].sort((a, b) => {
-        if ((a.id === selfId) !== (b.id === selfId)) return a.id === selfId ? -1 : 1
-        return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' })
-      }),
-    [users, selfId],
-  )
+export function OnlineList({ room, users, self, live, connected, nodes, currentNode }: Props) {
+  const shown = useMemo(() => {
+    if (!live) return [{ ...self, node: currentNode?.id ?? '' }]
+    return [...users].sort((a, b) => {
+      if ((a.id === self.id) !== (b.id === self.id)) return a.id === self.id ? -1 : 1
+      return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' })
+    })
+  }, [users, self, live, currentNode])
   const headingId = useId()
   const nodeName = (id: string) =>
     nodes.find((n) => n.id === id)?.name ?? (currentNode?.id === id ? currentNode.name : id)
 
   return (
-    <section className="online" aria-labelledby={headingId}>
+    <section className="online" aria-labelledby={headingId} data-live={String(live)}>
       <h2 className="online__heading" id={headingId}>
-        Online <span className="online__count">{users.length}</span>
+        Online {live && <span className="online__count">{users.length}</span>}
       </h2>
       <ul className="online__list" aria-label={`Online in ${room}`}>
-        {sorted.map((user) => (
-          <li key={`${user.id}@${user.node}`} className="online__user">
+        {shown.map((user) => (
+          <li
+            key={`${user.id}@${user.node}`}
+            className="online__user"
+            data-testid="online-user"
+            data-self={String(user.id === self.id)}
+            data-online={String(live)}
+          >
             <span className="online__avatar">
               <Avatar user={user} size="sm" />
               <span className="online__dot" aria-hidden="true" />
@@ -42,16 +55,26 @@ export function OnlineList({ room, users, selfId, nodes, currentNode }: Props) {
             <span className="online__who">
               <span className="online__name">
                 <bdi>{user.name}</bdi>
-                {user.id === selfId && <span className="online__you"> (you)</span>}
+                {user.id === self.id && (
+                  <span className="online__you">{live ? ' (you)' : ' (you, offline)'}</span>
+                )}
               </span>
-              <span className="online__node">
-                on <bdi>{nodeName(user.node)}</bdi>
-              </span>
+              {live && (
+                <span className="online__node">
+                  on <bdi>{nodeName(user.node)}</bdi>
+                </span>
+              )}
             </span>
           </li>
         ))}
       </ul>
-      {users.length === 0 && <p className="online__empty">Nobody here yet.</p>}
+      {!live && (
+        <p className="online__empty" role="status">
+          {connected
+            ? 'Loading who else is here…'
+            : 'Not connected: who else is here shows again once you are back online.'}
+        </p>
+      )}
     </section>
   )
 }

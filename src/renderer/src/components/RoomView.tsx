@@ -52,7 +52,8 @@ export function RoomView({ client, room, selfId, peopleOpen, onTogglePeople }: P
           title="Who is online"
         >
           <UsersIcon size={16} />
-          <span>{room.users.length}</span>
+          {/* Until the room is joined on this connection, nobody knows who is online. */}
+          <span>{room.joined ? room.users.length : '–'}</span>
           <span className="sr-only"> online, show people</span>
         </button>
       </header>

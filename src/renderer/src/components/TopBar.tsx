@@ -58,15 +58,18 @@ export function TopBar(props: Props) {
         <ServerIcon size={16} />
         <span className="topbar__node-label">Change node</span>
       </button>
+      {/* Named by the name it shows, then what it does (WCAG 2.5.3, label in name). */}
       <button
         type="button"
         className="topbar__me"
         onClick={props.onChangeName}
-        aria-label={`Change name (${user.name})`}
-        title={`You are ${user.name}. Click to change your name.`}
+        title="Change your name"
       >
         <Avatar user={user} size="sm" />
-        <span className="topbar__me-name">{user.name}</span>
+        <span className="topbar__me-name" data-testid="me-name">
+          {user.name}
+        </span>
+        <span className="sr-only">, change your name</span>
       </button>
     </header>
   )

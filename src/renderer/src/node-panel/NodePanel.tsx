@@ -1,5 +1,6 @@
 import type { IpcResult, NodeSettings, PalaverApi } from '../../../shared/ipc.ts'
 import { Dialog } from '../components/Dialog.tsx'
+import { describeNodeProblem, type NodeOperation } from '../lib/node-problems.ts'
 import { MeshMap } from './MeshMap.tsx'
 import { PeerList } from './PeerList.tsx'
 import { QrCode } from './QrCode.tsx'
@@ -19,10 +20,13 @@ const STATE_TEXT = {
   stopping: 'Stopping…',
 }
 
-/** The error message of a failed call, or null. */
-async function problemOf(call: Promise<IpcResult<unknown>>): Promise<string | null> {
+/** What went wrong with a call, in words for people, or null when it worked. */
+async function problemOf(
+  call: Promise<IpcResult<unknown>>,
+  operation: NodeOperation,
+): Promise<string | null> {
   const result = await call
-  return result.ok ? null : result.error.message
+  return result.ok ? null : describeNodeProblem(result.error, operation)
 }
 
 /**
@@ -35,8 +39,8 @@ export function NodePanel({ api, onClose }: Props) {
   return (
     <Dialog title="This machine’s node" wide onClose={onClose}>
       {status === null ? (
-        <p className="node-panel__hint" role={error ? 'alert' : 'status'}>
-          {error ?? 'Reading the node’s status…'}
+        <p className="node-panel__hint" role={error ? 'alert' : 'status'} data-code={error?.code}>
+          {error ? describeNodeProblem(error, 'status') : 'Reading the node’s status…'}
         </p>
       ) : (
         <div className="node-panel" aria-label="Node panel">
@@ -73,10 +77,8 @@ export function NodePanel({ api, onClose }: Props) {
             )}
           </section>
           {status.error && (
-            <p className="field__error" role="alert">
-              {status.error.message}
-              {status.error.code === 'port_in_use' &&
-                ' — change the client or peer port below and save.'}
+            <p className="field__error" role="alert" data-code={status.error.code}>
+              {describeNodeProblem(status.error, 'start')}
             </p>
           )}
 
@@ -109,8 +111,8 @@ export function NodePanel({ api, onClose }: Props) {
             <MeshMap selfId={status.id} nodes={status.nodes} links={status.links} />
             <PeerList
               peers={status.peers}
-              onAdd={(addr) => problemOf(api.addPeer(addr))}
-              onRemove={(addr) => problemOf(api.removePeer(addr))}
+              onAdd={(addr) => problemOf(api.addPeer(addr), 'add-peer')}
+              onRemove={(addr) => problemOf(api.removePeer(addr), 'remove-peer')}
             />
           </section>
 
@@ -120,7 +122,7 @@ export function NodePanel({ api, onClose }: Props) {
             </h3>
             <SettingsForm
               status={status}
-              onSave={(settings: NodeSettings) => problemOf(api.configure(settings))}
+              onSave={(settings: NodeSettings) => problemOf(api.configure(settings), 'configure')}
             />
           </section>
         </div>

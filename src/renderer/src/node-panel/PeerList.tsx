@@ -1,9 +1,10 @@
 import { type FormEvent, useId, useState } from 'react'
 import type { PeerStatus } from '../../../shared/protocol.ts'
+import { describeLinkProblem } from '../lib/node-problems.ts'
 
 interface Props {
   peers: readonly PeerStatus[]
-  /** Resolves with an error message, or null when done. */
+  /** Resolve with what went wrong, in words for people, or null when done. */
   onAdd: (addr: string) => Promise<string | null>
   onRemove: (addr: string) => Promise<string | null>
 }
@@ -12,6 +13,14 @@ const STATE_TEXT: Record<PeerStatus['state'], string> = {
   connecting: 'connecting',
   up: 'up',
   down: 'down',
+}
+
+/** A link's round-trip time, or why it is not up, in words for people. */
+function linkDetail(peer: PeerStatus): string {
+  if (peer.rttMs !== null) return `${peer.rttMs} ms`
+  if (peer.state === 'up') return 'measuring…'
+  if (peer.lastError !== null) return describeLinkProblem(peer.lastError)
+  return peer.state === 'connecting' ? 'linking…' : 'not linked'
 }
 
 /** The node's peers with each link's live state, and a way to add and remove them. */
@@ -51,11 +60,7 @@ export function PeerList({ peers, onAdd, onRemove }: Props) {
                 <span className="peers__name">{peer.name ?? peer.addr}</span>
                 <span className="peers__detail">
                   {peer.name !== null ? `${peer.addr} · ` : ''}
-                  {peer.rttMs !== null
-                    ? `${peer.rttMs} ms`
-                    : peer.state === 'up'
-                      ? 'measuring…'
-                      : (peer.lastError ?? 'not linked')}
+                  {linkDetail(peer)}
                 </span>
               </span>
               <button

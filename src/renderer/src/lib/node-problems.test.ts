@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { describeLinkProblem, describeNodeProblem } from './node-problems.ts'
+
+/** What developers wrote and people should never read. */
+const JARGON = /argument \d|HOST:PORT|E[A-Z]{4,}|errno|zod|expected string|undefined|null/
+
+describe('describeNodeProblem', () => {
+  it('says what a refused peer address should look like', () => {
+    const text = describeNodeProblem(
+      { code: 'bad_request', message: 'argument 0: a peer is HOST:PORT' },
+      'add-peer',
+    )
+    expect(text).toBe(
+      'That is not a peer address. Write the other node’s host and peer port, like 192.168.1.20:9080.',
+    )
+  })
+
+  it('names the setting a refused configure call is about', () => {
+    const of = (message: string) =>
+      describeNodeProblem({ code: 'bad_request', message }, 'configure')
+    expect(of('argument 0.name: a node name is 1-64 characters')).toMatch(/^Give the node a name/)
+    expect(of('argument 0.host: Too small: expected string to have >=1 characters')).toMatch(
+      /^Host must be an address/,
+    )
+    expect(of('argument 0.peerPort: Too big: expected number to be <=65535')).toMatch(/^Ports are/)
+    expect(of('argument 0.mesh: a mesh name is 1-64 of [A-Za-z0-9._-]')).toMatch(/^A mesh name/)
+    // A setting it does not know of, or a prototype's key, gets the general sentence.
+    expect(of('argument 0.constructor: nope')).toBe(
+      'Some settings are not valid. Check them and save again.',
+    )
+    expect(of('arguments: Invalid input')).toBe(
+      'Some settings are not valid. Check them and save again.',
+    )
+  })
+
+  it('says which port a start could not use and what to do', () => {
+    expect(
+      describeNodeProblem(
+        { code: 'port_in_use', message: 'port 8080 is in use: choose another port' },
+        'start',
+      ),
+    ).toBe(
+      'Port 8080 is already used by another program. Choose another client or peer port in the settings below, then save.',
+    )
+    expect(
+      describeNodeProblem(
+        { code: 'port_denied', message: 'not allowed to listen on port 80' },
+        'start',
+      ),
+    ).toMatch(/^This system does not let the node use port 80\. /)
+  })
+
+  it('words every known code without jargon, and unknown ones plainly too', () => {
+    const cases: [string, string][] = [
+      ['bad_request', 'arguments: Invalid input'],
+      ['exists', '127.0.0.1:9080 is already a peer'],
+      ['not_found', '127.0.0.1:9080 is not a peer'],
+      ['forbidden', 'not the app’s own window'],
+      ['port_in_use', 'port 8080 is in use: choose another port'],
+      ['port_denied', 'not allowed to listen on port 80'],
+      ['bad_host', '10.9.9.9 is not an address of this machine'],
+      ['start_failed', 'EMFILE: too many open files'],
+      ['internal', 'Cannot read properties of undefined (reading "x")'],
+      ['brand_new_code', 'ENOSPC: no space left on device'],
+    ]
+    for (const [code, message] of cases) {
+      for (const operation of ['start', 'configure', 'add-peer'] as const) {
+        const text = describeNodeProblem({ code, message }, operation)
+        expect(text, `${code} on ${operation}`).not.toMatch(JARGON)
+        expect(text).toMatch(/^[A-Z].*\.$/)
+      }
+    }
+  })
+})
+
+describe('describeLinkProblem', () => {
+  it('turns socket errors and the mesh’s reasons into what happened and what to do', () => {
+    expect(describeLinkProblem('connect ECONNREFUSED 127.0.0.1:9081')).toBe(
+      'Nothing answers at this address. Check that the other node is running and that this is its peer port.',
+    )
+    expect(describeLinkProblem('getaddrinfo ENOTFOUND nosuchhost')).toMatch(/not known/)
+    expect(describeLinkProblem('connect EHOSTUNREACH 10.0.0.9:9080')).toMatch(/does not answer/)
+    expect(describeLinkProblem('no TLS connection in time')).toMatch(/does not answer/)
+    expect(describeLinkProblem('peer refused: unauthorized: wrong mesh secret')).toMatch(
+      /mesh secret/,
+    )
+    expect(describeLinkProblem('wrong proof')).toMatch(/mesh secret/)
+    expect(describeLinkProblem('peer refused: wrong_mesh: this node is in mesh "x"')).toMatch(
+      /another mesh/,
+    )
+    expect(describeLinkProblem('mesh office')).toMatch(/another mesh/)
+    expect(describeLinkProblem('socket error: read ECONNRESET')).toMatch(/link was lost/)
+    expect(describeLinkProblem('silent for too long')).toMatch(/link was lost/)
+    expect(describeLinkProblem('something nobody foresaw')).toBe(
+      'The link failed. The node keeps trying to link again.',
+    )
+  })
+
+  it('never passes jargon on', () => {
+    for (const error of [
+      'connect ECONNREFUSED 127.0.0.1:9081',
+      'connect ETIMEDOUT 10.0.0.2:9080',
+      'getaddrinfo EAI_AGAIN host',
+      'bad frame: nodes.0.url Invalid input',
+      'peer refused: protocol: this node speaks protocol 2',
+      'own id',
+    ]) {
+      expect(describeLinkProblem(error)).not.toMatch(JARGON)
+    }
+  })
+})
