@@ -10,6 +10,10 @@ export const MAX_TEXT_LENGTH = 4000
 export const JOIN_BACKLOG = 50
 /** `join` with `since` sends at most this many messages (the newest of them). */
 export const MAX_RESUME_BACKLOG = 1000
+/** A vector (`since`, `sync`) names at most this many origins. */
+export const MAX_VECTOR_ORIGINS = 1024
+/** A session that has not been welcomed this long after it opened is closed (CLOSE_HELLO_TIMEOUT). */
+export const HELLO_TIMEOUT_MS = 10_000
 export const HISTORY_DEFAULT_LIMIT = 50
 export const HISTORY_MAX_LIMIT = 200
 export const DEFAULT_ROOM = 'general'
@@ -24,7 +28,11 @@ export const DESKTOP_APP_ORIGIN = 'app://palaver'
 
 /** WebSocket close codes the node uses. */
 export const CLOSE_GOING_AWAY = 1001
+/** The session sent no `hello` within HELLO_TIMEOUT_MS (policy violation). */
+export const CLOSE_HELLO_TIMEOUT = 1008
 export const CLOSE_TOO_BIG = 1009
+/** The node failed while handling the session's frame: it sent `internal` and closed the session. */
+export const CLOSE_INTERNAL_ERROR = 1011
 /** The session could not keep up with its room's traffic; it may reconnect and resume. */
 export const CLOSE_TOO_SLOW = 1013
 export const CLOSE_UNAUTHORIZED = 4001

@@ -68,9 +68,12 @@ describe('parseClientFrame: valid frames', () => {
     expectOk({ ...valid.ping, ref: 'p' })
   })
 
-  it('keeps the since vector of a join', () => {
+  it('keeps the since vector of a join, as a Map (its keys come from the wire)', () => {
     const result = parse({ ...valid.join, since: { abcdefgh: 3 } })
-    expect(result).toEqual({ ok: true, frame: { ...valid.join, since: { abcdefgh: 3 } } })
+    expect(result).toEqual({
+      ok: true,
+      frame: { ...valid.join, since: new Map([['abcdefgh', 3]]) },
+    })
   })
 
   it('accepts and keeps unknown extra fields (forward compatibility)', () => {
@@ -185,6 +188,15 @@ describe('parseClientFrame: hello', () => {
     expectBad({ ...valid.hello, user: { ...user, name: control } }, 'user.name')
   })
 
+  it('refuses a name with nothing visible or with a lone surrogate', () => {
+    const withName = (name: string) => ({ ...valid.hello, user: { ...user, name } })
+    expectBad(withName('\u200b\u200b'), 'user.name')
+    expectBad(withName(' '), 'user.name')
+    expectBad(withName('\u3164'), 'user.name')
+    expectBad(withName('Ada\ud800'), 'user.name')
+    expectOk(withName('Ada\u200d'))
+  })
+
   it('takes a string token and rejects any other', () => {
     expectOk({ ...valid.hello, token: '' })
     expectBad({ ...valid.hello, token: 1234 }, 'token')
@@ -257,6 +269,23 @@ describe('parseClientFrame: join since', () => {
     expectBad(withSince(5), 'since')
   })
 
+  it('holds an origin named like a property of plain objects as any other', () => {
+    const result = parse(withSince({ constructor: 4, hasownproperty: 2 }))
+    if (!result.ok || result.frame.type !== 'join') throw new Error(JSON.stringify(result))
+    expect(result.frame.since).toEqual(
+      new Map([
+        ['constructor', 4],
+        ['hasownproperty', 2],
+      ]),
+    )
+    expect(result.frame.since?.get('tostring')).toBeUndefined()
+    // `__proto__` is no node id, and never reaches the Map.
+    const proto = parseClientFrame(
+      '{"type":"join","room":"a","since":{"__proto__":{"abcdefgh":5}}}',
+    )
+    expect(proto).toMatchObject({ ok: true, frame: { since: new Map() } })
+  })
+
   it('takes at most 1024 origins', () => {
     const origins = (n: number) =>
       Object.fromEntries(
@@ -301,6 +330,40 @@ describe('parseClientFrame: send', () => {
     expectBad(withText('\u00a0\u3000'), 'text')
     expectBad(withText(42), 'text')
     expectBad(withText(['hi']), 'text')
+  })
+
+  it.each([
+    ['zero-width spaces', '\u200b\u200b'],
+    ['zero-width and directional marks', '\u200c\u200d\u200e\u200f'],
+    ['word joiner and BOM', ' \u2060\ufeff '],
+    ['variation selectors', '\ufe0f\ufe0e'],
+    ['combining marks alone', '\u0301\u0308'],
+    ['a Hangul filler', '\u3164'],
+    ['a soft hyphen and bidi controls', '\u00ad\u202e\u2066'],
+    ['tag characters', '\u{e0041}\u{e007f}'],
+    ['the blank Braille pattern', '\u2800'],
+  ])('refuses text of only %s as blank', (_what, text) => {
+    const result = parse({ ...withText(text), ref: 'inv' })
+    expect(result).toMatchObject({ ok: false, code: 'bad_request', ref: 'inv' })
+    expectBad(withText(text), 'text')
+  })
+
+  it('takes text with a visible character among invisible ones', () => {
+    expectOk(withText('\u200ba\u200b'))
+    expectOk(withText('e\u0301'))
+    expectOk(withText('❤\ufe0f'))
+    expectOk(withText('👩🏽‍💻'))
+  })
+
+  it('refuses text with a lone surrogate, wherever it is', () => {
+    for (const text of ['\ud800', 'a\udc00', '😀\ud83d', '\udc00\ud800 x']) {
+      expect(parse({ ...withText(text), ref: 'sur' })).toEqual({
+        ok: false,
+        code: 'bad_request',
+        message: 'text: text has a lone surrogate',
+        ref: 'sur',
+      })
+    }
   })
 
   it('checks the cid pattern at its length boundaries', () => {

@@ -11,9 +11,12 @@ import {
   HISTORY_MAX_LIMIT,
   MAX_NAME_LENGTH,
   MAX_TEXT_LENGTH,
+  MAX_VECTOR_ORIGINS,
   PROTOCOL_VERSION,
   ROOM_PATTERN,
 } from './limits.ts'
+import { hasVisibleCharacter, isWellFormedText } from './text.ts'
+import { vectorFromWire } from './vector.ts'
 
 export {
   PROTOCOL_VERSION,
@@ -21,25 +24,31 @@ export {
   MAX_TEXT_LENGTH,
   JOIN_BACKLOG,
   MAX_RESUME_BACKLOG,
+  MAX_VECTOR_ORIGINS,
+  HELLO_TIMEOUT_MS,
   HISTORY_DEFAULT_LIMIT,
   HISTORY_MAX_LIMIT,
   DEFAULT_ROOM,
   DESKTOP_APP_ORIGIN,
   CLOSE_GOING_AWAY,
+  CLOSE_HELLO_TIMEOUT,
   CLOSE_TOO_BIG,
+  CLOSE_INTERNAL_ERROR,
   CLOSE_TOO_SLOW,
   CLOSE_UNAUTHORIZED,
 } from './limits.ts'
 /** Every error code a node sends, with when it is sent (docs/protocol.md, "Error codes"). */
 export const ERROR_CODES = {
-  bad_request: 'not JSON, unknown type, missing or invalid field',
+  bad_request:
+    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), or a join past the rooms a session may be in',
   hello_required: 'a frame other than hello came before hello',
   unauthorized: 'the access token is missing or wrong; the session is closed (4001)',
   not_joined: 'the frame names a room this session has not joined',
   too_long: 'the message text is longer than 4000 characters',
-  rate_limited: 'the session sent frames faster than its rate limit; the frame was dropped',
+  rate_limited:
+    'the session sent frames faster than its rate limit, asked for more backlog than its budget, or joined a new room on a node that holds its maximum of rooms; the frame was dropped',
   unavailable: 'the node could not store the message; it is not acknowledged',
-  internal: 'the node failed unexpectedly while handling the frame',
+  internal: 'the node failed unexpectedly while handling the frame; the session is closed (1011)',
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES
 
@@ -56,12 +65,25 @@ export const userNameSchema = z
   .max(MAX_NAME_LENGTH, `a name is 1-${MAX_NAME_LENGTH} characters`)
   .refine((name) => !CONTROL_CHARACTER.test(name), 'a name has no control characters')
 export const userSchema = z.looseObject({ id: userIdSchema, name: userNameSchema })
+/**
+ * The user of a `hello`: a new name must also show something and be well-formed. (Events and
+ * presence from peers keep `userSchema`: what an older node took is still readable.)
+ */
+export const helloUserSchema = z.looseObject({
+  id: userIdSchema,
+  name: userNameSchema
+    .refine(isWellFormedText, 'a name has no lone surrogates')
+    .refine(hasVisibleCharacter, 'a name has a visible character'),
+})
 export const cidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cid is 1-64 of [A-Za-z0-9_-]')
 export const seqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 /** Per-origin highest contiguous seq. Bounded so a vector cannot be used to make work. */
 export const vectorSchema = z
   .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
-  .refine((v) => Object.keys(v).length <= 1024, 'a vector names at most 1024 origins')
+  .refine(
+    (v) => Object.keys(v).length <= MAX_VECTOR_ORIGINS,
+    `a vector names at most ${MAX_VECTOR_ORIGINS} origins`,
+  )
 export const eventIdSchema = z
   .string()
   .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,15}$/, 'an event id is "<origin>:<seq>"')
@@ -71,11 +93,23 @@ export const eventIdSchema = z
   )
 const refSchema = z.string().max(64).optional()
 
-/** Text is checked apart from the frame so that an over-long text gets `too_long`. */
+/**
+ * The text of a stored event: not blank. Text is checked apart from the frame so that an
+ * over-long text gets `too_long`.
+ */
 export const textSchema = z
   .string()
   .min(1, 'text is 1-4000 characters')
   .refine((t) => t.trim().length > 0, 'text is not blank')
+/**
+ * The text of a new message (`send`): besides, a text with nothing visible is refused like a
+ * blank one, and one with a lone surrogate too (UTF-8 cannot carry it: one copy of the message
+ * would hold U+FFFD and another not). Events from peers keep `textSchema`, so that what an
+ * older node took still flows through the mesh.
+ */
+export const sendTextSchema = textSchema
+  .refine(isWellFormedText, 'text has a lone surrogate')
+  .refine(hasVisibleCharacter, 'text is not blank (it has no visible character)')
 
 export type User = z.infer<typeof userSchema>
 export type Vector = Record<string, number>
@@ -84,21 +118,22 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('hello'),
     protocol: z.literal(PROTOCOL_VERSION),
-    user: userSchema,
+    user: helloUserSchema,
     token: z.string().max(1024).optional(),
     ref: refSchema,
   }),
   z.looseObject({
     type: z.literal('join'),
     room: roomSchema,
-    since: vectorSchema.optional(),
+    // A Map from here on: its keys come from the wire.
+    since: vectorSchema.transform(vectorFromWire).optional(),
     ref: refSchema,
   }),
   z.looseObject({ type: z.literal('leave'), room: roomSchema, ref: refSchema }),
   z.looseObject({
     type: z.literal('send'),
     room: roomSchema,
-    text: textSchema,
+    text: sendTextSchema,
     cid: cidSchema,
     ref: refSchema,
   }),
@@ -112,7 +147,10 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('typing'), room: roomSchema, ref: refSchema }),
   z.looseObject({ type: z.literal('ping'), ref: refSchema }),
 ])
-export type ClientFrame = z.infer<typeof clientFrameSchema>
+/** A client frame as the node holds it once parsed (`join.since` is a Map). */
+export type ClientFrame = z.output<typeof clientFrameSchema>
+/** A client frame as it is written to the wire. */
+export type ClientFrameInput = z.input<typeof clientFrameSchema>
 
 /** One chat message as clients see it. */
 export interface ChatMessage {
