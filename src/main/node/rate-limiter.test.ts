@@ -23,3 +23,19 @@ describe('RateLimiter', () => {
     expect([limiter.take(), limiter.take(), limiter.take()]).toEqual([true, true, false])
   })
 })
+
+describe('RateLimiter: work charged after it is done', () => {
+  it('lets work start while a token is left, and makes its whole cost wait to refill', () => {
+    let now = 0
+    const limiter = new RateLimiter(100, 150, () => now) // say, messages read
+    expect(limiter.hasToken()).toBe(true)
+    limiter.charge(1000) // one backlog of 1000: 850 in debt
+    expect(limiter.hasToken()).toBe(false)
+    now += 8_000 // 800 back: still 50 short of one token
+    expect(limiter.hasToken()).toBe(false)
+    now += 510
+    expect(limiter.hasToken()).toBe(true)
+    limiter.charge(1)
+    expect(limiter.take()).toBe(false)
+  })
+})

@@ -1,6 +1,9 @@
 /**
- * A token bucket: `burst` frames at once, refilled at `perSecond`. Time is injected so that the
+ * A token bucket: `burst` tokens at once, refilled at `perSecond`. Time is injected so that the
  * limiter is tested without waiting.
+ *
+ * Work whose cost is known only once it is done (messages read for a backlog) asks `hasToken()`
+ * first and `charge()`s its cost after: the bucket may go below zero, and refills from there.
  */
 export class RateLimiter {
   #tokens: number
@@ -23,11 +26,21 @@ export class RateLimiter {
 
   /** Takes one token; false when the bucket is empty. */
   take(): boolean {
+    if (!this.hasToken()) return false
+    this.#tokens -= 1
+    return true
+  }
+
+  /** Whether at least one token is left (a debt from `charge` must be refilled first). */
+  hasToken(): boolean {
     const now = this.#now()
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs)
     this.#at = now
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
-    return true
+    return this.#tokens >= 1
+  }
+
+  /** Takes `count` tokens even when fewer are left: the bucket refills from below zero. */
+  charge(count: number): void {
+    this.#tokens -= count
   }
 }
