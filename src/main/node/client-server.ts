@@ -1,10 +1,15 @@
 /**
  * The node's client port: one HTTP server for the web UI (`/`), `/health`, `/metrics`, and the
  * WebSocket upgrade that opens a chat session.
+ *
+ * Bounded against clients that hold sockets: at most `maxPendingPerAddress` connections per
+ * address that are not welcomed sessions (closed at once past it), at most `maxClients`
+ * sessions (HTTP 503 past it), HTTP timeouts for slow requests, and a session's own limit for
+ * `hello`. A failure while serving a request or upgrade is contained to that connection.
  */
 import { existsSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
 import { WebSocketServer } from 'ws'
@@ -13,8 +18,17 @@ import {
   DESKTOP_APP_ORIGIN,
   MAX_CLIENT_FRAME_BYTES,
 } from '../../shared/protocol.ts'
+import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
-import { CLIENT_HEARTBEAT_MS, STOP_GRACE_MS } from './options.ts'
+import {
+  CLIENT_HEARTBEAT_MS,
+  HTTP_HEADERS_TIMEOUT_MS,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  HTTP_REQUEST_TIMEOUT_MS,
+  HTTP_TIMEOUT_CHECK_MS,
+  STOP_GRACE_MS,
+} from './options.ts'
+import { PendingConnections } from './pending-connections.ts'
 import { Session } from './session.ts'
 
 /**
@@ -40,6 +54,7 @@ export class ClientServer {
   readonly #wss: WebSocketServer
   readonly #static: ReturnType<typeof sirv> | undefined
   readonly #health: () => object
+  readonly #pending: PendingConnections<Duplex>
   #heartbeat: NodeJS.Timeout | undefined
 
   /** @param health builds the `/health` document (the node knows its peers; this server does not) */
@@ -60,9 +75,48 @@ export class ClientServer {
       maxPayload: MAX_CLIENT_FRAME_BYTES,
       perMessageDeflate: false,
     })
-    this.#http = createServer((req, res) => this.#request(req, res))
-    this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head))
+    this.#pending = new PendingConnections(core.options.maxPendingPerAddress)
+    this.#http = createServer(
+      {
+        headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: HTTP_KEEP_ALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS,
+      },
+      (req, res) =>
+        contain(
+          core,
+          'http',
+          'an HTTP request',
+          () => this.#request(req, res),
+          () => {
+            if (!res.headersSent) res.writeHead(500)
+            res.end()
+          },
+        ),
+    )
+    this.#http.on('connection', (socket: Socket) => this.#connection(socket))
+    this.#http.on('upgrade', (req, socket, head) =>
+      contain(
+        core,
+        'http',
+        'a WebSocket upgrade',
+        () => this.#upgrade(req, socket, head),
+        () => socket.destroy(),
+      ),
+    )
     this.#http.on('clientError', (_error, socket) => socket.destroy())
+  }
+
+  /** Counts a new connection against its address's bound, or closes it at once past it. */
+  #connection(socket: Socket): void {
+    const address = socket.remoteAddress ?? ''
+    if (!this.#pending.admit(socket, address)) {
+      this.#core.logger.debug({ address }, 'closed a connection: its address holds too many')
+      socket.destroy()
+      return
+    }
+    socket.once('close', () => this.#pending.release(socket))
   }
 
   /** Listens on `host:port` (0 picks a port); resolves with the bound port. */
@@ -75,7 +129,15 @@ export class ClientServer {
         resolve()
       })
     })
-    this.#heartbeat = setInterval(() => this.#beat(), CLIENT_HEARTBEAT_MS)
+    // Past listening, an error is one accept that failed (out of descriptors, say): the
+    // server keeps serving the connections it has and accepts again when it can.
+    this.#http.on('error', (error) =>
+      this.#core.logger.error({ err: error }, 'the client port failed to accept a connection'),
+    )
+    this.#heartbeat = setInterval(
+      () => contain(this.#core, 'timer', 'the chat heartbeat', () => this.#beat()),
+      CLIENT_HEARTBEAT_MS,
+    )
     this.#heartbeat.unref()
     return (this.#http.address() as AddressInfo).port
   }
@@ -123,8 +185,14 @@ export class ClientServer {
       )
       return refuse(socket, 403, 'Forbidden')
     }
+    if (this.#core.sessions.size >= this.#core.options.maxClients) {
+      this.#core.logger.warn('refused a chat session: the node has all the sessions it takes')
+      return refuse(socket, 503, 'Service Unavailable')
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, this.#core)
+      const session = new Session(ws, this.#core, {
+        onWelcome: () => this.#pending.release(socket),
+      })
       this.#core.sessionOpened(session)
     })
   }

@@ -5,8 +5,11 @@
 import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
-/** Where an unexpected error was contained (the label of `palaver_internal_errors_total`). */
-export const INTERNAL_ERROR_SCOPES = ['session', 'link', 'timer'] as const
+/**
+ * Where an unexpected error was contained (the label of `palaver_internal_errors_total`): a
+ * chat session, a peer link, a timer, or an HTTP request or upgrade on the client port.
+ */
+export const INTERNAL_ERROR_SCOPES = ['session', 'link', 'timer', 'http'] as const
 export type InternalErrorScope = (typeof INTERNAL_ERROR_SCOPES)[number]
 
 export class NodeMetrics {
@@ -65,7 +68,7 @@ export class NodeMetrics {
     })
     this.internalErrors = new Counter({
       name: 'palaver_internal_errors_total',
-      help: 'Unexpected errors contained by closing what they happened in: a session, a link or a timer',
+      help: 'Unexpected errors contained by closing what they happened in: a session, a link, a timer or an HTTP request',
       labelNames: ['scope'],
       registers,
     })

@@ -4,12 +4,13 @@
  */
 import type { MeshNode, OnlineUser, ServerFrame, User } from '../../shared/protocol.ts'
 import { HybridClock } from './clock.ts'
+import { contain } from './containment.ts'
 import { EventLog } from './event-log.ts'
 import type { Logger } from './logger.ts'
 import type { Mesh } from './mesh/mesh.ts'
 import { NodeMetrics } from './metrics.ts'
 import type { NodeOptions } from './options.ts'
-import { Rooms } from './rooms.ts'
+import { type EventId, Rooms } from './rooms.ts'
 import type { Session } from './session.ts'
 import { type ChatEvent, Store, toMessage } from './store.ts'
 
@@ -20,7 +21,7 @@ export class NodeCore {
   readonly log: EventLog
   /** Stamps events, presence versions and typing counters: increasing even across restarts. */
   readonly clock: HybridClock
-  readonly rooms = new Rooms()
+  readonly rooms: Rooms
   readonly metrics = new NodeMetrics()
   readonly sessions = new Set<Session>()
   /** This node's client WebSocket URL, as others should dial it. */
@@ -33,23 +34,17 @@ export class NodeCore {
   constructor(options: NodeOptions) {
     this.options = options
     this.logger = options.logger
+    this.rooms = new Rooms(options.maxRooms)
     this.store = new Store(options.dataDir)
     this.clock = new HybridClock(undefined, this.store.maxTs)
     this.log = new EventLog({
       store: this.store,
       clock: this.clock,
-      // Each step on its own: a local delivery that throws must not hold back the relaying.
+      // Runs in the log's commit turn. Each step on its own: a local delivery that throws must
+      // not hold back the relaying, and neither may end the process.
       onCommitted: (events) => {
-        try {
-          this.#fanOut(events)
-        } catch (error) {
-          this.logger.error({ err: error }, 'fan-out of committed events failed')
-        }
-        try {
-          this.mesh?.forward(events)
-        } catch (error) {
-          this.logger.error({ err: error }, 'forwarding committed events failed')
-        }
+        contain(this, 'timer', 'fan-out of committed events', () => this.#fanOut(events))
+        contain(this, 'timer', 'forwarding committed events', () => this.mesh?.forward(events))
       },
       onCommitTimed: (seconds) => this.metrics.commitSeconds.observe(seconds),
       onCommitFailed: (error) => this.logger.error({ err: error }, 'store commit failed'),
@@ -103,15 +98,21 @@ export class NodeCore {
    * node restarting, a class logging in) sends each room one presence frame, not one per join.
    */
   publishPresence(room: string): void {
-    if (this.#presencePending.size === 0) setImmediate(() => this.#flushPresence())
+    if (this.#presencePending.size === 0) {
+      setImmediate(() => contain(this, 'timer', 'presence flush', () => this.#flushPresence()))
+    }
     this.#presencePending.add(room)
   }
 
   #flushPresence(): void {
     const rooms = [...this.#presencePending]
     this.#presencePending.clear()
-    for (const room of rooms)
-      this.#publish(room, { type: 'presence', room, users: this.roomUsers(room) })
+    // One room's failure is its own: the others still hear who is online.
+    for (const room of rooms) {
+      contain(this, 'timer', 'presence of a room', () =>
+        this.#publish(room, { type: 'presence', room, users: this.roomUsers(room) }),
+      )
+    }
   }
 
   /** A local session is typing in `room`. */
@@ -152,18 +153,24 @@ export class NodeCore {
    * message: the further behind the node falls, the more a write carries).
    */
   #fanOut(events: readonly ChatEvent[]): void {
-    const byRoom = new Map<string, Buffer[]>()
+    const byRoom = new Map<string, { frames: Buffer[]; ids: EventId[] }>()
+    /** Per origin, the highest seq this commit made durable. */
+    const reached = new Map<string, number>()
     let local = 0
     for (const event of events) {
       if (event.origin === this.nodeId) local++
       const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
-      const frames = byRoom.get(event.room)
-      if (frames) frames.push(frame)
-      else byRoom.set(event.room, [frame])
+      let batch = byRoom.get(event.room)
+      if (!batch) byRoom.set(event.room, (batch = { frames: [], ids: [] }))
+      batch.frames.push(frame)
+      batch.ids.push({ origin: event.origin, seq: event.seq })
+      reached.set(event.origin, Math.max(reached.get(event.origin) ?? 0, event.seq))
     }
     let delivered = 0
-    for (const [room, frames] of byRoom)
-      delivered += this.rooms.publish(room, frames) * frames.length
+    for (const [room, { frames, ids }] of byRoom)
+      delivered += this.rooms.publishEvents(room, frames, ids)
+    // Sessions whose since was ahead of this node need no filter once the node has caught up.
+    for (const [origin, seq] of reached) this.rooms.reached(origin, seq)
     this.metrics.delivered.inc(delivered)
     if (local > 0) this.metrics.accepted.inc({ source: 'client' }, local)
     if (local < events.length) this.metrics.accepted.inc({ source: 'peer' }, events.length - local)

@@ -15,14 +15,59 @@ export const DEFAULT_MESH = 'default'
 /** Frames a session may send per second on average, and in one burst. */
 export const DEFAULT_RATE_PER_SECOND = 50
 export const DEFAULT_RATE_BURST = 100
+/**
+ * `typing` frames a session may send per second on average, and in one burst (on top of the
+ * frame rate): typing is fanned out to a room and the whole mesh, and the bundled UI sends one
+ * every 2.5 s at most. Past it, typing frames are dropped without a reply.
+ */
+export const DEFAULT_TYPING_PER_SECOND = 1
+export const DEFAULT_TYPING_BURST = 4
+/**
+ * Messages a session's `join` backlogs and `history` pages may read from the store per second
+ * on average, and in one burst. A read is allowed while the budget is not spent and its
+ * messages are then taken from it, so a client resuming its rooms passes at once and a loop of
+ * 1000-message backlogs gets `rate_limited` past the first few, instead of stalling every
+ * other session of the node.
+ */
+export const DEFAULT_BACKLOG_MESSAGES_PER_SECOND = 1_000
+/** Enough for a client with 100 rooms to join them all at once (50 messages each). */
+export const DEFAULT_BACKLOG_BURST_MESSAGES = 5_000
 /** A session whose unsent frames exceed this is closed (1013); it resumes with `since`. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
+/** Rooms one session may be joined to at once; a join past it gets `bad_request`. */
+export const DEFAULT_MAX_ROOMS_PER_SESSION = 100
+/**
+ * Distinct rooms with members on this node; a join that would add one more gets `rate_limited`
+ * (a join of a room that has members here always passes).
+ */
+export const DEFAULT_MAX_ROOMS = 10_000
+/** Chat sessions open at once (welcomed or not); an upgrade past it gets HTTP 503. */
+export const DEFAULT_MAX_CLIENTS = 1_000
+/**
+ * Connections to the client port from one address that are not (yet) welcomed chat sessions:
+ * HTTP requests in progress or kept alive, and sessions before `welcome`. A connection past it
+ * is closed as soon as it is accepted. The bench opens 50 at a time from one address.
+ */
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 64
+/**
+ * Timeouts of the client port's HTTP server, so that a client that sends a request slowly
+ * (slowloris) or keeps a connection idle cannot hold a socket: all of a request's headers must
+ * come within HTTP_HEADERS_TIMEOUT_MS of its start, the whole request within
+ * HTTP_REQUEST_TIMEOUT_MS, and an idle kept-alive connection is closed after
+ * HTTP_KEEP_ALIVE_TIMEOUT_MS. The first two are checked every HTTP_TIMEOUT_CHECK_MS.
+ */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000
+export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000
+export const HTTP_TIMEOUT_CHECK_MS = 1_000
 /** How often the node pings chat sessions; one that missed the last ping is dropped. */
 export const CLIENT_HEARTBEAT_MS = 30_000
 /** How long `stop()` waits for sessions to close before cutting them. */
 export const STOP_GRACE_MS = 2_000
 
 const portSchema = z.number().int().min(0).max(65_535)
+/** A token bucket: `perSecond` on average (the unit is the option's), `burst` at once. */
+const rateSchema = z.object({ perSecond: z.number().positive(), burst: z.number().int().min(1) })
 const originSchema = z.string().transform((s, ctx) => {
   try {
     const url = new URL(s)
@@ -59,14 +104,32 @@ export const nodeOptionsSchema = z.object({
   advertiseHost: z.string().min(1).optional(),
   /** Folder of the web UI served at `/`; nothing is served when it is missing. */
   staticDir: z.string().optional(),
-  rateLimit: z
-    .object({ perSecond: z.number().positive(), burst: z.number().int().min(1) })
-    .default({ perSecond: DEFAULT_RATE_PER_SECOND, burst: DEFAULT_RATE_BURST }),
+  /** Frames a session may send: `perSecond` on average, `burst` at once. Default 50/s, 100. */
+  rateLimit: rateSchema.default({ perSecond: DEFAULT_RATE_PER_SECOND, burst: DEFAULT_RATE_BURST }),
+  /** `typing` frames a session may send (beyond `rateLimit`). Default 1/s, burst 4. */
+  typingRateLimit: rateSchema.default({
+    perSecond: DEFAULT_TYPING_PER_SECOND,
+    burst: DEFAULT_TYPING_BURST,
+  }),
+  /** Messages a session's backlogs and history pages may read. Default 1000/s, burst 5000. */
+  backlogRateLimit: rateSchema.default({
+    perSecond: DEFAULT_BACKLOG_MESSAGES_PER_SECOND,
+    burst: DEFAULT_BACKLOG_BURST_MESSAGES,
+  }),
+  /** Unsent bytes past which a session is closed (1013). Default 4 MiB. */
   maxBufferedBytes: z
     .number()
     .int()
     .min(64 * 1024)
     .default(DEFAULT_MAX_BUFFERED_BYTES),
+  /** Rooms one session may be in at once. Default 100. */
+  maxRoomsPerSession: z.number().int().min(1).default(DEFAULT_MAX_ROOMS_PER_SESSION),
+  /** Distinct rooms with members on this node. Default 10,000. */
+  maxRooms: z.number().int().min(1).default(DEFAULT_MAX_ROOMS),
+  /** Chat sessions open at once. Default 1,000. */
+  maxClients: z.number().int().min(1).default(DEFAULT_MAX_CLIENTS),
+  /** Connections from one address that are not welcomed chat sessions. Default 64. */
+  maxPendingPerAddress: z.number().int().min(1).default(DEFAULT_MAX_PENDING_PER_ADDRESS),
 })
 
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema> & { logger?: Logger }

@@ -3,9 +3,11 @@
  *
  * A frame for a room is encoded once by the caller and the same buffer goes to every member.
  * Presence is per user, not per session: a user with two tabs in a room is online once, and
- * goes offline when the last of them leaves.
+ * goes offline when the last of them leaves. Rooms are keys of Maps only (they come from the
+ * wire), and their number is bounded (`maxRooms`).
  */
 import type { OnlineUser, User } from '../../shared/protocol.ts'
+import { ResumeFilters } from './resume-filters.ts'
 
 export interface Member {
   readonly user: User
@@ -13,11 +15,45 @@ export interface Member {
   deliver(frames: readonly Buffer[]): void
 }
 
+/** One committed event's place in its origin's sequence, beside its encoded frame. */
+export interface EventId {
+  origin: string
+  seq: number
+}
+
 export class Rooms {
   readonly #members = new Map<string, Set<Member>>()
+  readonly #filters = new ResumeFilters<Member>()
+  readonly #maxRooms: number
 
-  /** Adds `member` to `room`; true when this made its user newly online there. */
-  join(room: string, member: Member): boolean {
+  /** @param maxRooms distinct rooms with members this node keeps at most */
+  constructor(maxRooms: number) {
+    this.#maxRooms = maxRooms
+  }
+
+  /** Whether a member may join `room`: it has members already, or there is room for one more. */
+  canJoin(room: string): boolean {
+    return this.#members.has(room) || this.#members.size < this.#maxRooms
+  }
+
+  /** How many rooms have members on this node. */
+  get size(): number {
+    return this.#members.size
+  }
+
+  /**
+   * Adds `member` to `room` (the caller checked `canJoin`); true when this made its user newly
+   * online there. With `since`, events it covers that this node does not hold yet (`held` gives
+   * this node's seq of an origin) are kept from the member when they come (ResumeFilters); a
+   * join without `since` clears that.
+   */
+  join(
+    room: string,
+    member: Member,
+    since?: ReadonlyMap<string, number>,
+    held: (origin: string) => number = () => 0,
+  ): boolean {
+    this.#filters.set(room, member, since, held)
     let members = this.#members.get(room)
     if (!members) this.#members.set(room, (members = new Set()))
     if (members.has(member)) return false
@@ -30,6 +66,7 @@ export class Rooms {
   leave(room: string, member: Member): boolean {
     const members = this.#members.get(room)
     if (!members?.delete(member)) return false
+    this.#filters.remove(room, member)
     if (members.size === 0) this.#members.delete(room)
     return !(members.size > 0 && this.#hasUser(members, member.user.id))
   }
@@ -50,6 +87,39 @@ export class Rooms {
     return sent
   }
 
+  /**
+   * Sends committed events of `room` (`frames[i]` is event `ids[i]`) to its members, but not to
+   * a member the events its `since` covered; returns how many frames were sent in all.
+   */
+  publishEvents(room: string, frames: readonly Buffer[], ids: readonly EventId[]): number {
+    const filters = this.#filters.inRoom(room)
+    if (!filters) return this.publish(room, frames) * frames.length
+    let sent = 0
+    for (const member of this.#members.get(room) ?? []) {
+      const filter = filters.get(member)
+      const wanted = filter
+        ? frames.filter((_, i) => {
+            const id = ids[i]
+            return id !== undefined && !filter.covers(id.origin, id.seq)
+          })
+        : frames
+      if (wanted.length === 0) continue
+      member.deliver(wanted)
+      sent += wanted.length
+    }
+    return sent
+  }
+
+  /** This node now holds `origin` up to `seq` (committed): filters that it passes go. */
+  reached(origin: string, seq: number): void {
+    this.#filters.reached(origin, seq)
+  }
+
+  /** How many (room, member) resume filters there are (for tests and metrics). */
+  get resumeFilters(): number {
+    return this.#filters.size
+  }
+
   /** The users online in `room` on this node, once each. */
   users(room: string, nodeId: string): OnlineUser[] {
     const users = new Map<string, OnlineUser>()
@@ -60,10 +130,13 @@ export class Rooms {
   }
 
   /** Every room with its online users: this node's whole local presence. */
-  snapshot(): Record<string, User[]> {
-    const rooms: Record<string, User[]> = {}
+  snapshot(): Map<string, User[]> {
+    const rooms = new Map<string, User[]>()
     for (const room of this.#members.keys()) {
-      rooms[room] = this.users(room, '').map(({ id, name }) => ({ id, name }))
+      rooms.set(
+        room,
+        this.users(room, '').map(({ id, name }) => ({ id, name })),
+      )
     }
     return rooms
   }

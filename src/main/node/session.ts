@@ -2,17 +2,25 @@
  * One chat session: a WebSocket from a UI, a browser tab or a bot, speaking the client protocol.
  *
  * A session never throws into the server: a bad frame gets an `error` and changes nothing, and
- * a failure inside a handler is logged and answered with `internal`. A session that cannot keep
- * up (its unsent frames pass `maxBufferedBytes`) is closed, so that one slow reader never grows
- * the node's memory; the client reconnects and resumes exactly with `since`.
+ * a failure inside a handler is logged, counted, answered with `internal` and closes this
+ * session (1011), never another one or the node. A session that cannot keep up (its unsent
+ * frames pass `maxBufferedBytes`) is closed, so that one slow reader never grows the node's
+ * memory; the client reconnects and resumes exactly with `since`.
+ *
+ * Everything a session can make the node do is bounded: frames, typing frames and messages read
+ * for backlogs per second (token buckets), rooms per session and per node, and the time it may
+ * take to say `hello`.
  */
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
 import {
+  CLOSE_HELLO_TIMEOUT,
+  CLOSE_INTERNAL_ERROR,
   CLOSE_TOO_SLOW,
   CLOSE_UNAUTHORIZED,
+  HELLO_TIMEOUT_MS,
   HISTORY_DEFAULT_LIMIT,
   JOIN_BACKLOG,
   MAX_RESUME_BACKLOG,
@@ -21,38 +29,90 @@ import {
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
+import { vectorToWire } from '../../shared/vector.ts'
+import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
 import type { Page } from './store.ts'
 
-/** After a close for slowness, how long the peer gets to finish the close handshake. */
-const SLOW_CLOSE_GRACE_MS = 1_000
+/** After the node closes a session, how long the peer gets to finish the close handshake. */
+const CLOSE_GRACE_MS = 1_000
 /** How far bounded replies (backlogs, history pages) may raise a session's unsent bound. */
 const MAX_REPLY_ALLOWANCE_BYTES = 16 * 1024 * 1024
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
 
+export interface SessionOptions {
+  /** Called once, when the session is welcomed (it no longer counts as pending). */
+  onWelcome?: () => void
+}
+
 export class Session implements Member {
   readonly #ws: WebSocket
   readonly #core: NodeCore
+  readonly #options: SessionOptions
+  /** Frames of any type. */
   readonly #limiter: RateLimiter
+  /** `typing` frames, on top of `#limiter`. */
+  readonly #typingLimiter: RateLimiter
+  /** Messages read from the store for backlogs and history pages. */
+  readonly #backlogLimiter: RateLimiter
   readonly #rooms = new Set<string>()
   #user: User | undefined
+  #helloTimer: NodeJS.Timeout | undefined
+  /** A handler failed: the session is closing (1011). */
+  #failed = false
   /** Set by the heartbeat; cleared by each pong. */
   awaitingPong = false
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, core: NodeCore) {
+  constructor(ws: WebSocket, core: NodeCore, options: SessionOptions = {}) {
     this.#ws = ws
     this.#core = core
-    const { perSecond, burst } = core.options.rateLimit
-    this.#limiter = new RateLimiter(perSecond, burst)
+    this.#options = options
+    const { rateLimit, typingRateLimit, backlogRateLimit } = core.options
+    this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
+    this.#typingLimiter = new RateLimiter(typingRateLimit.perSecond, typingRateLimit.burst)
+    this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
+    this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
     ws.on('pong', () => (this.awaitingPong = false))
-    ws.on('close', () => this.#onClose())
+    ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
     ws.on('error', (error) => core.logger.debug({ err: error }, 'chat session socket error'))
+  }
+
+  /**
+   * Runs `fn` for this session: an exception is logged and counted, the client gets `internal`
+   * and the session is closed with 1011. Nothing reaches the server or the other sessions.
+   */
+  #contain(what: string, fn: () => void, ref?: string): void {
+    contain(this.#core, 'session', what, fn, () => this.#fail(ref))
+  }
+
+  #fail(ref: string | undefined): void {
+    // Once: the `internal` frame itself goes through a contained delivery.
+    if (this.#failed) return
+    this.#failed = true
+    this.#error('internal', 'the node failed to handle this frame; reconnect', ref)
+    this.#closeSoon(CLOSE_INTERNAL_ERROR, 'internal error')
+  }
+
+  /** Closes with `code`, and cuts the socket if the close handshake does not end in time. */
+  #closeSoon(code: number, reason: string): void {
+    const ws = this.#ws
+    ws.close(code, reason)
+    setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref()
+  }
+
+  #helloTimedOut(): void {
+    this.#contain('closing a session without hello', () => {
+      this.#helloTimer = undefined
+      if (this.#user) return
+      this.#core.logger.info('closing a chat session that sent no hello in time')
+      this.#closeSoon(CLOSE_HELLO_TIMEOUT, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`)
+    })
   }
 
   get user(): User {
@@ -67,7 +127,10 @@ export class Session implements Member {
   }
 
   deliver(frames: readonly Buffer[]): void {
-    if (!this.#fallenBehind()) this.#write(frames)
+    // Called by fan-out for every member of a room: a failure here is this session's alone.
+    this.#contain('delivering to a chat session', () => {
+      if (!this.#fallenBehind()) this.#write(frames)
+    })
   }
 
   /** Writes frames to the socket corked, so that a burst leaves in one write. */
@@ -95,8 +158,7 @@ export class Session implements Member {
     }
     if (buffered <= bound + this.#replyAllowance) return false
     this.#core.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
-    ws.close(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
-    setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref()
+    this.#closeSoon(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
     return true
   }
 
@@ -143,12 +205,7 @@ export class Session implements Member {
     if (!this.#limiter.take()) {
       return this.#error('rate_limited', 'too many frames; slow down', frame.ref)
     }
-    try {
-      this.#handle(frame)
-    } catch (error) {
-      this.#core.logger.error({ err: error, type: frame.type }, 'chat frame failed')
-      this.#error('internal', 'the node failed to handle this frame', frame.ref)
-    }
+    this.#contain(`a ${frame.type} frame`, () => this.#handle(frame), frame.ref)
   }
 
   #handle(frame: ClientFrame): void {
@@ -179,6 +236,9 @@ export class Session implements Member {
       return
     }
     this.#user = { id: frame.user.id, name: frame.user.name }
+    clearTimeout(this.#helloTimer)
+    this.#helloTimer = undefined
+    this.#options.onWelcome?.()
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
@@ -189,15 +249,28 @@ export class Session implements Member {
 
   #join(frame: Frame<'join'>): void {
     const { room, since } = frame
-    const store = this.#core.store
+    const { rooms, store, options } = this.#core
+    if (!this.#rooms.has(room) && this.#rooms.size >= options.maxRoomsPerSession) {
+      const most = options.maxRoomsPerSession
+      return this.#error('bad_request', `a session may be in ${most} rooms at most`, frame.ref)
+    }
+    if (!rooms.canJoin(room)) {
+      return this.#error('rate_limited', 'this node holds all the rooms it can', frame.ref)
+    }
+    if (!this.#backlogLimiter.hasToken()) {
+      return this.#error('rate_limited', 'too many backlogs asked for; slow down', frame.ref)
+    }
+    // A null-prototype object: the store looks origins up in it.
     const page: Page = since
-      ? store.missing(room, since, MAX_RESUME_BACKLOG)
+      ? store.missing(room, vectorToWire(since), MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
+    this.#backlogLimiter.charge(page.messages.length)
     // The backlog is read, the session joins and the backlog is queued in one turn of the event
     // loop, and events reach rooms only once committed: so backlog and live stream neither
-    // overlap nor leave a hole.
+    // overlap nor leave a hole. What `since` covers that this node does not hold yet is kept
+    // from the session when it comes later (exact resume for the whole session).
     this.#rooms.add(room)
-    const cameOnline = this.#core.rooms.join(room, this)
+    const cameOnline = rooms.join(room, this, since, (origin) => store.seqOf(origin))
     this.#reply([
       ...page.messages.map((message): ServerFrame => ({ type: 'message', ...message })),
       withRef(
@@ -222,6 +295,7 @@ export class Session implements Member {
     if (!this.#rooms.has(frame.room)) {
       return this.#error('not_joined', `join ${frame.room} before sending to it`, frame.ref)
     }
+    // Both answers go out through `deliver`, which contains its own failures.
     this.#core.log.send(frame.room, this.user, frame.text, frame.cid).then(
       (event) =>
         this.send(
@@ -240,6 +314,9 @@ export class Session implements Member {
   }
 
   #history(frame: Frame<'history'>): void {
+    if (!this.#backlogLimiter.hasToken()) {
+      return this.#error('rate_limited', 'too many history pages asked for; slow down', frame.ref)
+    }
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
     const store = this.#core.store
     let page: Page
@@ -251,6 +328,7 @@ export class Session implements Member {
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
       page = store.before(frame.room, before, limit)
     }
+    this.#backlogLimiter.charge(page.messages.length)
     this.#reply([
       withRef(
         { type: 'history', room: frame.room, messages: page.messages, hasMore: page.more },
@@ -263,13 +341,17 @@ export class Session implements Member {
     if (!this.#rooms.has(frame.room)) {
       return this.#error('not_joined', `join ${frame.room} before typing in it`, frame.ref)
     }
+    // Typing is a hint that goes to the whole room and mesh: past its small budget it is
+    // dropped without a reply (the next one will say the same).
+    if (!this.#typingLimiter.take()) return
     this.#core.typing(frame.room, this.user)
   }
 
   #onClose(): void {
+    clearTimeout(this.#helloTimer)
+    this.#core.sessionClosed(this)
     const offline = [...this.#rooms].filter((room) => this.#core.rooms.leave(room, this))
     this.#rooms.clear()
-    this.#core.sessionClosed(this)
     for (const room of offline) this.#core.presenceChanged(room)
   }
 }

@@ -385,7 +385,7 @@ export class Mesh {
       node: this.#core.nodeId,
       // The clock is strictly increasing, even across restarts: every announcement is newer.
       version: this.#core.clock.now(),
-      rooms: this.#core.rooms.snapshot(),
+      rooms: Object.fromEntries(this.#core.rooms.snapshot()),
       links: [...this.#links.keys()],
     })
   }
