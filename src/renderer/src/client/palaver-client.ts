@@ -30,6 +30,8 @@ import {
   MAX_TEXT_LENGTH,
   PROTOCOL_VERSION,
 } from '../../../shared/limits.ts'
+import { isSendableText } from '../../../shared/text.ts'
+import { vectorToWire } from '../../../shared/vector.ts'
 import { Timeline, type TimelineMessage } from './timeline.ts'
 
 export type ConnectionStatus =
@@ -495,12 +497,12 @@ export class PalaverClient {
 
   #sendJoin(room: Room): void {
     // Resume only from what the node sent before: restored unsent messages are not a position.
-    room.resuming = Object.keys(room.timeline.vector).length > 0
+    room.resuming = room.timeline.vector.size > 0
     room.backlog = []
     this.#send({
       type: 'join',
       room: room.name,
-      ...(room.resuming ? { since: room.timeline.vector } : {}),
+      ...(room.resuming ? { since: vectorToWire(room.timeline.vector) } : {}),
     })
   }
 
@@ -649,12 +651,14 @@ export class PalaverClient {
   /**
    * Writes a message: shown at once as pending, sent now if connected, and again after any
    * reconnect until the node acknowledges it. Returns its cid.
-   * @throws RangeError when the text is blank or over 4000 characters
+   * @throws RangeError when the text is blank (nothing visible), not well-formed, or over 4000
+   *   characters: what a node would refuse
    */
   send(roomName: string, text: string): string {
     const room = this.#rooms.get(roomName)
     if (!room) throw new RangeError(`not in room ${roomName}`)
-    if (text.trim().length === 0) throw new RangeError('a message is not blank')
+    if (!isSendableText(text))
+      throw new RangeError('a message needs a visible character and no lone surrogate')
     if (text.length > MAX_TEXT_LENGTH)
       throw new RangeError(`a message is at most ${MAX_TEXT_LENGTH} characters`)
     const cid = randomId()

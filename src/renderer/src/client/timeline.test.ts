@@ -69,7 +69,7 @@ describe('Timeline dedupe', () => {
     expect(t.addFromNode([second])).toEqual([])
     expect(ids(t)).toEqual(['nodea:4'])
     // The dropped copy still counts as seen, so a resume does not ask for it again.
-    expect(t.vector).toEqual({ nodea: 4, nodeb: 9 })
+    expect(Object.fromEntries(t.vector)).toEqual({ nodea: 4, nodeb: 9 })
     // The same cid from another user is another message.
     t.addFromNode([msg('nodeb', 10, 160, { user: ann, cid: 'same' })])
     expect(ids(t)).toEqual(['nodea:4', 'nodeb:10'])
@@ -131,7 +131,7 @@ describe('Timeline pending sends', () => {
     expect(t.addFromNode([copy])).toEqual([])
     expect(t.messages).toHaveLength(2)
     expect(t.messages[0]?.key).toBe('cid:c1')
-    expect(t.vector).toEqual({ nodea: 1, 'node-x': 7 })
+    expect(Object.fromEntries(t.vector)).toEqual({ nodea: 1, 'node-x': 7 })
     // A later copy by id alone is dropped too.
     expect(t.addFromNode([copy])).toEqual([])
     expect(t.messages).toHaveLength(2)
@@ -193,16 +193,16 @@ describe('Timeline pending sends', () => {
 describe('Timeline position', () => {
   it('keeps per origin the highest seq seen, whatever order they came in', () => {
     const t = new Timeline()
-    expect(t.vector).toEqual({})
+    expect(Object.fromEntries(t.vector)).toEqual({})
     t.addFromNode([msg('nodea', 5, 500), msg('nodeb', 2, 200)])
     // An older page (history) must not lower it.
     t.addFromNode([msg('nodea', 1, 100), msg('nodea', 2, 110)])
     t.addFromNode([msg('nodeb', 3, 600)])
-    expect(t.vector).toEqual({ nodea: 5, nodeb: 3 })
+    expect(Object.fromEntries(t.vector)).toEqual({ nodea: 5, nodeb: 3 })
     // Pending and acknowledged sends are not a position: only what the node sent is.
     t.addPending('general', ann, 'mine', 'c1', 700)
     t.acknowledge(ann.id, 'c1', 'nodec:9', 700)
-    expect(t.vector).toEqual({ nodea: 5, nodeb: 3 })
+    expect(Object.fromEntries(t.vector)).toEqual({ nodea: 5, nodeb: 3 })
   })
 
   it('resetFromNode keeps only unsent messages and starts over', () => {
@@ -216,7 +216,7 @@ describe('Timeline position', () => {
 
     t.resetFromNode()
     expect(texts(t)).toEqual(['waiting', 'refused'])
-    expect(t.vector).toEqual({})
+    expect(Object.fromEntries(t.vector)).toEqual({})
     expect(t.oldestId).toBeNull()
 
     // What the node sent before can come again, and a kept pending send is still replaced by
@@ -231,7 +231,7 @@ describe('Timeline position', () => {
       ['waiting', 'sent'],
     ])
     expect(t.messages.find((m) => m.cid === 'c1')?.key).toBe('cid:c1')
-    expect(t.vector).toEqual({ nodea: 4 })
+    expect(Object.fromEntries(t.vector)).toEqual({ nodea: 4 })
   })
 
   it('oldestId is the first stored message shown, skipping pending ones', () => {

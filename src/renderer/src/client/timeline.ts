@@ -7,7 +7,8 @@
  * Pure data: no sockets, no timers. Every change makes a new `messages` array, so a UI can
  * tell what changed by identity.
  */
-import type { ChatMessage, User, Vector } from '../../../shared/protocol.ts'
+import type { ChatMessage, User } from '../../../shared/protocol.ts'
+import type { VectorMap } from '../../../shared/vector.ts'
 
 export type DeliveryState = 'pending' | 'sent' | 'failed'
 
@@ -45,8 +46,8 @@ export class Timeline {
   readonly #cids = new Map<string, string>()
 
   /** Per origin, the highest seq seen in this room: what `join` sends as `since`. */
-  get vector(): Vector {
-    return Object.fromEntries(this.#vector)
+  get vector(): VectorMap {
+    return this.#vector
   }
 
   /** The oldest stored message, for paging back with `history before`. */

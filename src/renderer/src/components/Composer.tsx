@@ -1,5 +1,6 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react'
 import { MAX_TEXT_LENGTH } from '../../../shared/limits.ts'
+import { isSendableText } from '../../../shared/text.ts'
 import { appStorage } from '../lib/storage.ts'
 import { SendIcon } from './Icons.tsx'
 import './Composer.css'
@@ -27,7 +28,7 @@ export function Composer({ room, onSend, onTyping }: Props) {
   const [error, setError] = useState<string | null>(null)
   const left = MAX_TEXT_LENGTH - text.length
   const tooLong = left < 0
-  const canSend = text.trim() !== '' && !tooLong
+  const canSend = isSendableText(text) && !tooLong
 
   // Ready to type on entering a room, where a keyboard is at hand (not on touch screens, where
   // focusing would pop the on-screen keyboard over the messages).
