@@ -474,3 +474,18 @@ describe('secrets', () => {
     expect(cleared).toMatchObject({ state: 'running', secretSet: false, tokenSet: false })
   })
 })
+
+describe('process errors', () => {
+  it('registers the app’s handlers for errors that escape the node, and removes them', () => {
+    const { controller } = makeController()
+    const count = () =>
+      process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection')
+    const before = count()
+    const remove = controller.guardProcess(() => {
+      throw new Error('not expected to end anything here')
+    })
+    expect(count()).toBe(before + 2)
+    remove()
+    expect(count()).toBe(before)
+  })
+})

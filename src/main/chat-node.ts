@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { ChatNode } from './node/node.ts'
 import { DEFAULT_CLIENT_PORT, type NodeOptionsInput, OptionsError } from './node/options.ts'
+import { ProcessErrorPolicy, guardProcess } from './process-errors.ts'
 
 const USAGE = `Usage: chat-node [flags]
        chat-node CLIENT_PORT PEER_PORT NAME [PEER ...]
@@ -120,6 +121,9 @@ async function main(): Promise<void> {
     const { logLevel, ...options } = input
     const logger = pino({ name: 'chat-node', level: logLevel }, pino.destination(2))
     node = new ChatNode({ ...options, logger })
+    // From here an error that escapes the node is logged and the node keeps serving (see
+    // process-errors.ts for when that is safe); a storm of them ends the process with 1.
+    guardProcess(new ProcessErrorPolicy(logger), () => process.exit(1))
   } catch (error) {
     if (error instanceof UsageError && error.message === '') {
       process.stdout.write(USAGE)

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) console.error(`palaver: ${error.message}`)
     throw error
   }
+  controller.guardProcess(() => app.exit(1))
 
   const handlers = createIpcHandlers(
     controller,

@@ -14,6 +14,7 @@ import { type NodeConfig, readConfig, writeConfig } from './config-store.ts'
 import type { Logger } from './node/logger.ts'
 import { ChatNode } from './node/node.ts'
 import { parsePeer } from './node/options.ts'
+import { ProcessErrorPolicy, consoleLogger, guardProcess } from './process-errors.ts'
 
 /** How often a running node's status is checked for changes to publish. */
 const STATUS_POLL_MS = 1_000
@@ -150,6 +151,15 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       writeConfig(this.#options.configPath, this.#config)
       this.#node?.removePeer(addr)
     })
+  }
+
+  /**
+   * Logs the process's errors that escape the node (uncaught exceptions, unhandled rejections)
+   * and keeps the app serving; `onFatal` ends the app when they keep coming (process-errors.ts
+   * says when keeping on is safe). Returns the function that removes the handlers.
+   */
+  guardProcess(onFatal: () => void): () => void {
+    return guardProcess(new ProcessErrorPolicy(this.#options.logger ?? consoleLogger), onFatal)
   }
 
   /** Runs `operation` after those before it; publishes and returns the status after it. */
