@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   not_joined: 'the frame names a room this session has not joined',
   too_long: 'the message text is longer than 4000 characters',
   rate_limited:
-    'the session sent frames faster than its rate limit, asked for more backlog than its budget, or joined a new room on a node that holds its maximum of rooms; the frame was dropped',
+    'the session sent frames faster than its rate limit (or more than a burst of them behind a join that waits for its backlog budget), or joined a new room on a node that holds its maximum of rooms; the frame was dropped',
   unavailable: 'the node could not store the message; it is not acknowledged',
   internal: 'the node failed unexpectedly while handling the frame; the session is closed (1011)',
 } as const

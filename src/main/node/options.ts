@@ -24,14 +24,14 @@ export const DEFAULT_TYPING_PER_SECOND = 1
 export const DEFAULT_TYPING_BURST = 4
 /**
  * Messages a session's `join` backlogs and `history` pages may read from the store per second
- * on average, and in one burst. A read is allowed while the budget is not spent and its
- * messages are then taken from it, so a client resuming its rooms passes at once and a loop of
- * 1000-message backlogs gets `rate_limited` past the first few, instead of stalling every
- * other session of the node.
+ * on average, and in one burst. A read starts while the budget is not spent and its messages
+ * are then taken from it; past it, the session's frames wait (its socket is not read) until the
+ * budget refills. So a loop of 1000-message backlogs is slowed to the budget instead of stalling
+ * every other session of the node, and a client that joins many rooms at once is answered a
+ * little later, never refused.
  */
 export const DEFAULT_BACKLOG_MESSAGES_PER_SECOND = 1_000
-/** Enough for a client with 100 rooms to join them all at once (50 messages each). */
-export const DEFAULT_BACKLOG_BURST_MESSAGES = 5_000
+export const DEFAULT_BACKLOG_BURST_MESSAGES = 1_000
 /** A session whose unsent frames exceed this is closed (1013); it resumes with `since`. */
 export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024
 /** Rooms one session may be joined to at once; a join past it gets `bad_request`. */
@@ -111,7 +111,7 @@ export const nodeOptionsSchema = z.object({
     perSecond: DEFAULT_TYPING_PER_SECOND,
     burst: DEFAULT_TYPING_BURST,
   }),
-  /** Messages a session's backlogs and history pages may read. Default 1000/s, burst 5000. */
+  /** Messages a session's backlogs and history pages may read. Default 1000/s, burst 1000. */
   backlogRateLimit: rateSchema.default({
     perSecond: DEFAULT_BACKLOG_MESSAGES_PER_SECOND,
     burst: DEFAULT_BACKLOG_BURST_MESSAGES,

@@ -31,9 +31,11 @@ describe('RateLimiter: work charged after it is done', () => {
     expect(limiter.hasToken()).toBe(true)
     limiter.charge(1000) // one backlog of 1000: 850 in debt
     expect(limiter.hasToken()).toBe(false)
+    expect(limiter.msUntilToken()).toBe(8_510)
     now += 8_000 // 800 back: still 50 short of one token
     expect(limiter.hasToken()).toBe(false)
     now += 510
+    expect(limiter.msUntilToken()).toBe(0)
     expect(limiter.hasToken()).toBe(true)
     limiter.charge(1)
     expect(limiter.take()).toBe(false)

@@ -39,6 +39,12 @@ export class RateLimiter {
     return this.#tokens >= 1
   }
 
+  /** How long until a token is left: 0 when one is now. */
+  msUntilToken(): number {
+    if (this.hasToken()) return 0
+    return Math.ceil((1 - this.#tokens) / this.#perMs)
+  }
+
   /** Takes `count` tokens even when fewer are left: the bucket refills from below zero. */
   charge(count: number): void {
     this.#tokens -= count

@@ -59,6 +59,12 @@ export class Session implements Member {
   /** Messages read from the store for backlogs and history pages. */
   readonly #backlogLimiter: RateLimiter
   readonly #rooms = new Set<string>()
+  /**
+   * Frames waiting, in order, for the backlog budget to refill (the first one reads backlog);
+   * at most `rateLimit.burst`. The socket is not read meanwhile.
+   */
+  readonly #waiting: ClientFrame[] = []
+  #waitTimer: NodeJS.Timeout | undefined
   #user: User | undefined
   #helloTimer: NodeJS.Timeout | undefined
   /** A handler failed: the session is closing (1011). */
@@ -205,7 +211,47 @@ export class Session implements Member {
     if (!this.#limiter.take()) {
       return this.#error('rate_limited', 'too many frames; slow down', frame.ref)
     }
+    if (this.#waiting.length > 0) {
+      // Behind a frame that waits for the budget: in order, after it.
+      if (this.#waiting.length >= this.#core.options.rateLimit.burst) {
+        return this.#error('rate_limited', 'too many frames waiting; slow down', frame.ref)
+      }
+      this.#waiting.push(frame)
+      return
+    }
+    this.#run(frame)
+  }
+
+  /**
+   * Handles a frame now, or makes it wait when it would read a backlog and the session's budget
+   * of messages read is spent: a loop of large backlogs is slowed to the budget, and a client
+   * that joins many rooms at once has its joins answered a little later, none refused.
+   */
+  #run(frame: ClientFrame): void {
+    if (readsBacklog(frame) && !this.#backlogLimiter.hasToken()) {
+      this.#waiting.push(frame)
+      this.#ws.pause()
+      this.#waitTimer = setTimeout(
+        () => this.#contain('frames that waited for the backlog budget', () => this.#drain()),
+        this.#backlogLimiter.msUntilToken(),
+      )
+      return
+    }
     this.#contain(`a ${frame.type} frame`, () => this.#handle(frame), frame.ref)
+  }
+
+  /** Handles the waiting frames in order, until one has to wait again. */
+  #drain(): void {
+    this.#waitTimer = undefined
+    const waiting = this.#waiting.splice(0)
+    for (const [i, frame] of waiting.entries()) {
+      this.#run(frame)
+      if (this.#waitTimer) {
+        this.#waiting.push(...waiting.slice(i + 1))
+        return
+      }
+    }
+    this.#ws.resume()
   }
 
   #handle(frame: ClientFrame): void {
@@ -256,9 +302,6 @@ export class Session implements Member {
     }
     if (!rooms.canJoin(room)) {
       return this.#error('rate_limited', 'this node holds all the rooms it can', frame.ref)
-    }
-    if (!this.#backlogLimiter.hasToken()) {
-      return this.#error('rate_limited', 'too many backlogs asked for; slow down', frame.ref)
     }
     // A null-prototype object: the store looks origins up in it.
     const page: Page = since
@@ -314,9 +357,6 @@ export class Session implements Member {
   }
 
   #history(frame: Frame<'history'>): void {
-    if (!this.#backlogLimiter.hasToken()) {
-      return this.#error('rate_limited', 'too many history pages asked for; slow down', frame.ref)
-    }
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
     const store = this.#core.store
     let page: Page
@@ -349,11 +389,18 @@ export class Session implements Member {
 
   #onClose(): void {
     clearTimeout(this.#helloTimer)
+    clearTimeout(this.#waitTimer)
+    this.#waiting.length = 0
     this.#core.sessionClosed(this)
     const offline = [...this.#rooms].filter((room) => this.#core.rooms.leave(room, this))
     this.#rooms.clear()
     for (const room of offline) this.#core.presenceChanged(room)
   }
+}
+
+/** Whether handling `frame` reads messages from the store (and spends the backlog budget). */
+function readsBacklog(frame: ClientFrame): boolean {
+  return frame.type === 'join' || frame.type === 'history'
 }
 
 function withRef<T extends ServerFrame>(frame: T, ref: string | undefined): T {
