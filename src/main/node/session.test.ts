@@ -1,0 +1,107 @@
+/**
+ * Errors stay where they happen, against a real WebSocket server in this process: a node whose
+ * store fails for one room answers the session that asked with `internal` and closes it (1011),
+ * while other sessions and timers go on. The failure is provoked by breaking one store method
+ * of a real store: a client cannot make the node throw from outside (that would be a bug).
+ */
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ChatClient } from '../../../test/support/chat-client.ts'
+import { tempDir, cleanupNodes } from '../../../test/support/node-process.ts'
+import { CLOSE_INTERNAL_ERROR } from '../../shared/limits.ts'
+import { ClientServer } from './client-server.ts'
+import type { NodeMetrics } from './metrics.ts'
+import { NodeCore } from './node-core.ts'
+import { normalizeOptions } from './options.ts'
+
+const running: { core: NodeCore; server: ClientServer }[] = []
+
+afterEach(async () => {
+  for (const { core, server } of running.splice(0)) {
+    await server.close()
+    core.close()
+  }
+  await cleanupNodes()
+})
+
+/** A node's core and client port in this process, on 127.0.0.1 with a free port. */
+async function startInProcess(): Promise<{ core: NodeCore; url: string }> {
+  const options = normalizeOptions({
+    name: 'InProcess',
+    dataDir: join(tempDir(), 'data'),
+    host: '127.0.0.1',
+    port: 0,
+  })
+  const core = new NodeCore(options)
+  const server = new ClientServer(core, () => ({ status: 'ok' }))
+  running.push({ core, server })
+  const port = await server.listen('127.0.0.1', 0)
+  return { core, url: `ws://127.0.0.1:${port}/` }
+}
+
+async function internalErrors(metrics: NodeMetrics, scope: string): Promise<number> {
+  const metric = await metrics.internalErrors.get()
+  return metric.values.find((v) => v.labels.scope === scope)?.value ?? -1
+}
+
+describe('a session whose handler throws', () => {
+  it('gets internal and is closed with 1011; the node and other sessions go on', async () => {
+    const { core, url } = await startInProcess()
+    const latest = core.store.latest.bind(core.store)
+    core.store.latest = (room, limit) => {
+      if (room === 'cursed') throw new Error('the store failed for this room')
+      return latest(room, limit)
+    }
+    const bystander = await ChatClient.connect(url)
+    await bystander.join('calm')
+    const victim = await ChatClient.connect(url)
+    await victim.join('calm')
+
+    victim.send({ type: 'join', room: 'cursed', ref: 'j1' })
+    const error = await victim.next('error')
+    expect(error).toMatchObject({ code: 'internal', ref: 'j1' })
+    expect((await victim.closed).code).toBe(CLOSE_INTERNAL_ERROR)
+    expect(await internalErrors(core.metrics, 'session')).toBe(1)
+
+    // The other session still chats, and new sessions come in.
+    const ack = await bystander.say('calm', 'still here')
+    await bystander.waitFor((f) => f.type === 'message' && f.id === ack.id)
+    const newcomer = await ChatClient.connect(url)
+    await newcomer.join('calm')
+    expect(core.sessions.size).toBe(2)
+    // The closed session left its rooms: presence no longer shows it.
+    const { joined } = await newcomer.join('calm')
+    expect(joined.users).toHaveLength(2)
+  })
+})
+
+describe('a presence flush that throws', () => {
+  it('is counted under timer, and the other rooms still hear who is online', async () => {
+    const { core, url } = await startInProcess()
+    const watcher = await ChatClient.connect(url)
+    const leaving = await ChatClient.connect(url)
+    for (const client of [watcher, leaving]) {
+      await client.join('bad')
+      await client.join('good')
+    }
+    const roomUsers = core.roomUsers.bind(core)
+    core.roomUsers = (room) => {
+      if (room === 'bad') throw new Error('presence failed for this room')
+      return roomUsers(room)
+    }
+    // Leaving changes both rooms' presence in one turn; only `bad` fails.
+    const from = watcher.frames.length
+    leaving.close()
+    await watcher.waitFor(
+      (f) => f.type === 'presence' && f.room === 'good' && f.users.length === 1,
+      from,
+    )
+    expect(await internalErrors(core.metrics, 'timer')).toBe(1)
+    // The node still works: a message arrives, in either room.
+    core.roomUsers = roomUsers
+    for (const room of ['good', 'bad']) {
+      const ack = await watcher.say(room, 'after the failed flush')
+      await watcher.waitFor((f) => f.type === 'message' && f.id === ack.id)
+    }
+  })
+})
