@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
-import type { ClientFrame, ServerFrame, User } from '../../src/shared/protocol.ts'
+import type { ClientFrameInput, ServerFrame, User } from '../../src/shared/protocol.ts'
 
 export type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>
 
@@ -76,7 +76,7 @@ export class ChatClient {
     return client
   }
 
-  send(frame: ClientFrame | Record<string, unknown>): void {
+  send(frame: ClientFrameInput | Record<string, unknown>): void {
     this.ws.send(JSON.stringify(frame))
   }
 

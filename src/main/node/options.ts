@@ -20,8 +20,8 @@ export const DEFAULT_RATE_BURST = 100
  * frame rate): typing is fanned out to a room and the whole mesh, and the bundled UI sends one
  * every 2.5 s at most. Past it, typing frames are dropped without a reply.
  */
-export const DEFAULT_TYPING_PER_SECOND = 1
-export const DEFAULT_TYPING_BURST = 4
+export const DEFAULT_TYPING_FRAMES_PER_SECOND = 1
+export const DEFAULT_TYPING_BURST_FRAMES = 4
 /**
  * Messages a session's `join` backlogs and `history` pages may read from the store per second
  * on average, and in one burst. A read starts while the budget is not spent and its messages
@@ -108,8 +108,8 @@ export const nodeOptionsSchema = z.object({
   rateLimit: rateSchema.default({ perSecond: DEFAULT_RATE_PER_SECOND, burst: DEFAULT_RATE_BURST }),
   /** `typing` frames a session may send (beyond `rateLimit`). Default 1/s, burst 4. */
   typingRateLimit: rateSchema.default({
-    perSecond: DEFAULT_TYPING_PER_SECOND,
-    burst: DEFAULT_TYPING_BURST,
+    perSecond: DEFAULT_TYPING_FRAMES_PER_SECOND,
+    burst: DEFAULT_TYPING_BURST_FRAMES,
   }),
   /** Messages a session's backlogs and history pages may read. Default 1000/s, burst 1000. */
   backlogRateLimit: rateSchema.default({
