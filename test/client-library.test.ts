@@ -671,3 +671,32 @@ describe('a node that needs a token', () => {
     expect(front.forwarded).toBe(2)
   })
 })
+
+describe('a node that refuses a join', () => {
+  it('shows why in the room instead of loading it forever; the other rooms work', async () => {
+    const node = await startNode({ name: 'Crowded' })
+    // The node lets a session into MAX_ROOMS_PER_SESSION rooms (100 by default): one more is
+    // refused with a reason.
+    const rooms = Array.from({ length: 101 }, (_, i) => `room-${i}`)
+    const client = startClient(node.wsUrl, rooms)
+    const state = await until(
+      client,
+      (s) => s.rooms.filter((r) => r.joined).length === 100 && s.rooms.some((r) => r.refused),
+      '100 rooms joined and one refused',
+      30_000,
+    )
+    const refused = state.rooms.filter((r) => r.refused !== null)
+    expect(refused).toHaveLength(1)
+    expect(refused[0]?.refused).toMatch(/100 rooms/)
+    expect(refused[0]?.joined).toBe(false)
+
+    // The rooms it is in still chat.
+    const room = state.rooms.find((r) => r.joined)?.name ?? ''
+    const cid = client.send(room, 'still here')
+    await until(
+      client,
+      (s) => roomOf(s, room).messages.some((m) => m.cid === cid && m.state === 'sent'),
+      'a message in a joined room sent',
+    )
+  }, 60_000)
+})

@@ -62,6 +62,8 @@ export interface RoomState {
   loaded: boolean
   /** Joined on the current connection: its messages and who is online are live. */
   joined: boolean
+  /** Why the node refused the last join (for people), or null. */
+  refused: string | null
   messages: readonly TimelineMessage[]
   users: readonly OnlineUser[]
   typing: readonly User[]
@@ -104,7 +106,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
 const TYPING_SHOWN_MS = 5_000
 /** We tell the room we are typing at most this often. */
 const TYPING_SEND_EVERY_MS = 2_500
-/** A send refused for the rate limit is tried again after this long. */
+/** A send or join refused for a rate limit is tried again after this long. */
 const RATE_LIMITED_RETRY_MS = 1_000
 /**
  * Failed over, the client checks whether the chosen node answers again first after about this
@@ -134,6 +136,7 @@ interface Room {
   joined: boolean
   /** Joined on any connection so far. */
   loaded: boolean
+  refused: string | null
   /** Between `join` and `joined`: the backlog, held until we know whether it has a hole. */
   backlog: ChatMessage[] | undefined
   resuming: boolean
@@ -167,7 +170,7 @@ export class PalaverClient {
   #homeCheckAttempt = 0
   #typingTimer: ReturnType<typeof setInterval> | undefined
   #emitScheduled = false
-  /** Resends waiting out a rate limit, cleared by `stop()`. */
+  /** Resends and joins waiting out a rate limit, cleared by `stop()`. */
   readonly #resendTimers = new Set<ReturnType<typeof setTimeout>>()
   #state: ClientState | undefined
   #activeRoom: string | undefined
@@ -499,10 +502,12 @@ export class PalaverClient {
     // Resume only from what the node sent before: restored unsent messages are not a position.
     room.resuming = room.timeline.vector.size > 0
     room.backlog = []
+    room.refused = null
     this.#send({
       type: 'join',
       room: room.name,
       ...(room.resuming ? { since: vectorToWire(room.timeline.vector) } : {}),
+      ref: `join:${room.name}`,
     })
   }
 
@@ -575,11 +580,9 @@ export class PalaverClient {
     if (cid && entry) {
       if (code === 'rate_limited' || code === 'not_joined') {
         // Not refused for what it says: send it again shortly.
-        const timer = setTimeout(() => {
-          this.#resendTimers.delete(timer)
+        this.#later(() => {
           if (this.#outbox.get(cid) === entry) this.#sendMessage(entry.room, entry.text, cid)
-        }, RATE_LIMITED_RETRY_MS)
-        this.#resendTimers.add(timer)
+        })
         return
       }
       entry.failed = message
@@ -587,6 +590,22 @@ export class PalaverClient {
       const room = this.#rooms.get(entry.room)
       room?.timeline.fail(this.#user.id, cid, message)
       if (room) this.#roomChanged(room)
+      return
+    }
+    const refusedRoom = ref?.startsWith('join:') ? this.#rooms.get(ref.slice(5)) : undefined
+    if (refusedRoom?.backlog) {
+      refusedRoom.backlog = undefined
+      // Too many frames at once, or a node that holds all the rooms it can: ask again shortly.
+      // Any other refusal (the session's room limit) is shown in the room, not left loading.
+      if (code === 'rate_limited') {
+        this.#later(() => {
+          if (this.#rooms.get(refusedRoom.name) === refusedRoom && this.#status === 'connected')
+            this.#sendJoin(refusedRoom)
+        })
+      } else {
+        refusedRoom.refused = message
+        this.#roomChanged(refusedRoom)
+      }
       return
     }
     if (ref?.startsWith('history:')) {
@@ -598,6 +617,15 @@ export class PalaverClient {
     }
     this.#lastError = `${code}: ${message}`
     this.#changed()
+  }
+
+  /** Runs `retry` after RATE_LIMITED_RETRY_MS, unless the client stops first. */
+  #later(retry: () => void): void {
+    const timer = setTimeout(() => {
+      this.#resendTimers.delete(timer)
+      retry()
+    }, RATE_LIMITED_RETRY_MS)
+    this.#resendTimers.add(timer)
   }
 
   #typing(roomName: string, user: User): void {
@@ -748,6 +776,7 @@ export class PalaverClient {
       loadingOlder: false,
       joined: false,
       loaded: false,
+      refused: null,
       backlog: undefined,
       resuming: false,
       lastTypingSent: 0,
@@ -824,6 +853,7 @@ function viewOf(room: Room): RoomState {
     name: room.name,
     loaded: room.loaded,
     joined: room.joined,
+    refused: room.refused,
     messages: room.timeline.messages,
     users: room.users,
     typing: [...room.typing.values()].map((t) => t.user),

@@ -141,8 +141,8 @@ export const MessageList = memo(function MessageList({
         role="log"
         aria-live="polite"
         aria-label={`Messages in ${room.name}`}
-        aria-busy={!room.loaded}
-        data-state={room.loaded ? 'loaded' : 'loading'}
+        aria-busy={!room.loaded && room.refused === null}
+        data-state={room.refused !== null ? 'refused' : room.loaded ? 'loaded' : 'loading'}
         tabIndex={0}
         onScroll={onScroll}
       >
@@ -176,7 +176,13 @@ export const MessageList = memo(function MessageList({
         </div>
       </div>
       {/* Until the node has sent the room once, an empty list means nothing yet. */}
-      {!room.loaded && (
+      {room.refused !== null && (
+        <div className="log-loading" role="alert">
+          This node did not let you into {room.name}: {room.refused}. Leave a room you no longer
+          need, or change node.
+        </div>
+      )}
+      {!room.loaded && room.refused === null && (
         <div className="log-loading" role="status">
           <span className="spinner" aria-hidden="true" />
           Loading messages…
