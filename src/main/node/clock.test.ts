@@ -48,3 +48,38 @@ describe('HybridClock', () => {
     expect(Number.isInteger(ts)).toBe(true)
   })
 })
+
+describe('HybridClock bounds', () => {
+  const MINUTE_US = 60_000_000
+
+  it('does not observe a ts more than the bound ahead of the wall clock', () => {
+    const wall = 1_000 * MINUTE_US
+    const clock = new HybridClock(() => wall)
+    expect(clock.observe(wall + 5 * MINUTE_US + 1)).toBe(false)
+    expect(clock.observe(Number.MAX_SAFE_INTEGER)).toBe(false)
+    expect(clock.now()).toBe(wall)
+    // Right at the bound is still believed.
+    expect(clock.observe(wall + 5 * MINUTE_US)).toBe(true)
+    expect(clock.now()).toBe(wall + 5 * MINUTE_US + 1)
+  })
+
+  it('takes a bound as its third argument', () => {
+    const clock = new HybridClock(() => 0, 0, 1)
+    expect(clock.observe(1_001)).toBe(false)
+    expect(clock.observe(1_000)).toBe(true)
+  })
+
+  it('takes a floor from the far future only up to the bound, so its ts stay safe', () => {
+    const wall = 1_000 * MINUTE_US
+    const clock = new HybridClock(() => wall, Number.MAX_SAFE_INTEGER)
+    const ts = clock.now()
+    expect(ts).toBe(wall + 5 * MINUTE_US + 1)
+    expect(Number.isSafeInteger(ts)).toBe(true)
+  })
+
+  it('says how far ahead of the wall clock a ts is, in milliseconds', () => {
+    const clock = new HybridClock(() => 10_000_000)
+    expect(clock.aheadMs(13_000_000)).toBe(3_000)
+    expect(clock.aheadMs(9_000_000)).toBe(-1_000)
+  })
+})
