@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { Store, toMessage, type ChatEvent, type Page } from './store.ts'
+import { DB_FILE, MAX_TS, Store, toMessage, type ChatEvent, type Page } from './store.ts'
 
 let dir: string
 const opened: Store[] = []
@@ -164,6 +165,50 @@ describe('Store: append', () => {
     expect(store.count).toBe(0)
     expect(store.vector()).toEqual({})
     expect(store.maxTs).toBe(0)
+  })
+})
+
+describe('Store: a ts past MAX_SAFE_INTEGER', () => {
+  /**
+   * Writes what a node did before clocks were bounded: a store of schema 1 holding events whose
+   * ts node:sqlite cannot read back into a number.
+   */
+  function oldStoreWithUnsafeTs(): string {
+    const store = open()
+    store.append([ev('nodea001', 1, 1_000), ev('nodea001', 2, MAX_TS)])
+    const nodeId = store.nodeId
+    store.close()
+    const db = new DatabaseSync(join(dir, DB_FILE))
+    const insert = db.prepare(
+      'INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    insert.run(nodeId, 1, BigInt(MAX_TS) + 1n, 'general', ada.id, ada.name, 'own 1', 'own-1')
+    insert.run(nodeId, 2, BigInt(MAX_TS) + 2n, 'general', ada.id, ada.name, 'own 2', 'own-2')
+    db.exec('PRAGMA user_version = 1')
+    db.close()
+    return nodeId
+  }
+
+  it('opens a store that holds one, and reads every event back with a safe ts', () => {
+    const nodeId = oldStoreWithUnsafeTs()
+    const store = open()
+    expect(store.maxTs).toBe(MAX_TS)
+    expect(store.vector()).toEqual({ nodea001: 2, [nodeId]: 2 })
+    const latest = store.latest('general', 10)
+    expect(latest.messages.map((m) => m.text).sort()).toEqual([
+      'nodea001 1',
+      'nodea001 2',
+      'own 1',
+      'own 2',
+    ])
+    expect(latest.messages.every((m) => Number.isSafeInteger(m.ts))).toBe(true)
+    expect(store.range(nodeId, 1, 2).map((e) => e.ts)).toEqual([MAX_TS, MAX_TS])
+    // The repair is written: the next open finds nothing to do and the same events.
+    expect(
+      reopen(store)
+        .range(nodeId, 1, 2)
+        .map((e) => e.ts),
+    ).toEqual([MAX_TS, MAX_TS])
   })
 })
 

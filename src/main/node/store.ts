@@ -31,7 +31,10 @@ export interface Page {
 }
 
 export const DB_FILE = 'palaver.db'
-const SCHEMA_VERSION = 1
+/** 1: events and meta; 2: every ts readable (at most `MAX_TS`). */
+const SCHEMA_VERSION = 2
+/** The largest ts the store holds: node:sqlite reads no larger integer into a number. */
+export const MAX_TS = Number.MAX_SAFE_INTEGER
 
 interface EventRow {
   origin: string
@@ -113,21 +116,34 @@ export class Store {
       throw new Error(`the data was written by a newer Palaver (schema ${version})`)
     }
     if (version === SCHEMA_VERSION) return
-    this.#db.exec(`
-      BEGIN;
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-      CREATE TABLE events (
-        origin TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, room TEXT NOT NULL,
-        user_id TEXT NOT NULL, user_name TEXT NOT NULL, text TEXT NOT NULL, cid TEXT NOT NULL,
-        PRIMARY KEY (origin, seq)
-      ) WITHOUT ROWID;
-      CREATE INDEX events_room_ts ON events (room, ts, origin);
-      CREATE INDEX events_room_origin_seq ON events (room, origin, seq);
-      -- Not unique: two nodes cut off from each other may each accept the same send.
-      CREATE INDEX events_user_cid ON events (user_id, cid);
-      PRAGMA user_version = ${SCHEMA_VERSION};
-      COMMIT;
-    `)
+    this.#db.exec('BEGIN')
+    try {
+      if (version < 1) {
+        this.#db.exec(`
+          CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+          CREATE TABLE events (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, room TEXT NOT NULL,
+            user_id TEXT NOT NULL, user_name TEXT NOT NULL, text TEXT NOT NULL, cid TEXT NOT NULL,
+            PRIMARY KEY (origin, seq)
+          ) WITHOUT ROWID;
+          CREATE INDEX events_room_ts ON events (room, ts, origin);
+          CREATE INDEX events_room_origin_seq ON events (room, origin, seq);
+          -- Not unique: two nodes cut off from each other may each accept the same send.
+          CREATE INDEX events_user_cid ON events (user_id, cid);
+        `)
+      }
+      if (version < 2) {
+        // Before clocks were bounded, one event with ts = MAX_SAFE_INTEGER could push a node's
+        // clock past it, and node:sqlite cannot read such integers back. Every node clamps
+        // them the same way, so copies of an event stay equal.
+        this.#db.exec(`UPDATE events SET ts = ${MAX_TS} WHERE ts > ${MAX_TS}`)
+      }
+      this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
+      this.#db.exec('COMMIT')
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
+      throw error
+    }
   }
 
   #loadNodeId(): string {
