@@ -22,6 +22,8 @@ export class NodeMetrics {
   readonly meshFramesSent: Counter
   readonly linksUp: Gauge
   readonly internalErrors: Counter<'scope'>
+  readonly earlyEvents: Gauge
+  readonly earlyEventBytes: Gauge
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
   constructor() {
@@ -73,6 +75,16 @@ export class NodeMetrics {
       registers,
     })
     for (const scope of INTERNAL_ERROR_SCOPES) this.internalErrors.inc({ scope }, 0)
+    this.earlyEvents = new Gauge({
+      name: 'palaver_mesh_early_events',
+      help: 'Events from peers kept aside until the hole below them is filled',
+      registers,
+    })
+    this.earlyEventBytes = new Gauge({
+      name: 'palaver_mesh_early_event_bytes',
+      help: 'Estimated memory held by the early events kept aside',
+      registers,
+    })
     const loopDelay = this.#loopDelay
     new Gauge({
       name: 'palaver_event_loop_lag_seconds',

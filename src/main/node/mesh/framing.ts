@@ -21,6 +21,19 @@ export function encodeFrame(frame: object): Buffer {
   return out
 }
 
+/**
+ * Like `encodeFrame`, but undefined for a frame over the limit: for a frame passed on as it was
+ * received, whose encoding may come out longer than the bytes it arrived as.
+ */
+export function tryEncodeFrame(frame: object): Buffer | undefined {
+  try {
+    return encodeFrame(frame)
+  } catch (error) {
+    if (error instanceof FrameError) return undefined
+    throw error
+  }
+}
+
 export class FrameDecoder {
   /** The largest payload accepted now; lowered before a link is authenticated. */
   maxFrameBytes: number

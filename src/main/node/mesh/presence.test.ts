@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { PRESENCE_TTL_MS, PresenceTable } from './presence.ts'
+import {
+  announcedRooms,
+  PRESENCE_MAX_BYTES,
+  PRESENCE_MAX_ENTRIES,
+  PRESENCE_MAX_ENTRIES_PER_NODE,
+  PRESENCE_MAX_NODES,
+  PRESENCE_TTL_MS,
+  PresenceTable,
+} from './presence.ts'
 
 const ada = { id: 'user_ada1', name: 'Ada' }
 const bob = { id: 'user_bob1', name: 'Bob' }
@@ -168,5 +176,116 @@ describe('PresenceTable, forgetting', () => {
     expect(presence.dropVia(linkA)).toEqual(new Set())
     expect(presence.has(NODE_A)).toBe(true)
     expect(presence.dropVia(linkB)).toEqual(new Set(['general']))
+  })
+})
+
+describe('PresenceTable, names from the wire', () => {
+  it('finds nothing of Object.prototype in a room named constructor', () => {
+    const { presence } = table()
+    presence.apply(NODE_A, 1, { general: [ada] }, linkA)
+    expect(presence.usersIn('constructor')).toEqual([])
+    const rooms = JSON.parse('{"constructor": [{"id": "user_bob1", "name": "Bob"}]}') as Record<
+      string,
+      (typeof bob)[]
+    >
+    expect(presence.apply(NODE_B, 1, rooms, linkB)).toEqual(new Set(['constructor']))
+    expect(presence.usersIn('constructor')).toEqual([{ ...bob, node: NODE_B }])
+    expect(presence.apply(NODE_B, 2, {}, linkB)).toEqual(new Set(['constructor']))
+    expect(presence.usersIn('tostring')).toEqual([])
+  })
+})
+
+/** `n` rooms of one user each, named r0, r1, … */
+function manyRooms(n: number, user = ada): Record<string, (typeof ada)[]> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`r${i}`, [user]]))
+}
+
+describe('PresenceTable, bounds', () => {
+  it('cuts a state past PRESENCE_MAX_ENTRIES_PER_NODE short instead of refusing it', () => {
+    const { presence } = table()
+    const changed = presence.apply(NODE_A, 1, manyRooms(PRESENCE_MAX_ENTRIES_PER_NODE + 5), linkA)
+    expect(changed?.size).toBe(PRESENCE_MAX_ENTRIES_PER_NODE)
+    expect(presence.usersIn('r0')).toHaveLength(1)
+    expect(presence.usersIn(`r${PRESENCE_MAX_ENTRIES_PER_NODE}`)).toEqual([])
+  })
+
+  it('counts an empty room as an entry, so empty rooms cannot grow without bound', () => {
+    const { presence } = table()
+    const rooms = Object.fromEntries([
+      ...Array.from({ length: PRESENCE_MAX_ENTRIES_PER_NODE }, (_, i) => [`e${i}`, []]),
+      ['last', [ada]],
+    ])
+    presence.apply(NODE_A, 1, rooms, linkA)
+    expect(presence.usersIn('last')).toEqual([])
+  })
+
+  it('keeps at most PRESENCE_MAX_ENTRIES across nodes, and frees a node’s share when it goes', () => {
+    const { presence } = table()
+    const perNode = PRESENCE_MAX_ENTRIES_PER_NODE
+    const nodes = PRESENCE_MAX_ENTRIES / perNode
+    for (let i = 0; i < nodes; i++) presence.apply(`node${i}aaaa`, 1, manyRooms(perNode), linkA)
+    // The table is full: one more node's state is kept empty, still as a node.
+    expect(presence.apply(NODE_B, 1, manyRooms(3), linkB)).toEqual(new Set())
+    expect(presence.has(NODE_B)).toBe(true)
+    // A node that shrinks frees what it held, for itself and for others.
+    presence.apply('node0aaaa', 2, manyRooms(1), linkA)
+    expect(presence.apply(NODE_B, 2, manyRooms(3), linkB)?.size).toBe(3)
+    presence.dropVia(linkA)
+    expect(presence.apply(NODE_B, 3, manyRooms(perNode), linkB)?.size).toBe(perNode - 3)
+  })
+
+  it('takes no new node past PRESENCE_MAX_NODES, but still newer states of those it holds', () => {
+    const { presence, clock } = table()
+    for (let i = 0; i < PRESENCE_MAX_NODES; i++) presence.apply(`node${i}aaaa`, 1, {}, linkA)
+    expect(presence.apply(NODE_B, 1, { general: [bob] }, linkB)).toBeUndefined()
+    expect(presence.has(NODE_B)).toBe(false)
+    expect(presence.apply('node0aaaa', 2, { general: [ada] }, linkA)).toEqual(new Set(['general']))
+    clock.now += PRESENCE_TTL_MS + 1
+    presence.expire()
+    expect(presence.apply(NODE_B, 1, { general: [bob] }, linkB)).toEqual(new Set(['general']))
+  })
+})
+
+describe('announcedRooms', () => {
+  it('names every room when they fit', () => {
+    const { rooms, omitted } = announcedRooms({ general: [ada, bob], dev: [cy] }, 10)
+    expect({ ...rooms }).toEqual({ general: [ada, bob], dev: [cy] })
+    expect(omitted).toBe(0)
+  })
+
+  it('takes the busiest rooms first, then by name, up to maxRooms', () => {
+    const { rooms, omitted } = announcedRooms(
+      { zed: [ada], busy: [ada, bob, cy], alpha: [bob], pair: [ada, bob] },
+      3,
+    )
+    expect(Object.keys(rooms)).toEqual(['busy', 'pair', 'alpha'])
+    expect(omitted).toBe(1)
+  })
+
+  it('stays under PRESENCE_MAX_BYTES with long names, whatever the number of rooms', () => {
+    const longUser = { id: 'u'.repeat(64), name: '中'.repeat(64) }
+    const local = Object.fromEntries(
+      Array.from({ length: 12_000 }, (_, i) => [
+        `${String(i).padStart(5, '0')}${'x'.repeat(59)}`,
+        [longUser],
+      ]),
+    )
+    const { rooms, omitted } = announcedRooms(local, 20_000)
+    const bytes = Buffer.byteLength(JSON.stringify(rooms))
+    expect(bytes).toBeLessThanOrEqual(PRESENCE_MAX_BYTES)
+    expect(bytes).toBeGreaterThan(PRESENCE_MAX_BYTES - 1_000)
+    expect(Object.keys(rooms).length + omitted).toBe(12_000)
+  })
+
+  it('stays under PRESENCE_MAX_ENTRIES_PER_NODE with short names', () => {
+    const { rooms, omitted } = announcedRooms(manyRooms(PRESENCE_MAX_ENTRIES_PER_NODE + 10), 1e9)
+    expect(Object.keys(rooms)).toHaveLength(PRESENCE_MAX_ENTRIES_PER_NODE)
+    expect(omitted).toBe(10)
+  })
+
+  it('holds a room named constructor as its own key, on an object with no prototype', () => {
+    const { rooms } = announcedRooms({ constructor: [ada] }, 10)
+    expect(Object.getPrototypeOf(rooms)).toBeNull()
+    expect(JSON.parse(JSON.stringify(rooms))).toEqual({ constructor: [ada] })
   })
 })

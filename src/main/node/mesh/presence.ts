@@ -2,6 +2,12 @@
  * Other nodes' presence (docs/protocol.md, "Presence"): each node's whole local state, versioned.
  * A newer version replaces the old one; a state not heard for 30 s is forgotten, and so is one
  * whose link went away. Every change reports the rooms whose online set it touched.
+ *
+ * Everything is bounded: an announcement this node makes fits far under the frame limit (the
+ * busiest rooms first, within `maxRooms`, `PRESENCE_MAX_BYTES` and
+ * `PRESENCE_MAX_ENTRIES_PER_NODE`), and a state heard from another node is cut short past the
+ * same entry bound rather than refused, so that no node's presence ever closes a link. Rooms are
+ * names from the wire: they live in Maps, never as keys of plain objects.
  */
 import type { OnlineUser, User } from '../../../shared/protocol.ts'
 
@@ -9,10 +15,22 @@ import type { OnlineUser, User } from '../../../shared/protocol.ts'
 export const PRESENCE_ANNOUNCE_MS = 10_000
 /** A node's presence is forgotten this long after it was last heard. */
 export const PRESENCE_TTL_MS = 30_000
+/** A change of local presence is announced at most this often (a burst of joins, one frame). */
+export const PRESENCE_MIN_GAP_MS = 250
+/** The most bytes of rooms one announcement carries: a quarter of the 4 MiB frame limit. */
+export const PRESENCE_MAX_BYTES = 1024 * 1024
+/** Room-user entries kept of one node's state (an empty room counts as one). */
+export const PRESENCE_MAX_ENTRIES_PER_NODE = 20_000
+/** Entries kept across all nodes: a state that would pass this is cut short. */
+export const PRESENCE_MAX_ENTRIES = 200_000
+/** The most nodes whose state is kept; a new node's state past this waits for room. */
+export const PRESENCE_MAX_NODES = 1_000
 
 interface NodePresence {
   version: number
-  rooms: Record<string, User[]>
+  rooms: Map<string, readonly User[]>
+  /** What the state costs against `PRESENCE_MAX_ENTRIES`. */
+  entries: number
   /** The nodes it has links to. */
   links: readonly string[]
   heardAt: number
@@ -20,29 +38,82 @@ interface NodePresence {
   via: object
 }
 
+/** One announcement's rooms, and how many rooms of the local state it leaves out. */
+export interface Announcement {
+  rooms: Record<string, User[]>
+  omitted: number
+}
+
+/**
+ * The rooms of this node's announcement: the busiest rooms first (then by name), as many as fit
+ * `maxRooms`, `PRESENCE_MAX_BYTES` and `PRESENCE_MAX_ENTRIES_PER_NODE`. The result is a
+ * null-prototype object, ready to be encoded.
+ */
+export function announcedRooms(local: Record<string, User[]>, maxRooms: number): Announcement {
+  const all = Object.entries(local).sort(
+    ([a, usersA], [b, usersB]) => usersB.length - usersA.length || (a < b ? -1 : a > b ? 1 : 0),
+  )
+  const rooms = Object.create(null) as Record<string, User[]>
+  let kept = 0
+  let bytes = 0
+  let entries = 0
+  for (const [room, users] of all) {
+    if (kept >= maxRooms) break
+    // `"room":[…],` in the frame's JSON
+    const size = Buffer.byteLength(JSON.stringify(room)) + Buffer.byteLength(JSON.stringify(users))
+    const cost = entryCost(users)
+    if (bytes + size + 2 > PRESENCE_MAX_BYTES || entries + cost > PRESENCE_MAX_ENTRIES_PER_NODE)
+      continue
+    rooms[room] = users
+    kept++
+    bytes += size + 2
+    entries += cost
+  }
+  return { rooms, omitted: all.length - kept }
+}
+
 export class PresenceTable {
   readonly #nodes = new Map<string, NodePresence>()
   readonly #now: () => number
+  /** Entries held across all nodes. */
+  #entries = 0
 
   constructor(now: () => number = Date.now) {
     this.#now = now
   }
 
   /**
-   * Takes a node's announced state. Returns the rooms whose online users changed, or undefined
-   * when the state was not newer than the one held (so it must not be forwarded).
+   * Takes a node's announced state (`rooms` as parsed from the wire). Returns the rooms whose
+   * online users changed, or undefined when the state was not newer than the one held, or is
+   * of a new node while `PRESENCE_MAX_NODES` are held (so it must not be forwarded).
    */
   apply(
     node: string,
     version: number,
-    rooms: Record<string, User[]>,
+    rooms: Readonly<Record<string, readonly User[]>>,
     via: object,
     links: readonly string[] = [],
   ): Set<string> | undefined {
     const held = this.#nodes.get(node)
     if (held && held.version >= version) return undefined
-    this.#nodes.set(node, { version, rooms, links, heardAt: this.#now(), via })
-    return changedRooms(held?.rooms ?? {}, rooms)
+    if (!held && this.#nodes.size >= PRESENCE_MAX_NODES) return undefined
+    const othersHold = this.#entries - (held?.entries ?? 0)
+    const budget = Math.min(PRESENCE_MAX_ENTRIES_PER_NODE, PRESENCE_MAX_ENTRIES - othersHold)
+    const kept = new Map<string, readonly User[]>()
+    let entries = 0
+    for (const [room, users] of Object.entries(rooms)) {
+      const cost = entryCost(users)
+      if (entries + cost > budget) break
+      // Only what is shown: fields a newer node adds to a user are not kept.
+      kept.set(
+        room,
+        users.map(({ id, name }) => ({ id, name })),
+      )
+      entries += cost
+    }
+    this.#nodes.set(node, { version, rooms: kept, entries, links, heardAt: this.#now(), via })
+    this.#entries = othersHold + entries
+    return changedRooms(held?.rooms ?? new Map(), kept)
   }
 
   has(node: string): boolean {
@@ -68,7 +139,7 @@ export class PresenceTable {
   usersIn(room: string): OnlineUser[] {
     const users: OnlineUser[] = []
     for (const [node, presence] of this.#nodes) {
-      for (const user of presence.rooms[room] ?? [])
+      for (const user of presence.rooms.get(room) ?? [])
         users.push({ id: user.id, name: user.name, node })
     }
     return users
@@ -79,21 +150,30 @@ export class PresenceTable {
     for (const [node, presence] of this.#nodes) {
       if (!match(presence)) continue
       this.#nodes.delete(node)
-      for (const room of Object.keys(presence.rooms)) changed.add(room)
+      this.#entries -= presence.entries
+      for (const room of presence.rooms.keys()) changed.add(room)
     }
     return changed
   }
 }
 
-function changedRooms(before: Record<string, User[]>, after: Record<string, User[]>): Set<string> {
+/** What a room costs against the entry bounds: one per user, one for an empty room. */
+function entryCost(users: readonly unknown[]): number {
+  return Math.max(1, users.length)
+}
+
+function changedRooms(
+  before: ReadonlyMap<string, readonly User[]>,
+  after: ReadonlyMap<string, readonly User[]>,
+): Set<string> {
   const changed = new Set<string>()
-  const key = (users: User[] | undefined) =>
+  const key = (users: readonly User[] | undefined) =>
     (users ?? [])
       .map((u) => `${u.id}\n${u.name}`)
       .sort()
       .join('\n')
-  for (const room of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (key(before[room]) !== key(after[room])) changed.add(room)
+  for (const room of new Set([...before.keys(), ...after.keys()])) {
+    if (key(before.get(room)) !== key(after.get(room))) changed.add(room)
   }
   return changed
 }
