@@ -11,7 +11,6 @@ import {
   seqSchema,
   textSchema,
   userSchema,
-  vectorSchema,
 } from './protocol.ts'
 
 /** A peer frame's payload is 1 byte to 4 MiB. */
@@ -32,6 +31,23 @@ export const peerAddrSchema = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a peer is HOST:PORT')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65_535, 'a port is 0-65535')
 const tsSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
+/**
+ * Origins a `sync` vector may name. Higher than a client's `since` allows (1024): a mesh
+ * whose store came to hold more origins must still sync, and 40,000 origins fit a frame.
+ */
+export const MAX_SYNC_ORIGINS = 40_000
+/** Node ids a `presence` frame's `links` may name. */
+export const MAX_PRESENCE_LINKS = 1024
+/** The most seqs one `want` is answered with (docs/protocol.md, "Steady state"). */
+export const MAX_WANT_SEQS = 1_000
+
+/** Per origin, the highest seq held with no gap below it. Parsed into a plain object: read it with Object.entries, never by key. */
+const peerVectorSchema = z
+  .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+  .refine(
+    (v) => Object.keys(v).length <= MAX_SYNC_ORIGINS,
+    `a vector names at most ${MAX_SYNC_ORIGINS} origins`,
+  )
 
 export const peerNodeSchema = z.looseObject({
   id: nodeIdSchema,
@@ -63,7 +79,7 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     code: z.string().max(64),
     message: z.string().max(1024),
   }),
-  z.looseObject({ type: z.literal('sync'), vector: vectorSchema }),
+  z.looseObject({ type: z.literal('sync'), vector: peerVectorSchema }),
   z.looseObject({ type: z.literal('event'), event: chatEventSchema }),
   z.looseObject({
     type: z.literal('want'),
@@ -75,11 +91,14 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     type: z.literal('presence'),
     node: nodeIdSchema,
     version: tsSchema,
-    rooms: z
-      .record(roomSchema, z.array(userSchema).max(10_000))
-      .refine((r) => Object.keys(r).length <= 10_000, 'at most 10000 rooms'),
+    /**
+     * Parsed into a plain object: read it with Object.entries, never by key. No count bound
+     * here (the frame limit bounds it): a receiver keeps what fits its own bounds and does not
+     * close the link over a node's many rooms.
+     */
+    rooms: z.record(roomSchema, z.array(userSchema)),
     /** Optional (added in v1): the ids of the nodes this node has links to, for mesh maps. */
-    links: z.array(nodeIdSchema).max(1024).optional(),
+    links: z.array(nodeIdSchema).max(MAX_PRESENCE_LINKS).optional(),
   }),
   z.looseObject({
     type: z.literal('typing'),

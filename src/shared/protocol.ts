@@ -190,6 +190,11 @@ export interface PeerStatus {
   rttMs: number | null
   /** Why the last attempt or link failed, for people. */
   lastError: string | null
+  /**
+   * Optional: how far ahead of this node's clock, in ms, the peer's latest event was, present
+   * only when over the 5-minute bound (its ts did not move this node's clock).
+   */
+  skewMs?: number
 }
 
 export type ServerFrame =

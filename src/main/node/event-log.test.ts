@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { HybridClock } from './clock.ts'
+import { HybridClock, MAX_CLOCK_AHEAD_MS } from './clock.ts'
 import { EventLog, MAX_BATCH_EVENTS, type EventLogOptions } from './event-log.ts'
 import { Store, type ChatEvent } from './store.ts'
 
@@ -291,10 +291,18 @@ describe('EventLog.accept', () => {
 
   it('pushes the clock past the accepted event, so a later send is newer', async () => {
     const { log } = setup({ clock: new HybridClock(() => 1_000) })
-    const far = 5_000_000_000_000_000
-    expect(log.accept(remote(1, far))).toBe('accepted')
+    const ahead = 1_000 + (MAX_CLOCK_AHEAD_MS - 1) * 1000 // just within the bound
+    expect(log.accept(remote(1, ahead))).toBe('accepted')
     const event = await log.send('general', ada, 'reply', 'c1')
-    expect(event.ts).toBeGreaterThan(far)
+    expect(event.ts).toBeGreaterThan(ahead)
+  })
+
+  it('stores an event too far ahead of the clock, but the clock does not follow it', async () => {
+    const { log, store } = setup({ clock: new HybridClock(() => 1_000) })
+    expect(log.accept(remote(1, Number.MAX_SAFE_INTEGER))).toBe('accepted')
+    const event = await log.send('general', ada, 'reply', 'c1')
+    expect(event.ts).toBe(1_000)
+    expect(store.get(REMOTE, 1)?.ts).toBe(Number.MAX_SAFE_INTEGER)
   })
 
   it('does not push the clock for a duplicate or an early event', async () => {

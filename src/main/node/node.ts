@@ -22,6 +22,7 @@ export interface Health {
   status: 'ok'
   node: { id: string; name: string }
   clients: number
+  /** Each with `skewMs` when its events come more than 5 minutes ahead of this node's clock. */
   peers: PeerStatus[]
   vector: Vector
   events: number

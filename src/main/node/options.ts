@@ -65,6 +65,13 @@ export const CLIENT_HEARTBEAT_MS = 30_000
 /** How long `stop()` waits for sessions to close before cutting them. */
 export const STOP_GRACE_MS = 2_000
 
+/** Default of `redialMaxMs`: on a LAN a peer that is back is redialled within 3 s. */
+export const DEFAULT_REDIAL_MAX_MS = 3_000
+/** Default of `maxPendingPeersPerAddress`: handshakes under way from one address. */
+export const DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS = 16
+/** Default of `presenceMaxRooms`: rooms one presence announcement names. */
+export const DEFAULT_PRESENCE_MAX_ROOMS = 1_000
+
 const portSchema = z.number().int().min(0).max(65_535)
 /** A token bucket: `perSecond` on average (the unit is the option's), `burst` at once. */
 const rateSchema = z.object({ perSecond: z.number().positive(), burst: z.number().int().min(1) })
@@ -130,6 +137,28 @@ export const nodeOptionsSchema = z.object({
   maxClients: z.number().int().min(1).default(DEFAULT_MAX_CLIENTS),
   /** Connections from one address that are not welcomed chat sessions. Default 64. */
   maxPendingPerAddress: z.number().int().min(1).default(DEFAULT_MAX_PENDING_PER_ADDRESS),
+
+  // ---- the mesh's bounds (docs/protocol.md, "Limits")
+  /**
+   * The longest wait, in ms, before redialling a configured peer that is down (the backoff's
+   * cap; a peer heard of through another link is redialled at once). Default 3,000.
+   */
+  redialMaxMs: z.number().int().min(500).max(3_600_000).default(DEFAULT_REDIAL_MAX_MS),
+  /**
+   * Connections to the peer port from one address that have not authenticated yet; more are
+   * closed at once. Default 16.
+   */
+  maxPendingPeersPerAddress: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_024)
+    .default(DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS),
+  /**
+   * The most rooms one presence announcement names, the busiest first: users of rooms past it
+   * are not shown online on other nodes. Default 1,000.
+   */
+  presenceMaxRooms: z.number().int().min(1).max(20_000).default(DEFAULT_PRESENCE_MAX_ROOMS),
 })
 
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema> & { logger?: Logger }

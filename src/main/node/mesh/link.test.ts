@@ -15,6 +15,7 @@ import {
 } from '../../../shared/peer-protocol.ts'
 import { closeFakePeers, FakePeer } from '../../../../test/support/fake-peer.ts'
 import { silentLogger } from '../logger.ts'
+import { NodeMetrics } from '../metrics.ts'
 import { encodeFrame } from './framing.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
 import { meshProof, proofMatches } from './proof.ts'
@@ -53,6 +54,10 @@ interface LinkConfig {
   self: NodeInfo
   mesh?: string
   secret?: string
+  /** Where contained errors are counted; a fresh one by default. */
+  metrics?: NodeMetrics
+  /** The frame handler throws on a frame of this type (an unexpected error in the node). */
+  throwOn?: PeerFrame['type']
 }
 
 /** One end of a link and what its callbacks reported. */
@@ -101,11 +106,13 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
     mesh: config.mesh ?? 'default',
     secret: config.secret ?? SECRET,
     logger: silentLogger,
+    sink: { logger: silentLogger, metrics: config.metrics ?? new NodeMetrics() },
     onUp: () => {
       side.ups++
       upped()
     },
     onFrame: (_, frame) => {
+      if (frame.type === config.throwOn) throw new Error(`a bug in handling ${frame.type}`)
       side.frames.push(frame)
       wake()
     },
@@ -212,6 +219,19 @@ describe('PeerLink between two nodes', () => {
     client.link.send(encodeFrame({ type: 'event', event }))
     expect(await server.next('event')).toEqual({ type: 'event', event })
     expect(client.ups + server.ups).toBe(2)
+  })
+
+  it('closes only its own link when a frame handler throws, and counts the error', async () => {
+    const metrics = new NodeMetrics()
+    const { client, server } = await pair({ self: A }, { self: B, metrics, throwOn: 'want' })
+    await Promise.all([client.up, server.up])
+    client.link.send(encodeFrame({ type: 'want', origin: A.id, from: 1, to: 2 }))
+    expect(await server.closed).toBe('internal error in a peer frame')
+    await client.closed
+    const counted = (await metrics.internalErrors.get()).values.find(
+      (v) => v.labels.scope === 'link',
+    )
+    expect(counted?.value).toBe(1)
   })
 
   it('measures the round-trip time with ping/pong, which the link answers itself', async () => {

@@ -3,6 +3,9 @@
  * the mesh-secret proof bound to this TLS session), the pre-auth limits, framing, liveness
  * (ping every few seconds; silent for 15 s means dead) and round-trip time. What the frames
  * mean once the link is up is the mesh's business.
+ *
+ * Every frame handler, callback and timer of a link runs inside `contain()`: an unexpected
+ * error closes this link (and is logged and counted), never the node.
  */
 import type { TLSSocket } from 'node:tls'
 import {
@@ -14,8 +17,9 @@ import {
   peerFrameSchema,
 } from '../../../shared/peer-protocol.ts'
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts'
+import { contain, type ErrorSink } from '../containment.ts'
 import type { Logger } from '../logger.ts'
-import { encodeFrame, FrameDecoder } from './framing.ts'
+import { encodeFrame, FrameDecoder, FrameError } from './framing.ts'
 import { meshProof, proofMatches } from './proof.ts'
 
 /** TLS 1.3 treats no exporter context and an empty one alike (RFC 8446, 7.5). */
@@ -41,6 +45,8 @@ export interface LinkOptions {
   mesh: string
   secret: string
   logger: Logger
+  /** Where an unexpected error in this link is logged and counted. */
+  sink: ErrorSink
   /** The peer proved it knows the mesh secret. */
   onUp: (link: PeerLink) => void
   /** A frame on an authenticated link. */
@@ -78,7 +84,7 @@ export class PeerLink {
     socket.on('error', (error) => this.close(`socket error: ${error.message}`))
     socket.on('close', () => this.close('socket closed'))
     this.#handshakeTimer = setTimeout(
-      () => this.close('handshake took too long'),
+      () => this.#guard('handshake timer', () => this.close('handshake took too long')),
       HANDSHAKE_TIMEOUT_MS,
     )
 
@@ -138,33 +144,45 @@ export class PeerLink {
       { peer: this.remote?.id, addr: this.addr, reason },
       'peer link closed',
     )
-    this.#options.onClose(this, reason)
+    const { sink, onClose } = this.#options
+    contain(sink, 'link', 'closing a peer link', () => onClose(this, reason))
+  }
+
+  /** Runs `fn`; an unexpected error in it closes this link. */
+  #guard(what: string, fn: () => void): void {
+    contain(this.#options.sink, 'link', what, fn, () => this.close(`internal error in ${what}`))
   }
 
   #onData(chunk: Buffer): void {
     this.#lastHeard = Date.now()
     this.#decoder.push(chunk)
-    try {
-      for (;;) {
-        if (this.state === 'closed') return
-        const value = this.#decoder.read()
-        if (value === undefined) return
-        const parsed = peerFrameSchema.safeParse(value)
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]
-          return this.close(`bad frame: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`, {
-            code: 'bad_frame',
-            message: 'a frame broke the peer protocol',
-          })
-        }
-        if (this.state === 'handshake') this.#handshake(parsed.data)
-        else this.#steady(parsed.data)
+    this.#guard('a peer frame', () => this.#readFrames())
+  }
+
+  #readFrames(): void {
+    for (;;) {
+      if (this.state === 'closed') return
+      let value: unknown
+      try {
+        value = this.#decoder.read()
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error
+        return this.close(`unreadable stream: ${error.message}`, {
+          code: 'bad_frame',
+          message: 'frames are a 4-byte length then JSON',
+        })
       }
-    } catch (error) {
-      this.close(`unreadable stream: ${(error as Error).message}`, {
-        code: 'bad_frame',
-        message: 'frames are a 4-byte length then JSON',
-      })
+      if (value === undefined) return
+      const parsed = peerFrameSchema.safeParse(value)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        return this.close(`bad frame: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`, {
+          code: 'bad_frame',
+          message: 'a frame broke the peer protocol',
+        })
+      }
+      if (this.state === 'handshake') this.#handshake(parsed.data)
+      else this.#steady(parsed.data)
     }
   }
 
@@ -205,7 +223,10 @@ export class PeerLink {
         clearTimeout(this.#handshakeTimer)
         this.#decoder.maxFrameBytes = MAX_PEER_FRAME_BYTES
         this.state = 'up'
-        this.#pingTimer = setInterval(() => this.#ping(), PING_INTERVAL_MS)
+        this.#pingTimer = setInterval(
+          () => this.#guard('ping', () => this.#ping()),
+          PING_INTERVAL_MS,
+        )
         this.#options.onUp(this)
         this.#ping() // the round-trip time is known from the start
         return

@@ -1,31 +1,54 @@
 /**
  * The mesh: this node's TLS links to other nodes and what flows over them.
  *
- * - A TLS server on the peer port takes links from other nodes; a dialer per configured peer
- *   keeps one to it, redialling forever with capped exponential backoff and jitter.
+ * - A TLS server on the peer port takes links from other nodes (at most
+ *   `maxPendingPeersPerAddress` unauthenticated at a time from one address); a dialer per
+ *   configured peer keeps one to it, redialling forever with capped exponential backoff and
+ *   jitter, and at once when the peer is heard of through another link.
  * - One link per pair of nodes: when two are up, the one opened by the smaller id stays.
  * - Chat events go through the relay; presence, typing and the list of nodes are flooded with
  *   a version or counter per origin, so none of them loops either.
+ * - Everything is bounded (docs/protocol.md, "Limits"), and every timer and frame handler runs
+ *   inside `contain()`: an error closes a link or is counted, never ends the node.
  */
 import { createServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { backoffDelay } from '../../../shared/backoff.ts'
-import type { PeerFrame, PeerFrameOf } from '../../../shared/peer-protocol.ts'
+import {
+  MAX_PRESENCE_LINKS,
+  type PeerFrame,
+  type PeerFrameOf,
+} from '../../../shared/peer-protocol.ts'
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
+import { contain } from '../containment.ts'
 import type { NodeCore } from '../node-core.ts'
 import type { ChatEvent } from '../store.ts'
-import { encodeFrame } from './framing.ts'
+import {
+  DIRECTORY_REFRESH_MS,
+  type DirectoryEntry,
+  NodeDirectory,
+  nodesFrames,
+} from './directory.ts'
+import { encodeFrame, tryEncodeFrame } from './framing.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
-import { PRESENCE_ANNOUNCE_MS, PresenceTable } from './presence.ts'
+import {
+  announcedRooms,
+  PRESENCE_ANNOUNCE_MS,
+  PRESENCE_MIN_GAP_MS,
+  PresenceTable,
+} from './presence.ts'
 import { Relay } from './relay.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
 /** Each end of a link sends `sync` this often, to repair anything a link lost. */
 export const SYNC_INTERVAL_MS = 30_000
 export const REDIAL_BASE_MS = 500
-export const REDIAL_MAX_MS = 30_000
 /** How long a dial may take to reach an encrypted connection. */
 const DIAL_TIMEOUT_MS = 5_000
+/** Unauthenticated connections on the peer port from all addresses together. */
+export const MAX_PENDING_PEERS = 256
+/** Origins whose last typing counter is remembered (the oldest is forgotten past this). */
+export const MAX_TYPING_ORIGINS = 1_000
 
 /** A configured peer address and the link this node keeps to it. */
 interface Dialer {
@@ -40,16 +63,9 @@ interface Dialer {
   /** The node at this address, once a link was made. */
   remoteId: string | undefined
   lastError: string | null
+  /** When the last dial started (`Date.now()`), so that hearing of the peer cannot storm it. */
+  lastDialAt: number
   stopped: boolean
-}
-
-interface DirectoryEntry {
-  id: string
-  name: string
-  url: string
-  peerAddr: string
-  /** The node's clock when it made this entry (0: not from the node itself). */
-  version: number
 }
 
 export interface MeshOptions {
@@ -70,23 +86,33 @@ export class Mesh {
   readonly #allLinks = new Set<PeerLink>()
   readonly #relay: Relay
   readonly #presence = new PresenceTable()
+  /** Per origin, the newest typing counter seen; least recently updated first. */
   readonly #typingSeen = new Map<string, number>()
-  readonly #directory = new Map<string, DirectoryEntry>()
-  /** This node's directory entry's version: its content is fixed for the mesh's lifetime. */
-  readonly #version: number
+  readonly #directory: NodeDirectory
+  /** Unauthenticated inbound connections: how many per remote address ... */
+  readonly #pendingPerAddress = new Map<string, number>()
+  /** ... and, by `address:port`, what ends each one's count. */
+  readonly #pending = new Map<string, () => void>()
+  /** The version of this node's own directory record: renewed every DIRECTORY_REFRESH_MS. */
+  #version: number
   #timers: NodeJS.Timeout[] = []
   #lastNodesSent = ''
-  #presenceScheduled = false
+  #presenceTimer: NodeJS.Timeout | undefined
+  #lastAnnouncedAt = 0
+  /** Rooms the last announcement left out (logged when that starts). */
+  #roomsOmitted = 0
   #closed = false
 
   constructor(options: MeshOptions) {
     this.#options = options
     this.#core = options.core
     this.#version = this.#core.clock.now()
+    this.#directory = new NodeDirectory({ pinned: (id) => this.#links.has(id) })
     this.#relay = new Relay({
       log: this.#core.log,
       store: this.#core.store,
-      logger: this.#core.logger,
+      clock: this.#core.clock,
+      sink: this.#core,
       onEventSent: (link, count) =>
         this.#core.metrics.meshEventsSent.inc({ peer: link.remote?.id ?? '' }, count),
     })
@@ -98,7 +124,16 @@ export class Mesh {
       rejectUnauthorized: false,
       handshakeTimeout: 5_000,
     })
-    this.#server.on('secureConnection', (socket) => this.#adopt(socket, false))
+    this.#server.on('connection', (socket: Socket) => this.#admit(socket))
+    this.#server.on('secureConnection', (socket) =>
+      contain(
+        this.#core,
+        'link',
+        'taking a peer link',
+        () => this.#adopt(socket, false),
+        () => socket.destroy(),
+      ),
+    )
     this.#server.on('tlsClientError', (error, socket) => {
       this.#core.logger.debug(
         { err: error.message, addr: socket.remoteAddress },
@@ -123,15 +158,52 @@ export class Mesh {
       })
     })
     this.#timers = [
-      setInterval(() => {
-        for (const link of this.#links.values()) this.#relay.sendSync(link)
-      }, SYNC_INTERVAL_MS),
-      setInterval(() => this.#announcePresence(), PRESENCE_ANNOUNCE_MS),
-      setInterval(() => this.#presenceChanged(this.#presence.expire()), PRESENCE_ANNOUNCE_MS / 2),
+      this.#every(SYNC_INTERVAL_MS, 'periodic sync', () => {
+        for (const link of this.#links.values())
+          contain(this.#core, 'timer', 'periodic sync', () => this.#relay.sendSync(link))
+      }),
+      this.#every(PRESENCE_ANNOUNCE_MS, 'presence announcement', () => this.#announcePresence()),
+      this.#every(PRESENCE_ANNOUNCE_MS / 2, 'expiry', () => this.#expire()),
+      this.#every(DIRECTORY_REFRESH_MS, 'own record renewal', () => this.#renewOwnRecord()),
     ]
-    for (const timer of this.#timers) timer.unref()
     for (const addr of this.#core.options.peers) this.addPeer(addr)
     return (this.#server.address() as AddressInfo).port
+  }
+
+  /** A repeating timer whose errors are contained (and counted) one run at a time. */
+  #every(ms: number, what: string, fn: () => void): NodeJS.Timeout {
+    const timer = setInterval(() => contain(this.#core, 'timer', what, fn), ms)
+    timer.unref()
+    return timer
+  }
+
+  /**
+   * Counts a new connection to the peer port as unauthenticated until its link is up or it
+   * closes; past the bounds it is closed at once. The TLS handshake (5 s) and the link's own
+   * handshake (5 s) bound how long each may stay so.
+   */
+  #admit(socket: Socket): void {
+    const address = socket.remoteAddress ?? ''
+    const fromAddress = this.#pendingPerAddress.get(address) ?? 0
+    if (
+      fromAddress >= this.#core.options.maxPendingPeersPerAddress ||
+      this.#pending.size >= MAX_PENDING_PEERS
+    ) {
+      this.#core.logger.debug({ addr: address }, 'refused a peer connection: too many handshakes')
+      socket.destroy()
+      return
+    }
+    const key = `${address}:${socket.remotePort}`
+    const release = () => {
+      if (this.#pending.get(key) !== release) return
+      this.#pending.delete(key)
+      const left = (this.#pendingPerAddress.get(address) ?? 1) - 1
+      if (left > 0) this.#pendingPerAddress.set(address, left)
+      else this.#pendingPerAddress.delete(address)
+    }
+    this.#pendingPerAddress.set(address, fromAddress + 1)
+    this.#pending.set(key, release)
+    socket.once('close', release)
   }
 
   // ---- peers, links and the one-link-per-pair rule
@@ -152,6 +224,7 @@ export class Mesh {
       link: undefined,
       remoteId: undefined,
       lastError: null,
+      lastDialAt: 0,
       stopped: false,
     }
     this.#dialers.set(addr, dialer)
@@ -186,6 +259,7 @@ export class Mesh {
         state: up ? 'up' : d.state === 'up' ? 'down' : d.state,
         rttMs: up ? link.rttMs : null,
         lastError: d.lastError,
+        ...this.#skewOf(d.remoteId),
       })
     }
     for (const link of this.#links.values()) {
@@ -197,23 +271,38 @@ export class Mesh {
         state: 'up',
         rttMs: link.rttMs,
         lastError: null,
+        ...this.#skewOf(link.remote.id),
       })
     }
     return statuses
   }
 
+  /** `{ skewMs }` when the node's events come too far ahead of this node's clock. */
+  #skewOf(id: string | undefined): { skewMs?: number } {
+    const skewMs = id === undefined ? undefined : this.#relay.skewMs(id)
+    return skewMs === undefined ? {} : { skewMs }
+  }
+
   #dial(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'connecting'
-    const socket = tlsConnect({
-      host: dialer.host,
-      port: dialer.port,
-      key: this.#options.identity.key,
-      cert: this.#options.identity.cert,
-      minVersion: 'TLSv1.3',
-      // Certificates are self-signed: who may link is decided by the mesh-secret proof.
-      rejectUnauthorized: false,
-    })
+    dialer.lastDialAt = Date.now()
+    let socket: TLSSocket
+    try {
+      socket = tlsConnect({
+        host: dialer.host,
+        port: dialer.port,
+        key: this.#options.identity.key,
+        cert: this.#options.identity.cert,
+        minVersion: 'TLSv1.3',
+        // Certificates are self-signed: who may link is decided by the mesh-secret proof.
+        rejectUnauthorized: false,
+      })
+    } catch (error) {
+      // An address the socket layer refuses outright (port 0, say): retried like any failure.
+      dialer.lastError = (error as Error).message
+      return this.#redialLater(dialer)
+    }
     dialer.socket = socket
     const timeout = setTimeout(
       () => socket.destroy(new Error('no TLS connection in time')),
@@ -226,7 +315,7 @@ export class Mesh {
       if (dialer.socket !== socket) return
       dialer.socket = undefined
       dialer.lastError = error.message
-      this.#redialLater(dialer)
+      contain(this.#core, 'timer', 'scheduling a redial', () => this.#redialLater(dialer))
     }
     socket.once('error', failed)
     socket.once('secureConnect', () => {
@@ -234,17 +323,45 @@ export class Mesh {
       socket.off('error', failed)
       dialer.socket = undefined
       if (dialer.stopped || this.#closed) return void socket.destroy()
-      dialer.link = this.#adopt(socket, true, dialer)
+      contain(
+        this.#core,
+        'link',
+        'taking a dialled link',
+        () => (dialer.link = this.#adopt(socket, true, dialer)),
+        () => {
+          socket.destroy()
+          this.#redialLater(dialer)
+        },
+      )
     })
   }
 
   #redialLater(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'down'
-    const delay = backoffDelay(dialer.attempt++, REDIAL_BASE_MS, REDIAL_MAX_MS)
+    const delay = backoffDelay(dialer.attempt++, REDIAL_BASE_MS, this.#core.options.redialMaxMs)
     clearTimeout(dialer.timer)
-    dialer.timer = setTimeout(() => this.#dial(dialer), delay)
+    dialer.timer = setTimeout(
+      () => contain(this.#core, 'timer', 'redial', () => this.#dial(dialer)),
+      delay,
+    )
     dialer.timer.unref()
+  }
+
+  /**
+   * A node was heard of through another link, so it is alive: a dialer of it that is waiting
+   * out its backoff dials now, with its backoff reset (a healed partition heals at once). At
+   * most one such dial per REDIAL_BASE_MS, however often the node is heard of.
+   */
+  #heardOf(id: string, peerAddr = ''): void {
+    for (const d of this.#dialers.values()) {
+      if (d.remoteId !== id && (peerAddr === '' || d.addr !== peerAddr)) continue
+      if (d.state !== 'down' || d.socket || d.link) continue
+      if (Date.now() - d.lastDialAt < REDIAL_BASE_MS) continue
+      clearTimeout(d.timer)
+      d.attempt = 0
+      this.#dial(d)
+    }
   }
 
   #adopt(socket: TLSSocket, initiator: boolean, dialer?: Dialer): PeerLink {
@@ -255,6 +372,7 @@ export class Mesh {
       mesh: this.#core.options.mesh,
       secret: this.#core.options.secret,
       logger: this.#core.logger,
+      sink: this.#core,
       onUp: (l) => this.#linkUp(l, dialer),
       onFrame: (l, frame) => this.#onFrame(l, frame),
       onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
@@ -265,6 +383,7 @@ export class Mesh {
   }
 
   #linkUp(link: PeerLink, dialer: Dialer | undefined): void {
+    if (!link.initiator) this.#pending.get(link.addr)?.() // authenticated now
     const remote = link.remote
     if (!remote || this.#closed) return link.close('mesh closed')
     const existing = this.#links.get(remote.id)
@@ -286,13 +405,15 @@ export class Mesh {
     this.#core.metrics.linksUp.set(this.#links.size)
     this.#core.logger.info({ peer: remote.id, name: remote.name, addr: link.addr }, 'peer link up')
 
-    // The hello only fills a gap: the node's own versioned entry follows in its `nodes` frame.
-    const learned = this.#learn([{ ...remote, peerAddr: '', version: 0 }])
     this.#relay.linkUp(link)
     // Presence goes to every link on the next turn: the new peer learns who is here, and the
     // others learn of the new link (for mesh maps).
     this.localPresenceChanged()
-    if (!learned) link.send(this.#nodesFrame())
+    // The new peer gets the whole directory; the others only what changed.
+    for (const frame of nodesFrames([this.#ownRecord(), ...this.#directory.values()]))
+      link.send(frame)
+    // The hello only fills a gap: the node's own versioned record came in its `nodes` frames.
+    this.#learn([{ ...remote, peerAddr: '', version: 0 }])
     this.#nodesMaybeChanged()
   }
 
@@ -339,6 +460,7 @@ export class Mesh {
 
   // ---- frames
 
+  /** A frame on an authenticated link (the link runs this inside `contain()`). */
   #onFrame(link: PeerLink, frame: PeerFrame): void {
     if (this.#links.get(link.remote?.id ?? '') !== link) return // a link on its way out
     switch (frame.type) {
@@ -353,7 +475,15 @@ export class Mesh {
       case 'typing':
         return this.#onTyping(link, frame)
       case 'nodes':
-        this.#learn(frame.nodes.map((n) => ({ ...n, version: n.version ?? 0 })))
+        this.#learn(
+          frame.nodes.map(({ id, name, url, peerAddr, version }) => ({
+            id,
+            name,
+            url,
+            peerAddr,
+            version: version ?? 0,
+          })),
+        )
         return
     }
   }
@@ -367,38 +497,61 @@ export class Mesh {
     for (const link of this.#links.values()) if (link !== except) link.send(frame)
   }
 
-  // ---- presence
-
-  /** Local presence changed: announce it on the next turn (several changes, one frame). */
-  localPresenceChanged(): void {
-    if (this.#presenceScheduled) return
-    this.#presenceScheduled = true
-    setImmediate(() => {
-      this.#presenceScheduled = false
-      this.#announcePresence()
-    })
+  /** Forgets what was not heard of for too long: presence, early events, node records. */
+  #expire(): void {
+    this.#presenceChanged(this.#presence.expire())
+    this.#relay.expire()
+    if (this.#directory.expire()) this.#nodesMaybeChanged()
   }
 
-  #presenceFrame(): Buffer {
-    return encodeFrame({
+  // ---- presence
+
+  /**
+   * Local presence changed: announce it soon, at most once per PRESENCE_MIN_GAP_MS (a burst of
+   * joins, one frame).
+   */
+  localPresenceChanged(): void {
+    if (this.#presenceTimer || this.#closed) return
+    const wait = Math.max(0, this.#lastAnnouncedAt + PRESENCE_MIN_GAP_MS - Date.now())
+    this.#presenceTimer = setTimeout(() => {
+      this.#presenceTimer = undefined
+      contain(this.#core, 'timer', 'presence announcement', () => this.#announcePresence())
+    }, wait)
+  }
+
+  #announcePresence(): void {
+    if (this.#links.size === 0) return
+    this.#lastAnnouncedAt = Date.now()
+    const { rooms, omitted } = announcedRooms(
+      this.#core.rooms.snapshot(),
+      this.#core.options.presenceMaxRooms,
+    )
+    if (omitted > 0 && this.#roomsOmitted === 0) {
+      this.#core.logger.warn(
+        { omitted, announced: Object.keys(rooms).length },
+        'too many rooms to announce: users of the quietest are not shown online on other nodes',
+      )
+    }
+    this.#roomsOmitted = omitted
+    const frame = {
       type: 'presence',
       node: this.#core.nodeId,
       // The clock is strictly increasing, even across restarts: every announcement is newer.
       version: this.#core.clock.now(),
-      rooms: Object.fromEntries(this.#core.rooms.snapshot()),
-      links: [...this.#links.keys()],
-    })
-  }
-
-  #announcePresence(): void {
-    if (this.#links.size > 0) this.#flood(this.#presenceFrame())
+      rooms,
+      links: [...this.#links.keys()].slice(0, MAX_PRESENCE_LINKS),
+    }
+    this.#flood(encodeFrame(frame))
   }
 
   #onPresence(link: PeerLink, frame: PeerFrameOf<'presence'>): void {
     if (frame.node === this.#core.nodeId) return
     const changed = this.#presence.apply(frame.node, frame.version, frame.rooms, link, frame.links)
     if (!changed) return
-    this.#flood(encodeFrame(frame), link)
+    // Passed on as received; one whose encoding would pass the frame limit goes no further.
+    const forwarded = tryEncodeFrame(frame)
+    if (forwarded) this.#flood(forwarded, link)
+    this.#heardOf(frame.node)
     this.#presenceChanged(changed)
   }
 
@@ -425,38 +578,40 @@ export class Mesh {
   #onTyping(link: PeerLink, frame: PeerFrameOf<'typing'>): void {
     if (frame.origin === this.#core.nodeId) return
     if ((this.#typingSeen.get(frame.origin) ?? 0) >= frame.eseq) return
+    this.#typingSeen.delete(frame.origin) // re-inserted last: the most recently updated
     this.#typingSeen.set(frame.origin, frame.eseq)
-    this.#flood(encodeFrame(frame), link)
+    if (this.#typingSeen.size > MAX_TYPING_ORIGINS) {
+      const oldest = this.#typingSeen.keys().next()
+      if (!oldest.done) this.#typingSeen.delete(oldest.value)
+    }
+    const forwarded = tryEncodeFrame(frame)
+    if (forwarded) this.#flood(forwarded, link)
     this.#core.publishTyping(frame.room, { id: frame.user.id, name: frame.user.name })
   }
 
   // ---- the nodes of the mesh
 
-  /**
-   * Takes in entries of other nodes; when any is new, sends the whole directory to every link
-   * and returns true. A known node's entry is replaced only by a newer one that node made: with
-   * "last heard wins", two nodes relaying different entries for the same node at the same moment
-   * would swap them with each other forever.
-   */
-  #learn(entries: readonly DirectoryEntry[]): boolean {
-    let changed = false
-    for (const { id, name, url, peerAddr, version } of entries) {
-      if (id === this.#core.nodeId) continue
-      const held = this.#directory.get(id)
-      if (held && version <= held.version) continue
-      this.#directory.set(id, { id, name, url, peerAddr, version })
-      changed = true
-    }
-    if (!changed) return false
-    this.#flood(this.#nodesFrame())
-    this.#nodesMaybeChanged()
-    return true
+  #ownRecord(): DirectoryEntry {
+    return { ...this.#self, peerAddr: this.#options.peerAddr(), version: this.#version }
   }
 
-  /** Every node this one knows, itself first. */
-  #nodesFrame(): Buffer {
-    const self = { ...this.#self, peerAddr: this.#options.peerAddr(), version: this.#version }
-    return encodeFrame({ type: 'nodes', nodes: [self, ...this.#directory.values()] })
+  /** A new version of this node's record, so that other nodes keep it past their TTL. */
+  #renewOwnRecord(): void {
+    this.#version = this.#core.clock.now()
+    for (const frame of nodesFrames([this.#ownRecord()])) this.#flood(frame)
+  }
+
+  /**
+   * Takes in records of other nodes; the new and newer ones go on to every link, as they are
+   * (what changed, not the whole directory), and make a waiting dialer of that node dial now.
+   */
+  #learn(entries: readonly DirectoryEntry[]): void {
+    const own = this.#core.nodeId
+    const changed = this.#directory.learn(entries.filter((entry) => entry.id !== own))
+    if (changed.length === 0) return
+    for (const frame of nodesFrames(changed)) this.#flood(frame)
+    for (const entry of changed) this.#heardOf(entry.id, entry.peerAddr)
+    this.#nodesMaybeChanged()
   }
 
   /** Every node known, this one first; `up` when it is linked or was heard from lately. */
@@ -464,7 +619,7 @@ export class Mesh {
     const self = this.#self
     return [
       { id: self.id, name: self.name, url: self.url, up: true },
-      ...[...this.#directory.values()].map((n) => ({
+      ...this.#directory.values().map((n) => ({
         id: n.id,
         name: n.name,
         url: n.url,
@@ -498,6 +653,7 @@ export class Mesh {
   async close(): Promise<void> {
     this.#closed = true
     for (const timer of this.#timers) clearInterval(timer)
+    clearTimeout(this.#presenceTimer)
     for (const dialer of this.#dialers.values()) {
       dialer.stopped = true
       clearTimeout(dialer.timer)

@@ -248,23 +248,30 @@ describe('PresenceTable, bounds', () => {
 
 describe('announcedRooms', () => {
   it('names every room when they fit', () => {
-    const { rooms, omitted } = announcedRooms({ general: [ada, bob], dev: [cy] }, 10)
+    const local = new Map([
+      ['general', [ada, bob]],
+      ['dev', [cy]],
+    ])
+    const { rooms, omitted } = announcedRooms(local, 10)
     expect({ ...rooms }).toEqual({ general: [ada, bob], dev: [cy] })
     expect(omitted).toBe(0)
   })
 
   it('takes the busiest rooms first, then by name, up to maxRooms', () => {
-    const { rooms, omitted } = announcedRooms(
-      { zed: [ada], busy: [ada, bob, cy], alpha: [bob], pair: [ada, bob] },
-      3,
-    )
+    const local = new Map([
+      ['zed', [ada]],
+      ['busy', [ada, bob, cy]],
+      ['alpha', [bob]],
+      ['pair', [ada, bob]],
+    ])
+    const { rooms, omitted } = announcedRooms(local, 3)
     expect(Object.keys(rooms)).toEqual(['busy', 'pair', 'alpha'])
     expect(omitted).toBe(1)
   })
 
   it('stays under PRESENCE_MAX_BYTES with long names, whatever the number of rooms', () => {
     const longUser = { id: 'u'.repeat(64), name: '中'.repeat(64) }
-    const local = Object.fromEntries(
+    const local = new Map(
       Array.from({ length: 12_000 }, (_, i) => [
         `${String(i).padStart(5, '0')}${'x'.repeat(59)}`,
         [longUser],
@@ -278,13 +285,14 @@ describe('announcedRooms', () => {
   })
 
   it('stays under PRESENCE_MAX_ENTRIES_PER_NODE with short names', () => {
-    const { rooms, omitted } = announcedRooms(manyRooms(PRESENCE_MAX_ENTRIES_PER_NODE + 10), 1e9)
+    const local = new Map(Object.entries(manyRooms(PRESENCE_MAX_ENTRIES_PER_NODE + 10)))
+    const { rooms, omitted } = announcedRooms(local, 1e9)
     expect(Object.keys(rooms)).toHaveLength(PRESENCE_MAX_ENTRIES_PER_NODE)
     expect(omitted).toBe(10)
   })
 
   it('holds a room named constructor as its own key, on an object with no prototype', () => {
-    const { rooms } = announcedRooms({ constructor: [ada] }, 10)
+    const { rooms } = announcedRooms(new Map([['constructor', [ada]]]), 10)
     expect(Object.getPrototypeOf(rooms)).toBeNull()
     expect(JSON.parse(JSON.stringify(rooms))).toEqual({ constructor: [ada] })
   })

@@ -49,8 +49,8 @@ export interface Announcement {
  * `maxRooms`, `PRESENCE_MAX_BYTES` and `PRESENCE_MAX_ENTRIES_PER_NODE`. The result is a
  * null-prototype object, ready to be encoded.
  */
-export function announcedRooms(local: Record<string, User[]>, maxRooms: number): Announcement {
-  const all = Object.entries(local).sort(
+export function announcedRooms(local: ReadonlyMap<string, User[]>, maxRooms: number): Announcement {
+  const all = [...local].sort(
     ([a, usersA], [b, usersB]) => usersB.length - usersA.length || (a < b ? -1 : a > b ? 1 : 0),
   )
   const rooms = Object.create(null) as Record<string, User[]>

@@ -5,25 +5,35 @@
  * by every event sent to it or received from it. A committed event goes to each peer that holds
  * exactly the seq before it; a peer further behind is caught up by streaming from the store,
  * paced by the socket's drain. An event is accepted only as its origin's next seq: a duplicate
- * is dropped and never forwarded (no loops in any topology), an early one is kept aside and its
- * hole asked for with `want`.
+ * is dropped and never forwarded (no loops in any topology), an early one is kept aside
+ * (bounded, see early-events.ts) and its hole asked for with `want`. A `want` is answered with
+ * exactly the seqs it asks for, at most `MAX_WANT_SEQS`, paced by the socket too.
  */
-import type { PeerFrameOf, WireEvent } from '../../../shared/peer-protocol.ts'
+import { MAX_WANT_SEQS, type PeerFrameOf, type WireEvent } from '../../../shared/peer-protocol.ts'
 import type { Vector } from '../../../shared/protocol.ts'
+import { vectorFromWire } from '../../../shared/vector.ts'
+import { MAX_CLOCK_AHEAD_MS, type HybridClock } from '../clock.ts'
+import { contain, type ErrorSink } from '../containment.ts'
 import type { EventLog } from '../event-log.ts'
-import type { Logger } from '../logger.ts'
 import type { ChatEvent, Store } from '../store.ts'
+import { EarlyEvents } from './early-events.ts'
 import { encodeFrame } from './framing.ts'
 import type { PeerLink } from './link.ts'
 
-/** Early events kept aside, across all origins; past this they are dropped (sync repairs). */
-export const MAX_EARLY_EVENTS = 10_000
-/** Events read from the store per step of a catch-up stream. */
-const CATCH_UP_BATCH = 500
+/** Events read from the store per step of a catch-up stream or a `want` answer. */
+const STREAM_BATCH = 500
 /** A `want` for the same origin on the same link is not repeated sooner than this. */
 const WANT_REPEAT_MS = 2_000
-/** The largest range one `want` may ask for. */
-const MAX_WANT_RANGE = 100_000
+/** `want`s waiting for their answer on one link; past this a `want` is dropped (sync repairs). */
+export const MAX_QUEUED_WANTS = 64
+/** Origins whose clock skew is remembered for `/health`. */
+export const MAX_SKEWED_ORIGINS = 1_000
+
+interface WantedRange {
+  origin: string
+  from: number
+  to: number
+}
 
 interface PeerView {
   /** Per origin, the highest seq the peer is known to hold. */
@@ -35,6 +45,9 @@ interface PeerView {
   synced: boolean
   /** A catch-up stream is running for this link. */
   streaming: boolean
+  /** `want`s not answered yet, oldest first, and whether they are being answered. */
+  wants: WantedRange[]
+  answering: boolean
   /** Per origin, when a `want` was last sent on this link. */
   wantedAt: Map<string, number>
 }
@@ -42,7 +55,10 @@ interface PeerView {
 export interface RelayOptions {
   log: EventLog
   store: Store
-  logger: Logger
+  /** This node's clock: a ts too far ahead of it is reported as the origin's skew. */
+  clock: HybridClock
+  /** Where contained errors and the early-event gauges go. */
+  sink: ErrorSink
   /** Counts event frames written to a link (for the mesh-frames-per-message figure). */
   onEventSent: (link: PeerLink, count: number) => void
 }
@@ -50,8 +66,9 @@ export interface RelayOptions {
 export class Relay {
   readonly #options: RelayOptions
   readonly #views = new Map<PeerLink, PeerView>()
-  readonly #early = new Map<string, Map<number, ChatEvent>>()
-  #earlyCount = 0
+  readonly #early = new EarlyEvents()
+  /** Per origin, how far ahead of this node's clock its latest event was, when over the bound. */
+  readonly #skewMs = new Map<string, number>()
 
   constructor(options: RelayOptions) {
     this.#options = options
@@ -63,6 +80,8 @@ export class Relay {
       known: new Map(),
       synced: false,
       streaming: false,
+      wants: [],
+      answering: false,
       wantedAt: new Map(),
     })
     this.sendSync(link)
@@ -70,28 +89,44 @@ export class Relay {
 
   linkDown(link: PeerLink): void {
     this.#views.delete(link)
+    this.#early.dropVia(link)
+    this.#earlyChanged()
   }
 
   sendSync(link: PeerLink): void {
     link.send(encodeFrame({ type: 'sync', vector: this.#options.store.vector() }))
   }
 
+  /** How far ahead of this node's clock `origin`'s latest event was, when over the bound. */
+  skewMs(origin: string): number | undefined {
+    return this.#skewMs.get(origin)
+  }
+
+  /** Forgets early events kept too long and `want` times that no longer matter. */
+  expire(): void {
+    this.#early.expire()
+    this.#earlyChanged()
+    const cutoff = Date.now() - WANT_REPEAT_MS
+    for (const view of this.#views.values())
+      for (const [origin, at] of view.wantedAt) if (at < cutoff) view.wantedAt.delete(origin)
+  }
+
   /** The peer's vector: stream it everything it lacks. */
   onSync(link: PeerLink, vector: Vector): void {
     const view = this.#views.get(link)
     if (!view) return
-    view.known = new Map(Object.entries(vector))
+    view.known = vectorFromWire(vector)
     view.synced = true
-    void this.#catchUp(link, view)
+    this.#catchUp(link, view)
   }
 
-  /** The peer asks for seqs [from, to] of an origin. */
+  /** The peer asks for seqs [from, to] of an origin: it gets those (the first MAX_WANT_SEQS). */
   onWant(link: PeerLink, frame: PeerFrameOf<'want'>): void {
     const view = this.#views.get(link)
-    if (!view?.synced || frame.to < frame.from || frame.to - frame.from > MAX_WANT_RANGE) return
-    const known = view.known.get(frame.origin) ?? 0
-    view.known.set(frame.origin, Math.min(known, frame.from - 1))
-    void this.#catchUp(link, view)
+    if (!view?.synced || frame.to < frame.from || view.wants.length >= MAX_QUEUED_WANTS) return
+    const to = Math.min(frame.to, frame.from + MAX_WANT_SEQS - 1)
+    view.wants.push({ origin: frame.origin, from: frame.from, to })
+    void this.#pump(link, view, 'answering', () => this.#answerStep(link, view))
   }
 
   onEvent(link: PeerLink, wire: WireEvent): void {
@@ -106,20 +141,27 @@ export class Relay {
       text: wire.text,
       cid: wire.cid,
     }
-    // The peer holds this event, so it holds every seq below it too.
-    if ((view.known.get(event.origin) ?? 0) < event.seq) view.known.set(event.origin, event.seq)
-    // Our own events come back only as duplicates; a higher one would mean a reused id.
-    if (event.origin === this.#options.store.nodeId) return
-
     const log = this.#options.log
+    // Our own events come back only as duplicates; a higher one would mean a reused id.
+    if (event.origin === this.#options.store.nodeId) {
+      if (event.seq <= log.acceptedSeq(event.origin)) raiseKnown(view, event)
+      return
+    }
     switch (log.accept(event)) {
       case 'accepted':
+        raiseKnown(view, event)
+        this.#noteSkew(event)
         this.#acceptEarly(event.origin)
         return
       case 'duplicate':
+        raiseKnown(view, event)
         return
       case 'early':
-        this.#keepEarly(event)
+        // Counted as held only for an origin this node holds: the early events of made-up
+        // origins would grow `known` without bound, and nothing of theirs can be sent anyway.
+        if (log.acceptedSeq(event.origin) > 0) raiseKnown(view, event)
+        if (!this.#early.keep(event, link)) return // the periodic sync repairs it
+        this.#earlyChanged()
         this.#want(link, view, event.origin, log.acceptedSeq(event.origin) + 1, event.seq - 1)
     }
   }
@@ -140,74 +182,124 @@ export class Relay {
           view.known.set(event.origin, event.seq)
           sent.set(link, (sent.get(link) ?? 0) + 1)
         } else {
-          void this.#catchUp(link, view)
+          this.#catchUp(link, view)
         }
       }
     }
     for (const [link, count] of sent) this.#options.onEventSent(link, count)
   }
 
-  /** Streams from the store every committed event the peer lacks, paced by the socket. */
-  async #catchUp(link: PeerLink, view: PeerView): Promise<void> {
-    if (view.streaming) return
-    view.streaming = true
-    const store = this.#options.store
+  #catchUp(link: PeerLink, view: PeerView): void {
+    void this.#pump(link, view, 'streaming', () => this.#catchUpStep(link, view))
+  }
+
+  /**
+   * Runs `step` until it has nothing more to send, each step once the socket has drained, one
+   * pump of each kind per link. An error in a step closes the link, never the node.
+   */
+  async #pump(
+    link: PeerLink,
+    view: PeerView,
+    kind: 'streaming' | 'answering',
+    step: () => boolean,
+  ): Promise<void> {
+    if (view[kind]) return
+    view[kind] = true
     try {
       for (;;) {
-        let progressed = false
-        for (const [origin, held] of Object.entries(store.vector())) {
-          const known = view.known.get(origin) ?? 0
-          if (known >= held) continue
-          const events = store.range(origin, known + 1, Math.min(held, known + CATCH_UP_BATCH))
-          for (const event of events) link.send(eventFrame(event))
-          const last = events.at(-1)
-          if (last) view.known.set(origin, last.seq)
-          this.#options.onEventSent(link, events.length)
-          progressed ||= events.length > 0
-          if (!link.writable) break
-        }
-        if (!progressed || link.state === 'closed' || this.#views.get(link) !== view) return
         await link.drained()
+        if (link.state === 'closed' || this.#views.get(link) !== view) return
+        const more = contain(this.#options.sink, 'link', `peer ${kind}`, step, () =>
+          link.close(`internal error while ${kind}`),
+        )
+        if (!more) return
       }
     } finally {
-      view.streaming = false
+      view[kind] = false
     }
+  }
+
+  /** Sends a batch of every origin the peer lacks; true when there may be more. */
+  #catchUpStep(link: PeerLink, view: PeerView): boolean {
+    const store = this.#options.store
+    let progressed = false
+    for (const [origin, held] of Object.entries(store.vector())) {
+      const known = view.known.get(origin) ?? 0
+      if (known >= held) continue
+      const events = store.range(origin, known + 1, Math.min(held, known + STREAM_BATCH))
+      for (const event of events) link.send(eventFrame(event))
+      const last = events.at(-1)
+      if (last) view.known.set(origin, last.seq)
+      this.#options.onEventSent(link, events.length)
+      progressed ||= events.length > 0
+      if (!link.writable) break
+    }
+    return progressed
+  }
+
+  /** Sends a batch of the oldest `want`'s seqs; true while wants are left. */
+  #answerStep(link: PeerLink, view: PeerView): boolean {
+    const want = view.wants[0]
+    if (!want) return false
+    const to = Math.min(want.to, want.from + STREAM_BATCH - 1)
+    const events = this.#options.store.range(want.origin, want.from, to)
+    for (const event of events) link.send(eventFrame(event))
+    this.#options.onEventSent(link, events.length)
+    if (to >= want.to) view.wants.shift()
+    else want.from = to + 1
+    return view.wants.length > 0
   }
 
   #want(link: PeerLink, view: PeerView, origin: string, from: number, to: number): void {
     const now = Date.now()
     if (now - (view.wantedAt.get(origin) ?? 0) < WANT_REPEAT_MS) return
     view.wantedAt.set(origin, now)
-    link.send(encodeFrame({ type: 'want', origin, from, to: Math.min(to, from + MAX_WANT_RANGE) }))
-  }
-
-  #keepEarly(event: ChatEvent): void {
-    let byOrigin = this.#early.get(event.origin)
-    if (byOrigin?.has(event.seq)) return
-    if (this.#earlyCount >= MAX_EARLY_EVENTS) return
-    if (!byOrigin) this.#early.set(event.origin, (byOrigin = new Map()))
-    byOrigin.set(event.seq, event)
-    this.#earlyCount++
+    const frame = { type: 'want', origin, from, to: Math.min(to, from + MAX_WANT_SEQS - 1) }
+    link.send(encodeFrame(frame))
   }
 
   /** After an origin's next seq was accepted, takes whatever early events now follow it. */
   #acceptEarly(origin: string): void {
-    const byOrigin = this.#early.get(origin)
-    if (!byOrigin) return
     const log = this.#options.log
     for (;;) {
-      const next = byOrigin.get(log.acceptedSeq(origin) + 1)
+      const next = this.#early.take(origin, log.acceptedSeq(origin) + 1)
       if (!next || log.accept(next) !== 'accepted') break
+      this.#noteSkew(next)
     }
-    const held = log.acceptedSeq(origin)
-    for (const seq of byOrigin.keys()) {
-      if (seq <= held) {
-        byOrigin.delete(seq)
-        this.#earlyCount--
-      }
-    }
-    if (byOrigin.size === 0) this.#early.delete(origin)
+    this.#early.dropThrough(origin, log.acceptedSeq(origin))
+    this.#earlyChanged()
   }
+
+  /**
+   * An accepted event's ts too far ahead of this node's clock did not move the clock (see
+   * clock.ts): remember by how much, for `/health`, until the origin's events are in bounds.
+   */
+  #noteSkew(event: ChatEvent): void {
+    const ahead = Math.round(this.#options.clock.aheadMs(event.ts))
+    if (ahead <= MAX_CLOCK_AHEAD_MS) {
+      this.#skewMs.delete(event.origin)
+      return
+    }
+    if (!this.#skewMs.has(event.origin)) {
+      if (this.#skewMs.size >= MAX_SKEWED_ORIGINS) return
+      this.#options.sink.logger.warn(
+        { origin: event.origin, seq: event.seq, aheadMs: ahead },
+        'an event is too far ahead of this node’s clock: stored, but the clock does not follow',
+      )
+    }
+    this.#skewMs.set(event.origin, ahead)
+  }
+
+  #earlyChanged(): void {
+    const { metrics } = this.#options.sink
+    metrics.earlyEvents.set(this.#early.count)
+    metrics.earlyEventBytes.set(this.#early.bytes)
+  }
+}
+
+/** The peer holds `event`, so it holds every seq of its origin below it too. */
+function raiseKnown(view: PeerView, event: ChatEvent): void {
+  if ((view.known.get(event.origin) ?? 0) < event.seq) view.known.set(event.origin, event.seq)
 }
 
 function eventFrame(event: ChatEvent): Buffer {

@@ -1,0 +1,221 @@
+/**
+ * The relay over a real store and event log, with a stand-in for the link: what it answers to
+ * `want`, how it keeps early events and skewed clocks, and that an error closes only the link.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { MAX_WANT_SEQS, type PeerFrame, peerFrameSchema } from '../../../shared/peer-protocol.ts'
+import { HybridClock } from '../clock.ts'
+import { EventLog } from '../event-log.ts'
+import { silentLogger } from '../logger.ts'
+import { NodeMetrics } from '../metrics.ts'
+import { type ChatEvent, Store } from '../store.ts'
+import { EARLY_MAX_EVENTS_PER_LINK } from './early-events.ts'
+import { FrameDecoder } from './framing.ts'
+import type { PeerLink } from './link.ts'
+import { MAX_QUEUED_WANTS, Relay } from './relay.ts'
+
+const ORIGIN = 'origin0001'
+const WALL = 1_700_000_000_000_000
+
+/** Stands in for a PeerLink: keeps what the relay writes; takes `budget` frames per drain. */
+class FakeLink {
+  state: 'up' | 'closed' = 'up'
+  readonly remote = { id: 'peer00001', name: 'Peer', url: 'ws://127.0.0.1:1/' }
+  readonly frames: PeerFrame[] = []
+  closedWith: string | undefined
+  budget = Infinity
+  #sinceDrain = 0
+  #waiters: (() => void)[] = []
+
+  send(frame: Buffer): void {
+    const decoder = new FrameDecoder()
+    decoder.push(frame)
+    this.frames.push(peerFrameSchema.parse(decoder.read()))
+    this.#sinceDrain++
+  }
+
+  get writable(): boolean {
+    return this.#sinceDrain < this.budget
+  }
+
+  drained(): Promise<void> {
+    if (this.writable) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  /** The socket's buffer emptied: the relay may write `budget` more. */
+  drain(): void {
+    this.#sinceDrain = 0
+    for (const waiter of this.#waiters.splice(0)) waiter()
+  }
+
+  close(reason: string): void {
+    this.state = 'closed'
+    this.closedWith = reason
+    this.drain()
+  }
+
+  seqs(origin = ORIGIN): number[] {
+    return this.frames.flatMap((f) =>
+      f.type === 'event' && f.event.origin === origin ? [f.event.seq] : [],
+    )
+  }
+
+  get asLink(): PeerLink {
+    return this as unknown as PeerLink
+  }
+}
+
+let dir: string
+let store: Store
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'palaver-relay-'))
+  store = new Store(dir)
+})
+afterEach(() => {
+  store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function ev(seq: number, fields: Partial<ChatEvent> = {}): ChatEvent {
+  const user = { id: 'user_ada1', name: 'Ada' }
+  return {
+    origin: ORIGIN,
+    seq,
+    ts: WALL + seq,
+    room: 'general',
+    user,
+    text: `t${seq}`,
+    cid: `c${seq}`,
+    ...fields,
+  }
+}
+
+/** A relay whose store holds `held` events of ORIGIN, and a synced link that holds them too. */
+function setup(held = 0) {
+  store.append(Array.from({ length: held }, (_, i) => ev(i + 1)))
+  const clock = new HybridClock(() => WALL, store.maxTs)
+  const metrics = new NodeMetrics()
+  const log = new EventLog({ store, clock, onCommitted: () => {} })
+  const relay = new Relay({
+    log,
+    store,
+    clock,
+    sink: { logger: silentLogger, metrics },
+    onEventSent: () => {},
+  })
+  const link = new FakeLink()
+  relay.linkUp(link.asLink)
+  relay.onSync(link.asLink, store.vector())
+  return { relay, link, log, clock, metrics }
+}
+
+/** Lets the relay's pumps run until they wait on the link. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+function wire(event: ChatEvent) {
+  return { kind: 'message' as const, ...event }
+}
+
+describe('Relay: want', () => {
+  it('answers exactly the seqs asked for, not the history after them', async () => {
+    const { relay, link } = setup(50)
+    relay.onWant(link.asLink, { type: 'want', origin: ORIGIN, from: 1, to: 1 })
+    relay.onWant(link.asLink, { type: 'want', origin: ORIGIN, from: 10, to: 12 })
+    await settle()
+    expect(link.seqs()).toEqual([1, 10, 11, 12])
+  })
+
+  it('answers at most MAX_WANT_SEQS of a longer range, and only seqs it holds', async () => {
+    const { relay, link } = setup(MAX_WANT_SEQS + 100)
+    relay.onWant(link.asLink, { type: 'want', origin: ORIGIN, from: 1, to: 1_000_000 })
+    relay.onWant(link.asLink, {
+      type: 'want',
+      origin: ORIGIN,
+      from: MAX_WANT_SEQS + 90,
+      to: MAX_WANT_SEQS + 200,
+    })
+    relay.onWant(link.asLink, { type: 'want', origin: 'nobody001', from: 1, to: 5 })
+    for (let i = 0; i < 5; i++) await settle()
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i)
+    expect(link.seqs()).toEqual([
+      ...range(1, MAX_WANT_SEQS),
+      ...range(MAX_WANT_SEQS + 90, MAX_WANT_SEQS + 100),
+    ])
+  })
+
+  it('writes no faster than the link drains, and queues at most MAX_QUEUED_WANTS', async () => {
+    const { relay, link } = setup(10)
+    link.budget = 1
+    link.drain() // the sync sent at link up is out
+    for (let i = 0; i < MAX_QUEUED_WANTS + 5; i++)
+      relay.onWant(link.asLink, { type: 'want', origin: ORIGIN, from: 1, to: 1 })
+    await settle()
+    expect(link.seqs()).toHaveLength(1)
+    for (let i = 0; i < MAX_QUEUED_WANTS + 5; i++) {
+      link.drain()
+      await settle()
+    }
+    expect(link.seqs()).toHaveLength(MAX_QUEUED_WANTS)
+  })
+
+  it('closes only the link when answering fails, and counts the error', async () => {
+    const { relay, link, metrics } = setup(10)
+    store.close() // every read throws from now on
+    relay.onWant(link.asLink, { type: 'want', origin: ORIGIN, from: 1, to: 1 })
+    await settle()
+    expect(link.closedWith).toBe('internal error while answering')
+    const counted = (await metrics.internalErrors.get()).values.find(
+      (v) => v.labels.scope === 'link',
+    )
+    expect(counted?.value).toBe(1)
+  })
+})
+
+describe('Relay: clocks', () => {
+  it('stores an event far ahead of the clock without following it, and reports the skew', async () => {
+    const { relay, link, clock } = setup(0)
+    relay.onEvent(link.asLink, wire(ev(1, { ts: Number.MAX_SAFE_INTEGER })))
+    expect(relay.skewMs(ORIGIN)).toBe(Math.round((Number.MAX_SAFE_INTEGER - WALL) / 1000))
+    expect(clock.now()).toBe(WALL)
+    relay.onEvent(link.asLink, wire(ev(2, { ts: WALL + 60_000_000 }))) // a minute ahead: fine
+    expect(relay.skewMs(ORIGIN)).toBeUndefined()
+    await settle()
+    expect(store.range(ORIGIN, 1, 2).map((e) => e.ts)).toEqual([
+      Number.MAX_SAFE_INTEGER,
+      WALL + 60_000_000,
+    ])
+  })
+})
+
+describe('Relay: early events', () => {
+  it('keeps at most EARLY_MAX_EVENTS_PER_LINK from a link and forgets them when it goes', async () => {
+    const { relay, link, metrics } = setup(0)
+    for (let i = 0; i < EARLY_MAX_EVENTS_PER_LINK + 50; i++)
+      relay.onEvent(link.asLink, wire(ev(5, { origin: `made${i}upnode` })))
+    expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(EARLY_MAX_EVENTS_PER_LINK)
+    // Each kept one asked for its hole, once.
+    expect(link.frames.filter((f) => f.type === 'want')).toHaveLength(EARLY_MAX_EVENTS_PER_LINK)
+    relay.linkDown(link.asLink)
+    expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(0)
+    expect((await metrics.earlyEventBytes.get()).values[0]?.value).toBe(0)
+  })
+
+  it('takes kept events once the hole below them is filled', async () => {
+    const { relay, link, log } = setup(0)
+    relay.onEvent(link.asLink, wire(ev(3)))
+    relay.onEvent(link.asLink, wire(ev(2)))
+    expect(log.acceptedSeq(ORIGIN)).toBe(0)
+    relay.onEvent(link.asLink, wire(ev(1)))
+    expect(log.acceptedSeq(ORIGIN)).toBe(3)
+    await settle()
+    expect(store.vector()).toEqual({ [ORIGIN]: 3 })
+  })
+})
