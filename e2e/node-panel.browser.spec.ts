@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { expect, test } from '@playwright/test'
 import { NodeController } from '../src/main/node-controller.ts'
 import { freePort } from '../test/support/mesh.ts'
+import { closeFakePeers, FakePeer } from '../test/support/fake-peer.ts'
 import { testNodeConfig } from '../test/support/node-config.ts'
 import { cleanupNodes, health, startNode } from '../test/support/node-process.ts'
 import { ChatPage } from './pages/chat-page.ts'
@@ -19,6 +20,7 @@ let controller: NodeController | undefined
 let dir: string | undefined
 
 test.afterEach(async () => {
+  closeFakePeers()
   await controller?.stop().catch(() => {})
   controller = undefined
   await cleanupNodes()
@@ -168,4 +170,43 @@ test('the panel says what went wrong and what to do, in plain words', async ({ p
 
   // Nowhere in the panel: errno codes, argument positions, schema wording.
   await expect(dialog).not.toContainText(/E[A-Z]{5,}|argument \d|HOST:PORT|expected string/)
+})
+
+test('a peer whose events come from far in the future is shown with its clock’s skew', async ({
+  page,
+}) => {
+  const server = await startNode({ name: 'Server', logLevel: 'warn' })
+  dir = mkdtempSync(join(tmpdir(), 'palaver-panel-'))
+  controller = new NodeController({
+    configPath: join(dir, 'node.json'),
+    defaults: testNodeConfig(dir),
+  })
+  await bridgeToController(page, controller)
+  await new ChatPage(page).open(server.httpUrl, 'Operator')
+  const nodePanel = new NodePanelPage(page)
+  await nodePanel.open()
+  await nodePanel.start()
+  const port = controller.status().boundPeerPort
+  if (port === null) throw new Error('the node has no peer port')
+
+  // A peer (the mesh has no secret) whose event carries the largest ts there is.
+  const skewed = await FakePeer.connect({ port, node: { name: 'Skewed' } })
+  const sync = await skewed.handshake('')
+  skewed.send({ type: 'sync', vector: sync.vector })
+  skewed.send({
+    type: 'event',
+    event: {
+      kind: 'message',
+      origin: skewed.node.id,
+      seq: 1,
+      ts: Number.MAX_SAFE_INTEGER,
+      room: 'general',
+      user: { id: 'user_skew1', name: 'Skew' },
+      text: 'from the future',
+      cid: 'f1',
+    },
+  })
+  const row = nodePanel.peers.filter({ hasText: 'Skewed' })
+  await expect(row).toHaveAttribute('data-state', 'up')
+  await expect(row.getByTestId('peer-skew')).toHaveText('· its clock is over a year ahead')
 })

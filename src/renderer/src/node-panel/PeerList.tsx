@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react'
 import type { PeerStatus } from '../../../shared/protocol.ts'
+import { describeSkew } from '../lib/clock-skew.ts'
 import { describeLinkProblem } from '../lib/node-problems.ts'
 
 interface Props {
@@ -61,6 +62,9 @@ export function PeerList({ peers, onAdd, onRemove }: Props) {
                 <span className="peers__detail">
                   {peer.name !== null ? `${peer.addr} · ` : ''}
                   {linkDetail(peer)}
+                  {peer.skewMs !== undefined && (
+                    <span data-testid="peer-skew"> · {describeSkew(peer.skewMs)}</span>
+                  )}
                 </span>
               </span>
               <button
