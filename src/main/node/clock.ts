@@ -5,9 +5,9 @@
  * above `ts`: so an event's ts is greater than that of every event its node had seen. When the
  * wall clock steps back, the clock keeps counting up from where it was.
  *
- * The clock is bounded: it never runs more than `MAX_CLOCK_AHEAD_MS` ahead of the wall clock. A
- * remote ts further ahead than that is not observed (docs/protocol.md, "Verification and
- * limits"), so one peer with a wrong clock, or a hostile one, cannot drag every node's clock
+ * The clock is bounded: it jumps only to times at most `MAX_CLOCK_AHEAD_MS` ahead of the wall
+ * clock. A remote ts (or a floor) further ahead is not observed (docs/protocol.md, "Verification
+ * and limits"), so one peer with a wrong clock, or a hostile one, cannot drag every node's clock
  * into the far future or past `Number.MAX_SAFE_INTEGER`.
  */
 export type WallClock = () => number
@@ -27,14 +27,15 @@ export class HybridClock {
   /**
    * @param wall source of wall-clock microseconds (injected for tests)
    * @param floor a ts already used, e.g. the highest ts in the store, so a restart never
-   *   goes back even if the wall clock did; a floor further ahead than the bound (a store
-   *   written before clocks were bounded) is taken only up to the bound
+   *   goes back even if the wall clock did; like a remote ts, a floor further ahead than the
+   *   bound (a store written before clocks were bounded) is not believed
    * @param maxAheadMs how far ahead of the wall clock the clock may run
    */
   constructor(wall: WallClock = systemMicros, floor = 0, maxAheadMs = MAX_CLOCK_AHEAD_MS) {
     this.#wall = wall
     this.#maxAheadMicros = maxAheadMs * 1000
-    this.#last = Math.min(floor, wall() + this.#maxAheadMicros)
+    this.#last = 0
+    this.observe(floor)
   }
 
   /** A fresh timestamp, greater than any returned or observed before. */
