@@ -24,6 +24,7 @@ export class NodeMetrics {
   readonly internalErrors: Counter<'scope'>
   readonly earlyEvents: Gauge
   readonly earlyEventBytes: Gauge
+  readonly directoryRecords: Gauge
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 10 })
 
   constructor() {
@@ -83,6 +84,11 @@ export class NodeMetrics {
     this.earlyEventBytes = new Gauge({
       name: 'palaver_mesh_early_event_bytes',
       help: 'Estimated memory held by the early events kept aside',
+      registers,
+    })
+    this.directoryRecords = new Gauge({
+      name: 'palaver_mesh_directory_records',
+      help: 'Records of other nodes this node keeps (at most 1,000)',
       registers,
     })
     const loopDelay = this.#loopDelay

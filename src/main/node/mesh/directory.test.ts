@@ -45,14 +45,17 @@ describe('NodeDirectory', () => {
     expect(dir.get('tostring1')).toBeUndefined()
   })
 
-  it('holds at most MAX_DIRECTORY_NODES, making room from the record heard longest ago', () => {
+  it('holds at most MAX_DIRECTORY_NODES: when full, only a linked node’s record gets in', () => {
     const pinned = new Set(['node0aaaa'])
     const { dir } = directory(pinned)
     dir.learn(Array.from({ length: MAX_DIRECTORY_NODES }, (_, i) => entry(`node${i}aaaa`)))
-    dir.learn([entry('node1aaaa', 2)]) // refreshed: heard last now
-    dir.learn([entry('newcomer1')])
+    expect(dir.learn([entry('newcomer1')])).toEqual([])
+    expect(dir.learn([entry('node5aaaa', 2)])).toHaveLength(1) // a newer version still does
+    dir.learn([entry('node1aaaa', 2)]) // refreshed: heard of last now
+    pinned.add('linked001')
+    expect(dir.learn([entry('linked001')])).toHaveLength(1)
     expect(dir.size).toBe(MAX_DIRECTORY_NODES)
-    expect(dir.get('newcomer1')).toBeDefined()
+    expect(dir.get('newcomer1')).toBeUndefined()
     expect(dir.get('node0aaaa')).toBeDefined() // pinned: a linked node stays
     expect(dir.get('node1aaaa')).toBeDefined()
     expect(dir.get('node2aaaa')).toBeUndefined() // the oldest unpinned one made room

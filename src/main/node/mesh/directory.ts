@@ -4,10 +4,15 @@
  * no newer version of it came for `DIRECTORY_TTL_MS` (every node makes a new version of its own
  * record each `DIRECTORY_REFRESH_MS`), and records travel in `nodes` frames of bounded size, as
  * what changed rather than the whole directory.
+ *
+ * A full directory takes a new record only of a node this one is linked to (pinned), which
+ * pushes out the record heard of longest ago; others are refused until records expire. Pushing
+ * out records for any newcomer would never settle: a record pushed out here comes back from a
+ * neighbour that still holds it and pushes out another, around and around the mesh.
  */
 import { encodeFrame } from './framing.ts'
 
-/** Records kept; past this the one heard from longest ago (and not pinned) makes room. */
+/** Records kept; past this only a linked node's record gets in (see above). */
 export const MAX_DIRECTORY_NODES = 1_000
 /** A record with no newer version for this long is forgotten (24 hours). */
 export const DIRECTORY_TTL_MS = 24 * 60 * 60_000
@@ -71,7 +76,7 @@ export class NodeDirectory {
     for (const { id, name, url, peerAddr, version } of entries) {
       const held = this.#held.get(id)
       if (held && version <= held.entry.version) continue
-      if (!held && this.#held.size >= MAX_DIRECTORY_NODES && !this.#evictOne()) continue
+      if (!held && this.#held.size >= MAX_DIRECTORY_NODES && !this.#makeRoomFor(id)) continue
       const entry = { id, name, url, peerAddr, version }
       this.#held.delete(id) // re-inserted last: heard most recently
       this.#held.set(id, { entry, heardAt: this.#now() })
@@ -93,7 +98,9 @@ export class NodeDirectory {
     return forgot
   }
 
-  #evictOne(): boolean {
+  /** Pushes out the record heard of longest ago for a pinned node's record; false for others. */
+  #makeRoomFor(newcomer: string): boolean {
+    if (!this.#pinned(newcomer)) return false
     for (const id of this.#held.keys()) {
       if (this.#pinned(id)) continue
       this.#held.delete(id)

@@ -38,6 +38,7 @@ import {
   PresenceTable,
 } from './presence.ts'
 import { Relay } from './relay.ts'
+import { Throttle } from './throttle.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
 /** Each end of a link sends `sync` this often, to repair anything a link lost. */
@@ -49,6 +50,10 @@ const DIAL_TIMEOUT_MS = 5_000
 export const MAX_PENDING_PEERS = 256
 /** Origins whose last typing counter is remembered (the oldest is forgotten past this). */
 export const MAX_TYPING_ORIGINS = 1_000
+/** Nodes a client is told of (`welcome`, `nodes`): this one, those up, then others. */
+export const MAX_LISTED_NODES = 100
+/** Clients hear that the list of nodes changed at most this often. */
+export const NODES_PUBLISH_MIN_GAP_MS = 1_000
 
 /** A configured peer address and the link this node keeps to it. */
 interface Dialer {
@@ -97,8 +102,12 @@ export class Mesh {
   #version: number
   #timers: NodeJS.Timeout[] = []
   #lastNodesSent = ''
-  #presenceTimer: NodeJS.Timeout | undefined
-  #lastAnnouncedAt = 0
+  readonly #presenceAnnouncement = new Throttle(PRESENCE_MIN_GAP_MS, () =>
+    contain(this.#core, 'timer', 'presence announcement', () => this.#announcePresence()),
+  )
+  readonly #nodesPublication = new Throttle(NODES_PUBLISH_MIN_GAP_MS, () =>
+    contain(this.#core, 'timer', 'list of nodes', () => this.#publishNodes()),
+  )
   /** Rooms the last announcement left out (logged when that starts). */
   #roomsOmitted = 0
   #closed = false
@@ -162,7 +171,10 @@ export class Mesh {
         for (const link of this.#links.values())
           contain(this.#core, 'timer', 'periodic sync', () => this.#relay.sendSync(link))
       }),
-      this.#every(PRESENCE_ANNOUNCE_MS, 'presence announcement', () => this.#announcePresence()),
+      this.#every(PRESENCE_ANNOUNCE_MS, 'presence announcement', () => {
+        this.#presenceAnnouncement.ran()
+        this.#announcePresence()
+      }),
       this.#every(PRESENCE_ANNOUNCE_MS / 2, 'expiry', () => this.#expire()),
       this.#every(DIRECTORY_REFRESH_MS, 'own record renewal', () => this.#renewOwnRecord()),
     ]
@@ -409,9 +421,10 @@ export class Mesh {
     // Presence goes to every link on the next turn: the new peer learns who is here, and the
     // others learn of the new link (for mesh maps).
     this.localPresenceChanged()
-    // The new peer gets the whole directory; the others only what changed.
-    for (const frame of nodesFrames([this.#ownRecord(), ...this.#directory.values()]))
-      link.send(frame)
+    // The new peer gets the whole directory, nodes that are up first (a full directory on
+    // the other end takes no more); the others only what changed.
+    const records = this.#recordsUpFirst().map(({ record }) => record)
+    for (const frame of nodesFrames([this.#ownRecord(), ...records])) link.send(frame)
     // The hello only fills a gap: the node's own versioned record came in its `nodes` frames.
     this.#learn([{ ...remote, peerAddr: '', version: 0 }])
     this.#nodesMaybeChanged()
@@ -511,17 +524,11 @@ export class Mesh {
    * joins, one frame).
    */
   localPresenceChanged(): void {
-    if (this.#presenceTimer || this.#closed) return
-    const wait = Math.max(0, this.#lastAnnouncedAt + PRESENCE_MIN_GAP_MS - Date.now())
-    this.#presenceTimer = setTimeout(() => {
-      this.#presenceTimer = undefined
-      contain(this.#core, 'timer', 'presence announcement', () => this.#announcePresence())
-    }, wait)
+    if (!this.#closed) this.#presenceAnnouncement.request()
   }
 
   #announcePresence(): void {
     if (this.#links.size === 0) return
-    this.#lastAnnouncedAt = Date.now()
     const { rooms, omitted } = announcedRooms(
       this.#core.rooms.snapshot(),
       this.#core.options.presenceMaxRooms,
@@ -614,18 +621,26 @@ export class Mesh {
     this.#nodesMaybeChanged()
   }
 
-  /** Every node known, this one first; `up` when it is linked or was heard from lately. */
+  /**
+   * The nodes clients are told of: this one, then those up (linked or heard from lately), then
+   * others, at most MAX_LISTED_NODES, so that records nobody can reach never crowd out the
+   * nodes a client can fail over to.
+   */
   nodes(): MeshNode[] {
     const self = this.#self
     return [
       { id: self.id, name: self.name, url: self.url, up: true },
-      ...this.#directory.values().map((n) => ({
-        id: n.id,
-        name: n.name,
-        url: n.url,
-        up: this.#links.has(n.id) || this.#presence.has(n.id),
-      })),
-    ]
+      ...this.#recordsUpFirst().map(({ record: { id, name, url }, up }) => ({ id, name, url, up })),
+    ].slice(0, MAX_LISTED_NODES)
+  }
+
+  /** The directory's records, those of nodes up (linked or heard from lately) first. */
+  #recordsUpFirst(): { record: DirectoryEntry; up: boolean }[] {
+    const all = this.#directory.values().map((record) => ({
+      record,
+      up: this.#links.has(record.id) || this.#presence.has(record.id),
+    }))
+    return [...all.filter((r) => r.up), ...all.filter((r) => !r.up)]
   }
 
   /** The mesh's links as pairs of node ids (each once), from this node's and others' reports. */
@@ -640,8 +655,13 @@ export class Mesh {
     return [...pairs.values()]
   }
 
-  /** Tells clients when the list of nodes or their reachability changed. */
+  /** Tells clients, soon, if the list of nodes or their reachability changed. */
   #nodesMaybeChanged(): void {
+    if (!this.#closed) this.#nodesPublication.request()
+  }
+
+  #publishNodes(): void {
+    this.#core.metrics.directoryRecords.set(this.#directory.size)
     const nodes = this.nodes()
     const text = JSON.stringify(nodes)
     if (text === this.#lastNodesSent) return
@@ -653,7 +673,8 @@ export class Mesh {
   async close(): Promise<void> {
     this.#closed = true
     for (const timer of this.#timers) clearInterval(timer)
-    clearTimeout(this.#presenceTimer)
+    this.#presenceAnnouncement.cancel()
+    this.#nodesPublication.cancel()
     for (const dialer of this.#dialers.values()) {
       dialer.stopped = true
       clearTimeout(dialer.timer)
