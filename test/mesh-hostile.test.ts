@@ -9,7 +9,13 @@ import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'
-import { closeFakePeers, FakePeer, freshIdentity, randomNodeId } from './support/fake-peer.ts'
+import {
+  closeFakePeers,
+  FakePeer,
+  freshIdentity,
+  randomNodeId,
+  wireEvent,
+} from './support/fake-peer.ts'
 import {
   cleanupNodes,
   health,
@@ -43,20 +49,6 @@ async function client(room: string): Promise<ChatClient> {
 
 function freshRoom(): string {
   return `r${randomBytes(4).toString('hex')}`
-}
-
-/** A chat event as a peer would relay it. */
-function wireEvent(origin: string, seq: number, room: string, text = `event ${seq}`) {
-  return {
-    kind: 'message',
-    origin,
-    seq,
-    ts: Date.now() * 1000 + seq,
-    room,
-    user: { id: 'user_eve01', name: 'Eve' },
-    text,
-    cid: `eve-${origin}-${seq}`,
-  }
 }
 
 /** The node is up and chats: a fresh client sends, is acked, and sees its own message. */

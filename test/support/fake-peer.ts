@@ -53,6 +53,20 @@ export async function freshIdentity(nodeId = randomNodeId()): Promise<TlsIdentit
   }
 }
 
+/** A valid chat event as a peer relays it: `origin`'s event `seq` in `room`, by a keyless user. */
+export function wireEvent(origin: string, seq: number, room: string, text = `event ${seq}`) {
+  return {
+    kind: 'message',
+    origin,
+    seq,
+    ts: Date.now() * 1000 + seq,
+    room,
+    user: { id: 'user_eve01', name: 'Eve' },
+    text,
+    cid: `eve-${origin}-${seq}`,
+  }
+}
+
 const open = new Set<FakePeer>()
 
 /** Destroys every fake peer still open. Call in afterEach/afterAll. */

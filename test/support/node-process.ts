@@ -179,6 +179,7 @@ export async function health(node: { httpUrl: string }): Promise<{
     addr: string
     state: string
     rttMs: number | null
+    skewMs?: number
   }[]
   vector: Record<string, number>
   events: number

@@ -12,6 +12,8 @@ export interface TcpProxy {
   readonly port: number
   /** Connections forwarded so far (each accepted while not cut). */
   readonly forwarded: number
+  /** Connections refused so far (each accepted while cut, and destroyed). */
+  readonly refused: number
   /** Destroys every connection it carries and refuses new ones until `restore()`. */
   cut(): void
   /** Forwards new connections again. */
@@ -19,19 +21,29 @@ export interface TcpProxy {
   close(): Promise<void>
 }
 
-/** Starts a proxy on 127.0.0.1 (a free port) that forwards to `target` (`host:port`). */
-export async function startTcpProxy(target: string): Promise<TcpProxy> {
-  const at = target.lastIndexOf(':')
-  const host = target.slice(0, at)
-  const port = Number(target.slice(at + 1))
+/**
+ * Starts a proxy on 127.0.0.1 (a free port) that forwards to `target` (`host:port`), or to
+ * what `target()` says at each connection (for a ring, whose last proxy is made before its
+ * target exists); a connection while it says undefined is refused.
+ */
+export async function startTcpProxy(
+  target: string | (() => string | undefined),
+): Promise<TcpProxy> {
+  const targetNow = typeof target === 'string' ? () => target : target
   const open = new Set<Socket>()
   let isCut = false
   let forwarded = 0
+  let refused = 0
 
   const server = createServer((inbound) => {
-    if (isCut) return void inbound.destroy()
+    const to = targetNow()
+    if (isCut || to === undefined) {
+      if (isCut) refused++
+      return void inbound.destroy()
+    }
     forwarded++
-    const outbound = connect({ host, port })
+    const at = to.lastIndexOf(':')
+    const outbound = connect({ host: to.slice(0, at), port: Number(to.slice(at + 1)) })
     for (const socket of [inbound, outbound]) {
       open.add(socket)
       socket.on('close', () => open.delete(socket))
@@ -54,6 +66,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     port: bound,
     get forwarded() {
       return forwarded
+    },
+    get refused() {
+      return refused
     },
     cut() {
       isCut = true

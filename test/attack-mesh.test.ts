@@ -1,0 +1,504 @@
+/**
+ * The attacks on the mesh found by the attack suite (docs/protocol.md, "Limits"), each against a
+ * three-node full mesh of real `chat-node` processes (A, B, C, with a mesh secret) with the
+ * attacker on A: a client of A, or a peer that knows the secret, played by hand
+ * (support/fake-peer.ts). After each attack every node is alive, sessions on every node keep
+ * chatting, vectors converge, nothing was merely caught as an internal error, and A, killed and
+ * started again on its data, serves the room's history.
+ *
+ * Then a node whose store was poisoned before clocks were bounded starts, and a ring whose links
+ * were cut long enough to build redial backoff is whole again within 5 s of the heal.
+ */
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_WANT_SEQS } from '../src/shared/peer-protocol.ts'
+import type { OnlineUser, User } from '../src/shared/protocol.ts'
+import { MAX_CLOCK_AHEAD_MS } from '../src/main/node/clock.ts'
+import { NODES_FRAME_MAX_RECORDS, MAX_DIRECTORY_NODES } from '../src/main/node/mesh/directory.ts'
+import { MAX_LISTED_NODES } from '../src/main/node/mesh/mesh.ts'
+import {
+  EARLY_MAX_BYTES_PER_LINK,
+  EARLY_MAX_EVENTS_PER_LINK,
+} from '../src/main/node/mesh/early-events.ts'
+import { DB_FILE, MAX_TS, Store } from '../src/main/node/store.ts'
+import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
+import { closeFakePeers, FakePeer, wireEvent } from './support/fake-peer.ts'
+import { nodeId, waitForEqualVectors, waitForPeersUp, writeMessages } from './support/mesh.ts'
+import {
+  cleanupNodes,
+  health,
+  metrics,
+  metricValue,
+  type NodeProcess,
+  startNode,
+  tempDir,
+  waitForHealth,
+} from './support/node-process.ts'
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
+import { waitUntil } from './support/wait.ts'
+
+const SECRET = 'attack-suite-secret'
+/** The room the long-lived sessions on B and C chat in after every attack. */
+const CHAT = 'chat'
+
+let a: NodeProcess
+let b: NodeProcess
+let c: NodeProcess
+let idA: string
+let idB: string
+let idC: string
+/** Sessions on B and C that live through every attack. */
+let onB: ChatClient
+let onC: ChatClient
+/** Sessions a test opens, closed after it. */
+const opened: ChatClient[] = []
+let round = 0
+
+afterAll(cleanupNodes)
+
+async function startA(dataDir?: string, peerPort?: number): Promise<NodeProcess> {
+  return startNode({ name: 'A', dataDir, peerPort, args: ['--secret', SECRET] })
+}
+
+/** A session on `node` (closed after the test), joined to `room` when given. */
+async function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
+  const client = await ChatClient.connect(node.wsUrl, user ?? randomUser(`on-${node.name}`))
+  opened.push(client)
+  if (room !== undefined) await client.join(room)
+  return client
+}
+
+/** Waits until the newest `joined` or `presence` frame of `room` the client holds satisfies `check`. */
+async function waitForUsers(
+  client: ChatClient,
+  room: string,
+  check: (users: OnlineUser[]) => boolean,
+): Promise<void> {
+  await waitUntil(
+    () => {
+      const last = client.frames
+        .filter(
+          (f): f is FrameOf<'joined'> | FrameOf<'presence'> =>
+            (f.type === 'joined' || f.type === 'presence') && f.room === room,
+        )
+        .at(-1)
+      return last !== undefined && check(last.users)
+    },
+    20_000,
+    `the users of ${room}`,
+  )
+}
+
+/** A peer that knows the secret, linked to A and synced ("I hold what you hold"). */
+async function attacker(node: { id?: string; name?: string } = {}): Promise<FakePeer> {
+  const peer = await FakePeer.connect({ port: a.peerPort, node })
+  const sync = await peer.handshake(SECRET)
+  peer.send({ type: 'sync', vector: sync.vector })
+  await waitForHealth(a, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
+  return peer
+}
+
+async function internalErrors(node: NodeProcess): Promise<number> {
+  const text = await metrics(node)
+  return ['session', 'link', 'timer']
+    .map((scope) => metricValue(text, `palaver_internal_errors_total{scope="${scope}"}`) ?? 0)
+    .reduce((x, y) => x + y, 0)
+}
+
+/**
+ * What must hold after every attack: the three nodes run, each chats with the others, vectors
+ * converge, no error had to be contained, and A killed and started again on its data links up
+ * and serves `room`'s history with `texts` in it.
+ */
+async function expectMeshSurvived(room: string, texts: readonly string[]): Promise<void> {
+  for (const node of [a, b, c]) expect(node.child.exitCode, `${node.name} runs`).toBeNull()
+  const n = ++round
+  await onB.say(CHAT, `from B ${n}`)
+  await onC.next('message', (m) => m.text === `from B ${n}`)
+  await onC.say(CHAT, `from C ${n}`)
+  await onB.next('message', (m) => m.text === `from C ${n}`)
+  const onA = await session(a, CHAT)
+  await onA.say(CHAT, `from A ${n}`)
+  await Promise.all([onB, onC].map((s) => s.next('message', (m) => m.text === `from A ${n}`)))
+  await waitForEqualVectors([a, b, c], 30_000)
+  for (const node of [a, b, c]) expect(await internalErrors(node), node.name).toBe(0)
+
+  await a.kill('SIGKILL')
+  a = await startA(a.dataDir, a.peerPort)
+  await waitForPeersUp(a, [idB, idC], 30_000)
+  const reader = await session(a)
+  const { backlog } = await reader.join(room)
+  expect(backlog.map((m) => m.text)).toEqual(expect.arrayContaining([...texts]))
+  await waitForEqualVectors([a, b, c], 30_000)
+}
+
+describe('attacks on a mesh of three', () => {
+  beforeAll(async () => {
+    a = await startA()
+    b = await startNode({ name: 'B', args: ['--secret', SECRET, '--peer', a.peerAddr] })
+    c = await startNode({
+      name: 'C',
+      args: ['--secret', SECRET, '--peer', a.peerAddr, '--peer', b.peerAddr],
+    })
+    ;[idA, idB, idC] = (await Promise.all([a, b, c].map((n) => nodeId(n)))) as [
+      string,
+      string,
+      string,
+    ]
+    await Promise.all([
+      waitForPeersUp(a, [idB, idC]),
+      waitForPeersUp(b, [idA, idC]),
+      waitForPeersUp(c, [idA, idB]),
+    ])
+    onB = await ChatClient.connect(b.wsUrl, randomUser('bea'))
+    onC = await ChatClient.connect(c.wsUrl, randomUser('cid'))
+    await Promise.all([onB.join(CHAT), onC.join(CHAT)])
+  }, 60_000)
+  afterEach(() => {
+    closeFakePeers()
+    for (const client of opened.splice(0)) client.close()
+  })
+  afterAll(async () => {
+    onB.close()
+    onC.close()
+    await Promise.all([a, b, c].map((node) => node.kill('SIGKILL')))
+  })
+
+  it('row 1: a room, a peer and a vector named constructor end no node', async () => {
+    const room = 'constructor'
+    const watcher = await session(b, room)
+    const joiner = randomUser('joiner')
+    const onA = await session(a, room, joiner)
+    await onA.say(room, 'a message in constructor')
+    // B has applied A's presence naming the room: where B and C used to throw.
+    await waitForUsers(watcher, room, (users) => users.some((u) => u.id === joiner.id))
+
+    // A peer named constructor too, naming it everywhere a peer can.
+    const eve = await attacker({ id: 'constructor', name: 'Eve' })
+    const eveUser = { id: 'user_eve01', name: 'Eve' }
+    eve.send({ type: 'sync', vector: { constructor: 0, [idA]: 0 } })
+    eve.send({
+      type: 'presence',
+      node: 'constructor',
+      version: 1,
+      rooms: { constructor: [eveUser] },
+      links: ['constructor'],
+    })
+    eve.send({
+      type: 'nodes',
+      nodes: [
+        { id: 'constructor', name: 'Eve', url: 'ws://127.0.0.1:1/', peerAddr: '', version: 1 },
+      ],
+    })
+    eve.send({ type: 'typing', origin: 'constructor', eseq: 1, room, user: eveUser })
+    eve.send({ type: 'want', origin: 'constructor', from: 1, to: 1 })
+    eve.send({ type: 'event', event: wireEvent('constructor', 1, room, 'from constructor') })
+    await watcher.next('message', (m) => m.text === 'from constructor')
+    await waitForUsers(watcher, room, (users) => users.some((u) => u.node === 'constructor'))
+
+    // The client leaves: its node used to die here.
+    onA.close()
+    await waitForUsers(watcher, room, (users) => !users.some((u) => u.id === joiner.id))
+    await expectMeshSurvived(room, ['a message in constructor', 'from constructor'])
+  })
+
+  it('row 2: an event with ts = MAX_SAFE_INTEGER is kept and shown, moves no clock, and its skew is reported', async () => {
+    const room = 'future'
+    const watchers = [await session(b, room), await session(c, room)]
+    const eve = await attacker({ name: 'Timetraveller' })
+    const far = { ...wireEvent(eve.node.id, 1, room, 'from the end of time'), ts: MAX_TS }
+    eve.send({ type: 'event', event: far })
+    for (const watcher of watchers) {
+      const seen = await watcher.next('message', (m) => m.origin === eve.node.id)
+      expect(seen).toMatchObject({ text: 'from the end of time', ts: MAX_TS })
+    }
+    const h = await waitForHealth(a, (s) =>
+      s.peers.some((p) => p.id === eve.node.id && p.skewMs !== undefined),
+    )
+    expect(h.peers.find((p) => p.id === eve.node.id)?.skewMs).toBeGreaterThan(MAX_CLOCK_AHEAD_MS)
+
+    // What is written after it is stamped with today's time, on A and on B.
+    const writers = [await session(a, room), watchers[0] as ChatClient]
+    for (const [i, writer] of writers.entries()) {
+      const ack = await writer.say(room, `written after ${i}`)
+      expect(Math.abs(ack.ts / 1000 - Date.now())).toBeLessThan(60_000)
+    }
+    // Every node reads the room back (a join used to get `internal`).
+    const texts = ['from the end of time', 'written after 0', 'written after 1']
+    for (const node of [a, b, c]) {
+      const { backlog } = await (await session(node)).join(room)
+      expect(backlog.map((m) => m.text)).toEqual(expect.arrayContaining(texts))
+    }
+    await expectMeshSurvived(room, texts)
+  })
+
+  it('row 2, later: a node whose store holds a ts past MAX_SAFE_INTEGER starts and catches the mesh up', async () => {
+    // What a node wrote before clocks were bounded: its own events past MAX_SAFE_INTEGER.
+    const dataDir = join(tempDir(), 'data')
+    const store = new Store(dataDir)
+    const oldId = store.nodeId
+    store.close()
+    const db = new DatabaseSync(join(dataDir, DB_FILE))
+    const insert = db.prepare(
+      `INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid)
+       VALUES (?, ?, ?, 'poisoned', 'user_old01', 'Old', ?, ?)`,
+    )
+    insert.run(oldId, 1, BigInt(MAX_TS) + 1n, 'past the safe range 1', 'p1')
+    insert.run(oldId, 2, BigInt(MAX_TS) + 2n, 'past the safe range 2', 'p2')
+    db.exec('PRAGMA user_version = 1')
+    db.close()
+
+    const old = await startNode({
+      name: 'Old',
+      dataDir,
+      args: ['--secret', SECRET, '--peer', a.peerAddr],
+    })
+    try {
+      const reader = await session(old)
+      const { backlog } = await reader.join('poisoned')
+      expect(backlog.map((m) => [m.text, m.ts])).toEqual([
+        ['past the safe range 1', MAX_TS],
+        ['past the safe range 2', MAX_TS],
+      ])
+      const ack = await reader.say('poisoned', 'written today')
+      expect(Math.abs(ack.ts / 1000 - Date.now())).toBeLessThan(60_000)
+      await waitForEqualVectors([a, b, c, old], 30_000)
+      // Every node reads them, in display order (ts, origin): today's message first.
+      for (const node of [a, b, c]) {
+        const texts = (await (await session(node)).join('poisoned')).backlog.map((m) => m.text)
+        expect(texts).toEqual(['written today', 'past the safe range 1', 'past the safe range 2'])
+      }
+    } finally {
+      await old.kill('SIGKILL')
+    }
+    await expectMeshSurvived('poisoned', ['past the safe range 1', 'written today'])
+  })
+
+  it('rows 3 and 7: a node with 13,000 rooms of long names announces a bounded presence; no link drops', async () => {
+    /** Rooms one session joins at once: within the rate limit's burst of 100 frames. */
+    const ROOMS_PER_SESSION = 90
+    const PARALLEL_SESSIONS = 8
+    const flooder = { id: `f${'0'.repeat(63)}`, name: '中'.repeat(64) }
+    const rooms = Array.from(
+      { length: 13_000 },
+      (_, i) => `${String(i).padStart(5, '0')}-${'x'.repeat(58)}`,
+    )
+    // The node's whole presence is past both old limits: 10,000 rooms and 4 MiB a frame.
+    const whole = JSON.stringify(Object.fromEntries(rooms.map((room) => [room, [flooder]])))
+    expect(Buffer.byteLength(whole)).toBeGreaterThan(4 * 1024 * 1024)
+
+    const drops = () =>
+      [b, c].map(
+        (node) =>
+          node
+            .stderr()
+            .split('\n')
+            .filter((l) => l.includes('"msg":"peer link down"')).length,
+      )
+    const dropsBefore = drops()
+    const lobby = await session(b, 'lobby')
+    const first = rooms[0] as string
+    const firstRoom = await session(b, first)
+    // The flooder is in the lobby too: with the marker below it is the busiest room of A.
+    const sessions = [await session(a, 'lobby', flooder)]
+    for (let at = 0; at < rooms.length; at += ROOMS_PER_SESSION * PARALLEL_SESSIONS) {
+      const slices = Array.from({ length: PARALLEL_SESSIONS }, (_, k) =>
+        rooms.slice(at + k * ROOMS_PER_SESSION, at + (k + 1) * ROOMS_PER_SESSION),
+      ).filter((slice) => slice.length > 0)
+      sessions.push(
+        ...(await Promise.all(
+          slices.map(async (slice) => {
+            const flood = await session(a, undefined, flooder)
+            let joined = 0
+            const all = flood.waitFor(
+              (f) => f.type === 'joined' && ++joined === slice.length,
+              0,
+              30_000,
+            )
+            for (const room of slice) flood.send({ type: 'join', room })
+            await all
+            return flood
+          }),
+        )),
+      )
+    }
+    // A presence announced after the flood reached B.
+    const marker = randomUser('marker')
+    await session(a, 'lobby', marker)
+    await waitForUsers(lobby, 'lobby', (users) => users.some((u) => u.id === marker.id))
+    await waitForUsers(firstRoom, first, (users) => users.some((u) => u.id === flooder.id))
+    // The quietest rooms are not announced: B does not show the flooder in the last one.
+    const lastRoom = await session(b)
+    const { joined } = await lastRoom.join(rooms.at(-1) as string)
+    expect(joined.users.map((u) => u.id)).not.toContain(flooder.id)
+    expect(drops()).toEqual(dropsBefore)
+    expect(a.stderr()).toContain('too many rooms to announce')
+
+    for (const flood of sessions) flood.close()
+    await waitForUsers(lobby, 'lobby', (users) => !users.some((u) => u.id === flooder.id))
+    expect(drops()).toEqual(dropsBefore)
+    await expectMeshSurvived(CHAT, [])
+  }, 120_000)
+
+  it('row 4: five nodes frames full of records fill no more than 1,000, and new links still come up', async () => {
+    const eve = await attacker()
+    const record = (frame: number, i: number) => ({
+      id: `n${frame}x${i}`.padEnd(40, '0'),
+      name: 'N'.repeat(64),
+      url: `ws://${'h'.repeat(490)}:${i}/`,
+      peerAddr: `${'p'.repeat(290)}:9080`,
+      version: 1,
+    })
+    for (let frame = 0; frame < 5; frame++)
+      eve.send({ type: 'nodes', nodes: Array.from({ length: 1024 }, (_, i) => record(frame, i)) })
+    // Frames of a link are handled in order: once this event is in, the records are too.
+    const watcher = await session(a, 'records')
+    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, 'records', 'after the records') })
+    await watcher.next('message', (m) => m.text === 'after the records')
+
+    /** The nodes a fresh session on `node` is told of in its `welcome`. */
+    const listed = async (node: NodeProcess) => {
+      const welcome = (await session(node)).frames.find((f) => f.type === 'welcome')
+      return welcome?.type === 'welcome' ? welcome.nodes : []
+    }
+    for (const node of [a, b, c]) {
+      const records = async () =>
+        metricValue(await metrics(node), 'palaver_mesh_directory_records') ?? 0
+      await waitUntil(
+        async () => (await records()) > MAX_DIRECTORY_NODES / 2,
+        10_000,
+        `${node.name} has taken the records in`,
+      )
+      expect(await records()).toBeLessThanOrEqual(MAX_DIRECTORY_NODES)
+      // Clients are told of few nodes, those they can fail over to first.
+      const nodes = await listed(node)
+      expect(nodes.length).toBeLessThanOrEqual(MAX_LISTED_NODES)
+      expect(nodes.slice(0, 3).map((n) => n.id)).toEqual(expect.arrayContaining([idA, idB, idC]))
+    }
+    // What A passed on came in bounded frames, not as the whole directory.
+    const passedOn = eve.all('nodes')
+    expect(passedOn.length).toBeGreaterThan(0)
+    for (const frame of passedOn)
+      expect(frame.nodes.length).toBeLessThanOrEqual(NODES_FRAME_MAX_RECORDS)
+
+    // A node that joins now links to A and B and learns of the mesh.
+    const d = await startNode({
+      name: 'D',
+      args: ['--secret', SECRET, '--peer', a.peerAddr, '--peer', b.peerAddr],
+    })
+    try {
+      await waitForPeersUp(d, [idA, idB], 30_000)
+      await waitUntil(
+        async () => {
+          const ids = (await listed(d)).filter((n) => n.up).map((n) => n.id)
+          return [idA, idB, idC].every((id) => ids.includes(id))
+        },
+        20_000,
+        'D knows the mesh',
+      )
+    } finally {
+      await d.kill('SIGKILL')
+    }
+    // A restarted: B and C link to it again (they used to fail on every new link).
+    await expectMeshSurvived('records', ['after the records'])
+  }, 90_000)
+
+  it('row 6: want {from: 1, to: 1} is answered with that event, a long range with the first 1,000', async () => {
+    const room = 'archive'
+    await writeMessages(b, room, MAX_WANT_SEQS + 50, { label: 'archive' })
+    await waitForEqualVectors([a, b, c], 30_000)
+    const eve = await attacker()
+    const seqsOfB = () =>
+      eve.all('event').flatMap((f) => (f.event.origin === idB ? [f.event.seq] : []))
+    const writer = await session(a, room)
+    /** A message written on A reaches the peer live: whatever was streamed came before it. */
+    const barrier = async (text: string) => {
+      await writer.say(room, text)
+      await eve.next('event', (f) => f.event.text === text, 20_000)
+    }
+
+    eve.send({ type: 'want', origin: idB, from: 1, to: 1 })
+    await eve.next('event', (f) => f.event.origin === idB)
+    await barrier('barrier 1')
+    expect(seqsOfB()).toEqual([1])
+
+    eve.send({ type: 'want', origin: idB, from: 1, to: 1_000_000 })
+    await waitUntil(() => seqsOfB().length >= 1 + MAX_WANT_SEQS, 30_000, 'the long range answered')
+    await barrier('barrier 2')
+    const range = Array.from({ length: MAX_WANT_SEQS }, (_, i) => i + 1)
+    expect(seqsOfB()).toEqual([1, ...range])
+    await expectMeshSurvived(room, ['barrier 1', 'barrier 2'])
+  }, 90_000)
+
+  it('row 9: junk early events are kept within the per-link bounds and let go with the link', async () => {
+    const room = 'junk'
+    const watcher = await session(a, room)
+    const eve = await attacker()
+    const junk = 'j'.repeat(4_000)
+    // 3,000 events of 100 made-up origins, each far past its origin's next seq: 12 MB.
+    for (let i = 0; i < 3_000; i++) {
+      const origin = `junk${String(i % 100).padStart(8, '0')}`
+      eve.send({ type: 'event', event: wireEvent(origin, 1_000 + i, room, junk) })
+    }
+    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, room, 'after the junk') })
+    await watcher.next('message', (m) => m.text === 'after the junk', 60_000)
+    const text = await metrics(a)
+    const kept = metricValue(text, 'palaver_mesh_early_events') ?? -1
+    expect(kept).toBeGreaterThan(0)
+    expect(kept).toBeLessThanOrEqual(EARLY_MAX_EVENTS_PER_LINK)
+    expect(metricValue(text, 'palaver_mesh_early_event_bytes')).toBeLessThanOrEqual(
+      EARLY_MAX_BYTES_PER_LINK,
+    )
+    eve.destroy()
+    await waitUntil(
+      async () => metricValue(await metrics(a), 'palaver_mesh_early_events') === 0,
+      20_000,
+      'the early events let go',
+    )
+    await expectMeshSurvived(room, ['after the junk'])
+  }, 90_000)
+})
+
+describe('healing', () => {
+  const proxies: TcpProxy[] = []
+  afterAll(async () => {
+    await Promise.all(proxies.map((p) => p.close()))
+  })
+
+  it('a ring of five cut long enough to build redial backoff is whole within 5 s of the heal', async () => {
+    const N = 5
+    // Node i dials node i+1 through proxy i.
+    const ring: NodeProcess[] = []
+    for (let i = 0; i < N; i++) proxies.push(await startTcpProxy(() => ring[(i + 1) % N]?.peerAddr))
+    for (let i = 0; i < N; i++) {
+      const args = ['--peer', (proxies[i] as TcpProxy).addr]
+      ring.push(await startNode({ name: `R${i}`, args, logLevel: 'info' }))
+    }
+    const ids = await Promise.all(ring.map((n) => nodeId(n)))
+    const neighbours = (i: number) => [ids[(i + 1) % N], ids[(i + N - 1) % N]].sort()
+    const linkedIds = async () =>
+      (await Promise.all(ring.map((n) => health(n)))).map((h) =>
+        [...new Set(h.peers.filter((p) => p.state === 'up').map((p) => p.id))].sort(),
+      )
+    const whole = async () =>
+      (await linkedIds()).every((up, i) => JSON.stringify(up) === JSON.stringify(neighbours(i)))
+    await waitUntil(whole, 30_000, 'the ring linked')
+
+    for (const proxy of proxies) proxy.cut()
+    await waitUntil(
+      async () => (await linkedIds()).every((up) => up.length === 0),
+      30_000,
+      'every link down',
+    )
+    // Each dialer failed again and again: its backoff is at its cap.
+    await waitUntil(() => proxies.every((p) => p.refused >= 6), 90_000, 'backoff built up')
+
+    const healedAt = Date.now()
+    for (const proxy of proxies) proxy.restore()
+    await waitUntil(whole, 30_000, 'the ring whole again')
+    expect(Date.now() - healedAt).toBeLessThan(5_000)
+    // One link per pair: each node is linked to its two neighbours and nothing else.
+    expect(await linkedIds()).toEqual(ring.map((_, i) => neighbours(i)))
+  }, 180_000)
+})
