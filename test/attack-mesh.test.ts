@@ -4,11 +4,13 @@
  * attacker on A: a client of A, or a peer that knows the secret, played by hand
  * (support/fake-peer.ts). After each attack every node is alive, sessions on every node keep
  * chatting, vectors converge, nothing was merely caught as an internal error, and A, killed and
- * started again on its data, serves the room's history.
+ * started again on its data, serves the room's history. Connections that never authenticate
+ * are bounded per address on the peer port.
  *
  * Then a node whose store was poisoned before clocks were bounded starts, and a ring whose links
  * were cut long enough to build redial backoff is whole again within 5 s of the heal.
  */
+import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +23,7 @@ import {
   EARLY_MAX_BYTES_PER_LINK,
   EARLY_MAX_EVENTS_PER_LINK,
 } from '../src/main/node/mesh/early-events.ts'
+import { DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS } from '../src/main/node/options.ts'
 import { DB_FILE, MAX_TS, Store } from '../src/main/node/store.ts'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
 import { closeFakePeers, FakePeer, wireEvent } from './support/fake-peer.ts'
@@ -432,6 +435,24 @@ describe('attacks on a mesh of three', () => {
     expect(seqsOfB()).toEqual([1, ...range])
     await expectMeshSurvived(room, ['barrier 1', 'barrier 2'])
   }, 90_000)
+
+  it('unauthenticated connections to the peer port: past the bound per address, closed at once', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS + 4 }, async () => {
+        const socket = netConnect({ host: '127.0.0.1', port: a.peerPort })
+        socket.on('error', () => {})
+        socket.resume() // read and drop whatever comes (a TLS alert)
+        await new Promise<void>((resolve) => socket.once('connect', resolve))
+        return socket
+      }),
+    )
+    const closed = () => sockets.filter((s) => s.closed).length
+    await waitUntil(() => closed() >= 4, 3_000, 'the connections past the bound closed')
+    expect(closed()).toBe(4)
+    // The others say nothing: the handshake timeout closes them.
+    await waitUntil(() => closed() === sockets.length, 20_000, 'every connection closed')
+    await expectMeshSurvived(CHAT, [])
+  })
 
   it('row 9: junk early events are kept within the per-link bounds and let go with the link', async () => {
     const room = 'junk'
