@@ -22,6 +22,7 @@ import {
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
 import { contain } from '../containment.ts'
 import type { NodeCore } from '../node-core.ts'
+import { PendingConnections } from '../pending-connections.ts'
 import type { ChatEvent } from '../store.ts'
 import {
   DIRECTORY_REFRESH_MS,
@@ -94,10 +95,10 @@ export class Mesh {
   /** Per origin, the newest typing counter seen; least recently updated first. */
   readonly #typingSeen = new Map<string, number>()
   readonly #directory: NodeDirectory
-  /** Unauthenticated inbound connections: how many per remote address ... */
-  readonly #pendingPerAddress = new Map<string, number>()
-  /** ... and, by `address:port`, what ends each one's count. */
-  readonly #pending = new Map<string, () => void>()
+  /** Inbound connections not authenticated yet, counted per remote address ... */
+  readonly #pending: PendingConnections<Socket>
+  /** ... and by `address:port`, so that a link's authentication releases its socket. */
+  readonly #pendingSockets = new Map<string, Socket>()
   /** The version of this node's own directory record: renewed every DIRECTORY_REFRESH_MS. */
   #version: number
   #timers: NodeJS.Timeout[] = []
@@ -117,6 +118,7 @@ export class Mesh {
     this.#core = options.core
     this.#version = this.#core.clock.now()
     this.#directory = new NodeDirectory({ pinned: (id) => this.#links.has(id) })
+    this.#pending = new PendingConnections(this.#core.options.maxPendingPeersPerAddress)
     this.#relay = new Relay({
       log: this.#core.log,
       store: this.#core.store,
@@ -196,26 +198,21 @@ export class Mesh {
    */
   #admit(socket: Socket): void {
     const address = socket.remoteAddress ?? ''
-    const fromAddress = this.#pendingPerAddress.get(address) ?? 0
-    if (
-      fromAddress >= this.#core.options.maxPendingPeersPerAddress ||
-      this.#pending.size >= MAX_PENDING_PEERS
-    ) {
+    if (this.#pendingSockets.size >= MAX_PENDING_PEERS || !this.#pending.admit(socket, address)) {
       this.#core.logger.debug({ addr: address }, 'refused a peer connection: too many handshakes')
       socket.destroy()
       return
     }
     const key = `${address}:${socket.remotePort}`
-    const release = () => {
-      if (this.#pending.get(key) !== release) return
-      this.#pending.delete(key)
-      const left = (this.#pendingPerAddress.get(address) ?? 1) - 1
-      if (left > 0) this.#pendingPerAddress.set(address, left)
-      else this.#pendingPerAddress.delete(address)
-    }
-    this.#pendingPerAddress.set(address, fromAddress + 1)
-    this.#pending.set(key, release)
-    socket.once('close', release)
+    this.#pendingSockets.set(key, socket)
+    socket.once('close', () => this.#releasePending(key, socket))
+  }
+
+  /** The connection `address:port` authenticated (or closed): it no longer counts as pending. */
+  #releasePending(key: string, socket = this.#pendingSockets.get(key)): void {
+    if (!socket || this.#pendingSockets.get(key) !== socket) return
+    this.#pendingSockets.delete(key)
+    this.#pending.release(socket)
   }
 
   // ---- peers, links and the one-link-per-pair rule
@@ -395,7 +392,7 @@ export class Mesh {
   }
 
   #linkUp(link: PeerLink, dialer: Dialer | undefined): void {
-    if (!link.initiator) this.#pending.get(link.addr)?.() // authenticated now
+    if (!link.initiator) this.#releasePending(link.addr)
     const remote = link.remote
     if (!remote || this.#closed) return link.close('mesh closed')
     const existing = this.#links.get(remote.id)
