@@ -34,6 +34,7 @@ import {
   metrics,
   metricValue,
   type NodeProcess,
+  restartNode,
   startNode,
   tempDir,
   waitForHealth,
@@ -59,10 +60,6 @@ const opened: ChatClient[] = []
 let round = 0
 
 afterAll(cleanupNodes)
-
-async function startA(dataDir?: string, peerPort?: number): Promise<NodeProcess> {
-  return startNode({ name: 'A', dataDir, peerPort, args: ['--secret', SECRET] })
-}
 
 /** A session on `node` (closed after the test), joined to `room` when given. */
 async function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
@@ -128,7 +125,7 @@ async function expectMeshSurvived(room: string, texts: readonly string[]): Promi
   for (const node of [a, b, c]) expect(await internalErrors(node), node.name).toBe(0)
 
   await a.kill('SIGKILL')
-  a = await startA(a.dataDir, a.peerPort)
+  a = await restartNode(a, { args: ['--secret', SECRET] })
   await waitForPeersUp(a, [idB, idC], 30_000)
   const reader = await session(a)
   const { backlog } = await reader.join(room)
@@ -138,7 +135,7 @@ async function expectMeshSurvived(room: string, texts: readonly string[]): Promi
 
 describe('attacks on a mesh of three', () => {
   beforeAll(async () => {
-    a = await startA()
+    a = await startNode({ name: 'A', args: ['--secret', SECRET] })
     b = await startNode({ name: 'B', args: ['--secret', SECRET, '--peer', a.peerAddr] })
     c = await startNode({
       name: 'C',
@@ -278,21 +275,22 @@ describe('attacks on a mesh of three', () => {
     await expectMeshSurvived('poisoned', ['past the safe range 1', 'written today'])
   })
 
-  it('rows 3 and 7: a node with 13,000 rooms of long names announces a bounded presence; no link drops', async () => {
-    /** Rooms one session joins at once: within the rate limit's burst of 100 frames. */
+  it('rows 3 and 7: presence past 4 MiB and past 10,000 rooms is announced bounded; no link drops', async () => {
+    /** Rooms one session joins at once: within the rate limit's burst and maxRoomsPerSession. */
     const ROOMS_PER_SESSION = 90
     const PARALLEL_SESSIONS = 8
-    const flooder = { id: `f${'0'.repeat(63)}`, name: '中'.repeat(64) }
+    // Two users in 9,900 rooms of A with long names (A holds at most 10,000 rooms).
+    const flooders = ['0', '1'].map((n) => ({ id: `f${n.repeat(63)}`, name: '中'.repeat(64) }))
     const rooms = Array.from(
-      { length: 13_000 },
+      { length: 9_900 },
       (_, i) => `${String(i).padStart(5, '0')}-${'x'.repeat(58)}`,
     )
-    // The node's whole presence is past both old limits: 10,000 rooms and 4 MiB a frame.
-    const whole = JSON.stringify(Object.fromEntries(rooms.map((room) => [room, [flooder]])))
+    // A's whole presence is past the old frame limit: 4 MiB.
+    const whole = JSON.stringify(Object.fromEntries(rooms.map((room) => [room, flooders])))
     expect(Buffer.byteLength(whole)).toBeGreaterThan(4 * 1024 * 1024)
 
     const drops = () =>
-      [b, c].map(
+      [a, b, c].map(
         (node) =>
           node
             .stderr()
@@ -303,46 +301,68 @@ describe('attacks on a mesh of three', () => {
     const lobby = await session(b, 'lobby')
     const first = rooms[0] as string
     const firstRoom = await session(b, first)
-    // The flooder is in the lobby too: with the marker below it is the busiest room of A.
-    const sessions = [await session(a, 'lobby', flooder)]
-    for (let at = 0; at < rooms.length; at += ROOMS_PER_SESSION * PARALLEL_SESSIONS) {
-      const slices = Array.from({ length: PARALLEL_SESSIONS }, (_, k) =>
-        rooms.slice(at + k * ROOMS_PER_SESSION, at + (k + 1) * ROOMS_PER_SESSION),
-      ).filter((slice) => slice.length > 0)
-      sessions.push(
-        ...(await Promise.all(
-          slices.map(async (slice) => {
-            const flood = await session(a, undefined, flooder)
-            let joined = 0
-            const all = flood.waitFor(
-              (f) => f.type === 'joined' && ++joined === slice.length,
-              0,
-              30_000,
-            )
-            for (const room of slice) flood.send({ type: 'join', room })
-            await all
-            return flood
-          }),
-        )),
-      )
+    // The flooders are in the lobby too: it is the busiest room of A.
+    const sessions = await Promise.all(flooders.map((user) => session(a, 'lobby', user)))
+    for (const flooder of flooders) {
+      for (let at = 0; at < rooms.length; at += ROOMS_PER_SESSION * PARALLEL_SESSIONS) {
+        const slices = Array.from({ length: PARALLEL_SESSIONS }, (_, k) =>
+          rooms.slice(at + k * ROOMS_PER_SESSION, at + (k + 1) * ROOMS_PER_SESSION),
+        ).filter((slice) => slice.length > 0)
+        const batch = slices.map(async (slice) => {
+          const flood = await session(a, undefined, flooder)
+          let joined = 0
+          const all = flood.waitFor(
+            (f) => f.type === 'joined' && ++joined === slice.length,
+            0,
+            30_000,
+          )
+          for (const room of slice) flood.send({ type: 'join', room })
+          await all
+          return flood
+        })
+        sessions.push(...(await Promise.all(batch)))
+      }
     }
-    // A presence announced after the flood reached B.
+
+    // Row 7: a node (a peer of A) announces 12,000 rooms.
+    const eve = await attacker({ name: 'Crowded' })
+    const eveUser = { id: 'user_eve01', name: 'Eve' }
+    const eveRooms = Array.from({ length: 12_000 }, (_, i) => `e${i}`)
+    eve.send({
+      type: 'presence',
+      node: eve.node.id,
+      version: 1,
+      rooms: Object.fromEntries(eveRooms.map((room) => [room, [eveUser]])),
+    })
+    const crowded = await session(b, eveRooms.at(-1))
+    await waitForUsers(crowded, eveRooms.at(-1) as string, (users) =>
+      users.some((u) => u.node === eve.node.id),
+    )
+
+    // A presence A announced after the flood reached B.
     const marker = randomUser('marker')
     await session(a, 'lobby', marker)
     await waitForUsers(lobby, 'lobby', (users) => users.some((u) => u.id === marker.id))
-    await waitForUsers(firstRoom, first, (users) => users.some((u) => u.id === flooder.id))
-    // The quietest rooms are not announced: B does not show the flooder in the last one.
+    await waitForUsers(firstRoom, first, (users) => users.some((u) => u.id === flooders[0]?.id))
+    // A's quietest rooms are not announced: B does not show the flooders in the last one.
     const lastRoom = await session(b)
     const { joined } = await lastRoom.join(rooms.at(-1) as string)
-    expect(joined.users.map((u) => u.id)).not.toContain(flooder.id)
-    expect(drops()).toEqual(dropsBefore)
+    expect(joined.users.filter((u) => u.node === idA)).toEqual([])
     expect(a.stderr()).toContain('too many rooms to announce')
+    expect(eve.isClosed).toBe(false)
+    expect(drops()).toEqual(dropsBefore)
 
     for (const flood of sessions) flood.close()
-    await waitForUsers(lobby, 'lobby', (users) => !users.some((u) => u.id === flooder.id))
+    const flooderIds = flooders.map((f) => f.id)
+    await waitForUsers(
+      lobby,
+      'lobby',
+      (users) =>
+        users.some((u) => u.id === marker.id) && users.every((u) => !flooderIds.includes(u.id)),
+    )
     expect(drops()).toEqual(dropsBefore)
     await expectMeshSurvived(CHAT, [])
-  }, 120_000)
+  }, 180_000)
 
   it('row 4: five nodes frames full of records fill no more than 1,000, and new links still come up', async () => {
     const eve = await attacker()
