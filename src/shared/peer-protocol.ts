@@ -41,7 +41,10 @@ export const MAX_PRESENCE_LINKS = 1024
 /** The most seqs one `want` is answered with (docs/protocol.md, "Steady state"). */
 export const MAX_WANT_SEQS = 1_000
 
-/** Per origin, the highest seq held with no gap below it. Parsed into a plain object: read it with Object.entries, never by key. */
+/**
+ * Per origin, the highest seq held with no gap below it. Parsed into a plain object: turn it
+ * into a Map (`vectorFromWire`), never read it by key.
+ */
 const peerVectorSchema = z
   .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
   .refine(
@@ -92,9 +95,9 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     node: nodeIdSchema,
     version: tsSchema,
     /**
-     * Parsed into a plain object: read it with Object.entries, never by key. No count bound
-     * here (the frame limit bounds it): a receiver keeps what fits its own bounds and does not
-     * close the link over a node's many rooms.
+     * Parsed into a plain object: take it in with Object.entries, never read it by key. No
+     * count bound here (the frame limit bounds it): a receiver keeps what fits its own bounds
+     * and does not close the link over a node's many rooms.
      */
     rooms: z.record(roomSchema, z.array(userSchema)),
     /** Optional (added in v1): the ids of the nodes this node has links to, for mesh maps. */
