@@ -137,11 +137,27 @@ class Cluster {
     })
   }
 
+  /** The node's process, once a restart in progress is over (so a fault hits the new one). */
+  async #current(node: number): Promise<NodeProcess | undefined> {
+    await this.#restarts.get(node)
+    return this.procs[node]
+  }
+
   async kill(node: number): Promise<void> {
-    const proc = this.procs[node]
+    const proc = await this.#current(node)
     if (!proc) return
     this.#leaving.add(proc)
     await proc.kill('SIGKILL')
+  }
+
+  async pause(node: number): Promise<void> {
+    const proc = await this.#current(node)
+    proc?.pause()
+  }
+
+  async resume(node: number): Promise<void> {
+    const proc = await this.#current(node)
+    proc?.resume()
   }
 
   /** Starts a node that is not running again on its data and ports (once at a time). */
@@ -161,11 +177,12 @@ class Cluster {
         this.#watch(next)
         return
       } catch (error) {
-        // The peer port may still be held for a moment after a kill.
         if (attempt === 3) {
           this.incidents.push(`${proc.name} did not start again: ${(error as Error).message}`)
           return
         }
+        // The peer port may still be held for a moment after a kill: a retry, not a wait on state.
+        await new Promise((r) => setTimeout(r, 500))
       }
     }
   }
@@ -240,8 +257,8 @@ async function inject(
       await cluster.kill(fault.node)
       return () => cluster.restart(fault.node)
     case 'pause':
-      cluster.procs[fault.node]?.pause()
-      return async () => cluster.procs[fault.node]?.resume()
+      await cluster.pause(fault.node)
+      return () => cluster.resume(fault.node)
     case 'partition':
       for (const link of fault.links) proxy(link)?.cut()
       return async () => fault.links.forEach((link) => proxy(link)?.restore())
