@@ -207,15 +207,19 @@ function clientFrameIn(room: fc.Arbitrary<string>): fc.Arbitrary<Record<string, 
         }),
       ),
       withExtras(fc.record({ type: fc.constant('leave'), room: f(room), ref })),
-      withExtras(
-        fc.record({
-          type: fc.constant('send'),
-          room: f(room),
-          text: f(text),
-          cid: f(cid),
-          ref,
-        }),
-      ),
+      // Sends are what may be stored: the most of them.
+      {
+        arbitrary: withExtras(
+          fc.record({
+            type: fc.constant('send'),
+            room: f(room),
+            text: f(text),
+            cid: f(cid),
+            ref,
+          }),
+        ),
+        weight: 4,
+      },
       withExtras(
         fc.record({
           type: fc.constant('history'),
