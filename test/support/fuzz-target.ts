@@ -259,9 +259,12 @@ export class FuzzTarget {
       }
       await to.client.waitFor((f) => f.type === 'message' && f.id === ack.id, start, 10_000)
     }
-    // A local presence change, which the target announces to its peer at once.
-    const [onTarget] = this.#sessions
-    await onTarget?.client.join(PRESENCE_ROOM)
-    await onTarget?.client.request({ type: 'leave', room: PRESENCE_ROOM })
+    // Local presence changes (someone comes online, then goes), which the target announces to
+    // its peer at once. A session of its own each time: checks come faster than one session's
+    // rate limit allows.
+    const visitor = await ChatClient.connect(this.target.wsUrl)
+    await visitor.join(PRESENCE_ROOM)
+    visitor.close()
+    await visitor.closed
   }
 }
