@@ -185,7 +185,8 @@ export class ChatClient {
     room: string,
     since?: Record<string, number>,
   ): Promise<{ backlog: FrameOf<'message'>[]; joined: FrameOf<'joined'> }> {
-    const ref = `join-${randomBytes(3).toString('hex')}`
+    // Not the room in the ref: a ref is at most 64 characters, and so is a room.
+    const ref = `join-${randomBytes(6).toString('hex')}`
     const start = this.frames.length
     this.send({ type: 'join', room, ref, ...(since ? { since } : {}) })
     const { frame, index: end } = await this.waitFor(
