@@ -55,6 +55,7 @@ describe(`under ${OLD_NODE}`, () => {
     'test:unit',
     'test:integration',
     'test:e2e',
+    'test:faults',
     'bench',
     'chat-node',
   ]

@@ -19,12 +19,24 @@ export function randomUser(name = 'tester'): User {
   return { id: `u${randomBytes(6).toString('hex')}`, name }
 }
 
+/** An `error` frame a request was answered with. */
+export class ReplyError extends Error {
+  override name = 'ReplyError'
+  readonly code: FrameOf<'error'>['code']
+
+  constructor(frame: FrameOf<'error'>, message: string) {
+    super(message)
+    this.code = frame.code
+  }
+}
+
 export class ChatClient {
   readonly ws: WebSocket
   /** Every frame received, in order. */
   readonly frames: ServerFrame[] = []
   readonly closed: Promise<{ code: number; reason: string }>
   #waiters: (() => void)[] = []
+  readonly #listeners = new Set<(frame: ServerFrame) => void>()
   #cursor = 0
   /** `sendMany`'s token bucket, mirroring the node's limiter for this session. */
   #tokens: number | undefined
@@ -36,7 +48,9 @@ export class ChatClient {
     // `closed`; without a listener it would crash the test process instead.
     ws.on('error', () => {})
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as ServerFrame)
+      const frame = JSON.parse(data.toString()) as ServerFrame
+      this.frames.push(frame)
+      for (const listener of this.#listeners) listener(frame)
       this.#wake()
     })
     this.closed = new Promise((resolve) =>
@@ -64,16 +78,34 @@ export class ChatClient {
     })
   }
 
-  /** Opens a session and says hello; resolves once welcomed. */
+  /**
+   * Opens a session and says hello; resolves once welcomed. Rejects when the upgrade or the
+   * welcome takes longer than `timeoutMs` (a node that is paused accepts TCP and says nothing).
+   */
   static async connect(
     url: string,
     user: User = randomUser(),
     token?: string,
+    timeoutMs = 10_000,
   ): Promise<ChatClient> {
-    const client = await ChatClient.open(url)
-    client.send({ type: 'hello', protocol: 1, user, ...(token === undefined ? {} : { token }) })
-    await client.next('welcome')
+    const client = await ChatClient.open(url, { handshakeTimeout: timeoutMs })
+    try {
+      client.send({ type: 'hello', protocol: 1, user, ...(token === undefined ? {} : { token }) })
+      await client.next('welcome', () => true, timeoutMs)
+    } catch (error) {
+      client.ws.terminate()
+      throw error
+    }
     return client
+  }
+
+  /**
+   * Calls `listener` with every frame received from now on, in order, as it arrives (for
+   * clients that record a whole session). Returns a function that removes it.
+   */
+  onFrame(listener: (frame: ServerFrame) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   send(frame: ClientFrameInput | Record<string, unknown>): void {
@@ -148,7 +180,7 @@ export class ChatClient {
     return inRoom()
   }
 
-  /** Joins and resolves with the backlog and the `joined` frame. */
+  /** Joins and resolves with the backlog and the `joined` frame; rejects on an `error` reply. */
   async join(
     room: string,
     since?: Record<string, number>,
@@ -158,9 +190,12 @@ export class ChatClient {
     const start = this.frames.length
     this.send({ type: 'join', room, ref, ...(since ? { since } : {}) })
     const { frame, index: end } = await this.waitFor(
-      (f) => f.type === 'joined' && f.ref === ref,
+      (f) => (f.type === 'joined' || f.type === 'error') && f.ref === ref,
       start,
     )
+    if (frame.type === 'error') {
+      throw new ReplyError(frame, `join ${room}: ${frame.code}: ${frame.message}`)
+    }
     const joined = frame as FrameOf<'joined'>
     const backlog = this.frames
       .slice(start, end)

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { HISTORY_MAX_LIMIT, type ChatMessage } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
 import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
 import { waitUntil } from './wait.ts'
@@ -13,11 +14,33 @@ export type Vector = Record<string, number>
 
 /** A free port on 127.0.0.1 (opened and closed at once; for nodes that must know it up front). */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  const { ports, release } = await reservePorts(1)
+  await release()
+  return ports[0] as number
+}
+
+/**
+ * `count` distinct free ports on 127.0.0.1, held until `release()`: so that other listeners
+ * opened meanwhile (proxies in front of them) cannot be given one of them.
+ */
+export async function reservePorts(
+  count: number,
+): Promise<{ ports: number[]; release: () => Promise<void> }> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer()
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+      return server
+    }),
+  )
+  return {
+    ports: servers.map((server) => (server.address() as AddressInfo).port),
+    release: async () => {
+      await Promise.all(
+        servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      )
+    },
+  }
 }
 
 /** The node's id, from `/health`. */
@@ -167,4 +190,37 @@ export function duplicates(ids: readonly string[]): string[] {
   const twice = new Set<string>()
   for (const id of ids) (seen.has(id) ? twice : seen).add(id)
   return [...twice]
+}
+
+/**
+ * Every message of `room` on `node`, oldest first, read back through `history` pages as a user
+ * scrolling up would. Rejects on any error reply (a store that cannot read back what it holds).
+ */
+export async function readRoom(node: { wsUrl: string }, room: string): Promise<ChatMessage[]> {
+  const client = await ChatClient.connect(node.wsUrl)
+  try {
+    const pages: ChatMessage[][] = []
+    let before: string | undefined
+    for (;;) {
+      const reply = await client.request({
+        type: 'history',
+        room,
+        limit: HISTORY_MAX_LIMIT,
+        ...(before === undefined ? {} : { before }),
+      })
+      if (reply.type === 'error' && reply.code === 'rate_limited') {
+        // Long histories take more pages than one burst allows: pacing, not waiting on state.
+        await new Promise((r) => setTimeout(r, 100))
+        continue
+      }
+      if (reply.type !== 'history') throw new Error(`history of ${room}: ${JSON.stringify(reply)}`)
+      pages.unshift(reply.messages)
+      const oldest = reply.messages[0]
+      if (!reply.hasMore || !oldest) break
+      before = oldest.id
+    }
+    return pages.flat()
+  } finally {
+    client.close()
+  }
 }

@@ -28,6 +28,12 @@ export interface NodeProcess {
   /** Resolves with the exit code (or signal) once the process has ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Whether the process has not ended (a paused process is running). */
+  readonly running: boolean
+  /** SIGSTOP: the process keeps its sockets and answers nothing until `resume()`. */
+  pause(): void
+  /** SIGCONT after `pause()`. */
+  resume(): void
 }
 
 export interface StartOptions {
@@ -137,8 +143,17 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     exited,
     async kill(signal = 'SIGKILL') {
       started.delete(node)
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      if (node.running) child.kill(signal)
       return exited
+    },
+    get running() {
+      return child.exitCode === null && child.signalCode === null
+    },
+    pause() {
+      if (node.running) child.kill('SIGSTOP')
+    },
+    resume() {
+      if (node.running) child.kill('SIGCONT')
     },
   }
   started.add(node)
@@ -169,7 +184,11 @@ export async function cleanupNodes(): Promise<void> {
   tempDirs.clear()
 }
 
-export async function health(node: { httpUrl: string }): Promise<{
+/** The node's `/health` document; rejects after `timeoutMs` (a paused node never answers). */
+export async function health(
+  node: { httpUrl: string },
+  timeoutMs = 10_000,
+): Promise<{
   status: string
   node: { id: string; name: string }
   clients: number
@@ -184,7 +203,7 @@ export async function health(node: { httpUrl: string }): Promise<{
   vector: Record<string, number>
   events: number
 }> {
-  const res = await fetch(`${node.httpUrl}/health`)
+  const res = await fetch(`${node.httpUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
   if (!res.ok) throw new Error(`/health answered ${res.status}`)
   return (await res.json()) as Awaited<ReturnType<typeof health>>
 }
