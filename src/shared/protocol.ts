@@ -59,22 +59,19 @@ export const roomSchema = z
 export const userIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a user id is 8-64 of [A-Za-z0-9_-]')
+/**
+ * A name shows something and is well-formed (a lone surrogate cannot be stored or sent as
+ * UTF-8: one copy would hold U+FFFD and another not). The same rule for a `hello` and for a
+ * user in a peer's event, presence or typing frame, so that no node stores what another refuses.
+ */
 export const userNameSchema = z
   .string()
   .min(1, `a name is 1-${MAX_NAME_LENGTH} characters`)
   .max(MAX_NAME_LENGTH, `a name is 1-${MAX_NAME_LENGTH} characters`)
   .refine((name) => !CONTROL_CHARACTER.test(name), 'a name has no control characters')
+  .refine(isWellFormedText, 'a name has no lone surrogates')
+  .refine(hasVisibleCharacter, 'a name has a visible character')
 export const userSchema = z.looseObject({ id: userIdSchema, name: userNameSchema })
-/**
- * The user of a `hello`: a new name must also show something and be well-formed. (Events and
- * presence from peers keep `userSchema`: what an older node took is still readable.)
- */
-export const helloUserSchema = z.looseObject({
-  id: userIdSchema,
-  name: userNameSchema
-    .refine(isWellFormedText, 'a name has no lone surrogates')
-    .refine(hasVisibleCharacter, 'a name has a visible character'),
-})
 export const cidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cid is 1-64 of [A-Za-z0-9_-]')
 export const seqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 /** Per-origin highest contiguous seq. Bounded so a vector cannot be used to make work. */
@@ -94,20 +91,14 @@ export const eventIdSchema = z
 const refSchema = z.string().max(64).optional()
 
 /**
- * The text of a stored event: not blank. Text is checked apart from the frame so that an
- * over-long text gets `too_long`.
+ * The text of a message, from a client's `send` or in a peer's event alike: a text with nothing
+ * visible is refused like a blank one, and one with a lone surrogate too (UTF-8 cannot carry
+ * it: one copy of the message would hold U+FFFD and another not). Checked apart from the frame
+ * so that an over-long text gets `too_long`.
  */
 export const textSchema = z
   .string()
   .min(1, 'text is 1-4000 characters')
-  .refine((t) => t.trim().length > 0, 'text is not blank')
-/**
- * The text of a new message (`send`): besides, a text with nothing visible is refused like a
- * blank one, and one with a lone surrogate too (UTF-8 cannot carry it: one copy of the message
- * would hold U+FFFD and another not). Events from peers keep `textSchema`, so that what an
- * older node took still flows through the mesh.
- */
-export const sendTextSchema = textSchema
   .refine(isWellFormedText, 'text has a lone surrogate')
   .refine(hasVisibleCharacter, 'text is not blank (it has no visible character)')
 
@@ -118,7 +109,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('hello'),
     protocol: z.literal(PROTOCOL_VERSION),
-    user: helloUserSchema,
+    user: userSchema,
     token: z.string().max(1024).optional(),
     ref: refSchema,
   }),
@@ -133,7 +124,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('send'),
     room: roomSchema,
-    text: sendTextSchema,
+    text: textSchema,
     cid: cidSchema,
     ref: refSchema,
   }),
