@@ -37,10 +37,14 @@ const deliver = (e: ChatMessage): Delivery => ({
   cid: e.cid,
 })
 
+/** A node holding `events`, whose history pages show the first of each (user.id, cid). */
 function history(node: string, events: ChatMessage[]): NodeHistory {
   const vector: Record<string, number> = {}
   for (const e of events) vector[e.origin] = Math.max(vector[e.origin] ?? 0, e.seq)
-  return { node, events, vector, count: events.length }
+  const sends = new Map<string, ChatMessage>()
+  for (const e of events)
+    if (!sends.has(`${e.user.id}/${e.cid}`)) sends.set(`${e.user.id}/${e.cid}`, e)
+  return { node, events, shown: [...sends.values()], vector, count: events.length }
 }
 
 const A1 = event('a', 1)
@@ -104,6 +108,13 @@ describe('the chaos checker', () => {
     expect(fine.figures.cidDuplicates).toBe(1)
     expect(fine.violations).toEqual([])
 
+    // Its history pages must show one of the two copies, not both.
+    const both = { ...history('N1', [...ALL, resent]), shown: [...ALL, resent] }
+    const shownTwice = checkChaos(
+      run({ histories: [history('N0', [...ALL, resent]), both], readers: [] }),
+    )
+    expect(shownTwice.violations.join('\n')).toMatch(/show a \(user.id, cid\) twice.*b:2 on N1/)
+
     const again = event('a', 4, 'a3')
     const bad = checkChaos(
       run({
@@ -149,6 +160,23 @@ describe('the chaos checker', () => {
       }),
     )
     expect(skipped.violations).toEqual([])
+
+    // Nor when the reader got a:2 in an earlier session, and its last one resumed past it.
+    const resumedPast = checkChaos(
+      run({
+        histories: ['N0', 'N1'].map((n) => history(n, [...ALL, dup])),
+        readers: [{ name: 'r', sessions: [session([A1, B1, A2]), session([A3], { a: 2, b: 1 })] }],
+      }),
+    )
+    expect(resumedPast.violations).toEqual([])
+    // But b:2 is missing for a reader that never got a:2 in any session.
+    const never = checkChaos(
+      run({
+        histories: ['N0', 'N1'].map((n) => history(n, [...ALL, dup])),
+        readers: [{ name: 'r', sessions: [session([A1, B1]), session([A3], { a: 2, b: 1 })] }],
+      }),
+    )
+    expect(never.violations.join('\n')).toMatch(/never got b:2/)
   })
 
   it('finds a reader that never got everything, and waits for readers until they have', () => {

@@ -44,7 +44,10 @@ export interface ReaderLog {
 /** One node's room, read back at the end, with what its `/health` said. */
 export interface NodeHistory {
   node: string
+  /** Every event of the room the node stored (read from its store file). */
   events: ChatMessage[]
+  /** The room as its `history` pages show it to clients: one event per (user.id, cid). */
+  shown: ChatMessage[]
   vector: Vector
   count: number
 }
@@ -141,9 +144,9 @@ class Reference {
 }
 
 /** For each `(user.id, cid)`, the ids of the events of it a session got. */
-function cidsOf(session: ReaderSession): Map<string, Set<string>> {
+function cidsOf(...sessions: ReaderSession[]): Map<string, Set<string>> {
   const ids = new Map<string, Set<string>>()
-  for (const d of session.deliveries) {
+  for (const d of sessions.flatMap((session) => session.deliveries)) {
     const key = cidKey(d.userId, d.cid)
     ids.set(key, (ids.get(key) ?? new Set()).add(d.id))
   }
@@ -160,11 +163,15 @@ function coveredByCid(got: Map<string, Set<string>>, event: ChatMessage): boolea
 }
 
 /**
- * What a session still lacks: for each origin, the events after the last one it got (or after
- * its `since`), except those of a `(user.id, cid)` it already got as another event.
+ * What a reader's last session still lacks: for each origin, the events after the last one it
+ * got (or after its `since`), except those of a `(user.id, cid)` the reader already got as
+ * another event, in this session or an earlier one (a node shows one copy of a send, and the
+ * copy a node hides may be the twin of one the reader got elsewhere).
  */
-function missingFrom(session: ReaderSession, reference: Reference): ChatMessage[] {
-  const got = cidsOf(session)
+function missingFrom(reader: ReaderLog, reference: Reference): ChatMessage[] {
+  const session = reader.sessions.at(-1)
+  if (!session) return []
+  const got = cidsOf(...reader.sessions)
   const last = new Map(Object.entries(session.since))
   for (const d of session.deliveries) last.set(d.origin, Math.max(last.get(d.origin) ?? 0, d.seq))
   const missing: ChatMessage[] = []
@@ -184,10 +191,7 @@ export function readersComplete(
   histories: readonly NodeHistory[],
 ): boolean {
   const reference = new Reference(histories)
-  return readers.every((r) => {
-    const last = r.sessions.at(-1)
-    return last !== undefined && missingFrom(last, reference).length === 0
-  })
+  return readers.every((r) => r.sessions.length > 0 && missingFrom(r, reference).length === 0)
 }
 
 export function checkChaos(input: CheckInput): CheckResult {
@@ -203,6 +207,9 @@ export function checkChaos(input: CheckInput): CheckResult {
   const outOfOrder = new Finding('deliveries out of seq order within a session')
   const holes = new Finding('holes in what a session got of an origin')
   const missedAtEnd = new Finding("events a reader's last session never got")
+  const historyWrong = new Finding(
+    'history pages that show a (user.id, cid) twice, miss one, or show an event not stored',
+  )
 
   // Every node: no id twice, consistent with /health, the same events as the others.
   const all = new Map<string, ChatMessage>()
@@ -215,6 +222,16 @@ export function checkChaos(input: CheckInput): CheckResult {
       if (ids.has(event.id)) storedTwice.add(`${event.id} on ${history.node}`)
       ids.set(event.id, event)
     }
+    const keys = new Set(history.events.map((e) => cidKey(e.user.id, e.cid)))
+    const shownKeys = new Set<string>()
+    for (const event of history.shown) {
+      const key = cidKey(event.user.id, event.cid)
+      if (shownKeys.has(key) || !ids.has(event.id))
+        historyWrong.add(`${event.id} on ${history.node}`)
+      shownKeys.add(key)
+    }
+    if (shownKeys.size !== keys.size)
+      historyWrong.add(`${history.node}: ${keys.size - shownKeys.size} sends not shown`)
     const vectorSum = Object.values(history.vector).reduce((sum, seq) => sum + seq, 0)
     if (history.events.length !== history.count || vectorSum !== history.count) {
       health.add(
@@ -261,8 +278,7 @@ export function checkChaos(input: CheckInput): CheckResult {
       const where = `${reader.name} session ${i + 1} on ${session.node}`
       checkSession(session, where, reference, { repeated, cidRepeats, outOfOrder, holes })
     }
-    const last = reader.sessions.at(-1)
-    for (const event of last ? missingFrom(last, reference) : []) {
+    for (const event of missingFrom(reader, reference)) {
       missedAtEnd.add(`${reader.name} never got ${event.id}`)
     }
   }
@@ -291,6 +307,7 @@ export function checkChaos(input: CheckInput): CheckResult {
       outOfOrder,
       holes,
       missedAtEnd,
+      historyWrong,
     ].flatMap((f) => f.line() ?? []),
     ...late,
   ]

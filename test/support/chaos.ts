@@ -19,7 +19,7 @@ import {
   makeSchedule,
   type Topology,
 } from './chaos-schedule.ts'
-import { readRoom, reservePorts, vectorKey } from './mesh.ts'
+import { readRoom, reservePorts, storedEvents, vectorKey } from './mesh.ts'
 import { health, type NodeProcess, restartNode, startNode } from './node-process.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 import { waitUntil } from './wait.ts'
@@ -234,8 +234,9 @@ class Cluster {
   async histories(): Promise<NodeHistory[]> {
     return Promise.all(
       this.procs.map(async (proc) => {
-        const [events, doc] = await Promise.all([readRoom(proc, ROOM), health(proc)])
-        return { node: proc.name, events, vector: doc.vector, count: doc.events }
+        const [shown, doc] = await Promise.all([readRoom(proc, ROOM), health(proc)])
+        const events = storedEvents(proc, { room: ROOM })
+        return { node: proc.name, events, shown, vector: doc.vector, count: doc.events }
       }),
     )
   }

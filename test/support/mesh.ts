@@ -4,6 +4,9 @@
  */
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { DB_FILE } from '../../src/main/node/store.ts'
 import { HISTORY_MAX_LIMIT, type ChatMessage } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
 import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
@@ -190,6 +193,52 @@ export function duplicates(ids: readonly string[]): string[] {
   const twice = new Set<string>()
   for (const id of ids) (seen.has(id) ? twice : seen).add(id)
   return [...twice]
+}
+
+/**
+ * Events `node` stored, read from its SQLite file (the node keeps running: WAL lets a reader
+ * in), in display order: every event of a room, or only the copies it hides from clients (the
+ * later copy of a send that two nodes each accepted) of one origin's seqs `from`..`to`. Unlike
+ * `readRoom` this sees what clients are never shown.
+ */
+export function storedEvents(
+  node: { dataDir: string },
+  which: { room: string } | { hiddenOf: string; from: number; to: number },
+): ChatMessage[] {
+  const db = new DatabaseSync(join(node.dataDir, DB_FILE), { readOnly: true })
+  try {
+    const query =
+      'room' in which
+        ? db.prepare(`SELECT * FROM events WHERE room = ? ORDER BY ts, origin`).all(which.room)
+        : db
+            .prepare(
+              `SELECT * FROM events WHERE origin = ? AND seq >= ? AND seq <= ? AND shown = 0
+               ORDER BY ts, origin`,
+            )
+            .all(which.hiddenOf, which.from, which.to)
+    const rows = query as {
+      origin: string
+      seq: number
+      ts: number
+      room: string
+      user_id: string
+      user_name: string
+      text: string
+      cid: string
+    }[]
+    return rows.map((r) => ({
+      room: r.room,
+      id: `${r.origin}:${r.seq}`,
+      origin: r.origin,
+      seq: r.seq,
+      ts: r.ts,
+      user: { id: r.user_id, name: r.user_name },
+      text: r.text,
+      cid: r.cid,
+    }))
+  } finally {
+    db.close()
+  }
 }
 
 /**

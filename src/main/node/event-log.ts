@@ -18,8 +18,11 @@ export const MAX_BATCH_EVENTS = 2_000
 export interface EventLogOptions {
   store: Store
   clock: HybridClock
-  /** Called after each commit with the events it made durable, in order. */
-  onCommitted: (events: readonly ChatEvent[]) => void
+  /**
+   * Called after each commit with the events it made durable, in order, and those of them that
+   * clients are not shown (another copy of the same send was stored first).
+   */
+  onCommitted: (events: readonly ChatEvent[], hidden: ReadonlySet<ChatEvent>) => void
   /** Called with how long each commit took, in seconds (for metrics). */
   onCommitTimed?: (seconds: number) => void
   /** Called when a commit fails; the batch's events are dropped and their waiters rejected. */
@@ -126,8 +129,9 @@ export class EventLog {
     this.#waiters = []
 
     const started = performance.now()
+    let hidden: ReadonlySet<ChatEvent>
     try {
-      this.#store.append(events)
+      hidden = this.#store.append(events)
     } catch (error) {
       // Nothing of the batch was written: forget its seqs so they are taken again.
       this.#accepted.clear()
@@ -140,6 +144,6 @@ export class EventLog {
     // The events are durable whatever happens next: settle the waiters first. Their callbacks
     // (acks) run after this turn, so members still see a message before its sender's ack.
     for (const w of waiters) w.resolve()
-    this.#options.onCommitted(events)
+    this.#options.onCommitted(events, hidden)
   }
 }

@@ -42,8 +42,8 @@ export class NodeCore {
       clock: this.clock,
       // Runs in the log's commit turn. Each step on its own: a local delivery that throws must
       // not hold back the relaying, and neither may end the process.
-      onCommitted: (events) => {
-        contain(this, 'timer', 'fan-out of committed events', () => this.#fanOut(events))
+      onCommitted: (events, hidden) => {
+        contain(this, 'timer', 'fan-out of committed events', () => this.#fanOut(events, hidden))
         contain(this, 'timer', 'forwarding committed events', () => this.mesh?.forward(events))
       },
       onCommitTimed: (seconds) => this.metrics.commitSeconds.observe(seconds),
@@ -152,19 +152,20 @@ export class NodeCore {
    * commit's frames for a room handed to each member together (one socket write, not one per
    * message: the further behind the node falls, the more a write carries).
    */
-  #fanOut(events: readonly ChatEvent[]): void {
+  #fanOut(events: readonly ChatEvent[], hidden: ReadonlySet<ChatEvent>): void {
     const byRoom = new Map<string, { frames: Buffer[]; ids: EventId[] }>()
     /** Per origin, the highest seq this commit made durable. */
     const reached = new Map<string, number>()
     let local = 0
     for (const event of events) {
       if (event.origin === this.nodeId) local++
+      reached.set(event.origin, Math.max(reached.get(event.origin) ?? 0, event.seq))
+      if (hidden.has(event)) continue // a second copy of one send: clients have the first
       const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
       let batch = byRoom.get(event.room)
       if (!batch) byRoom.set(event.room, (batch = { frames: [], ids: [] }))
       batch.frames.push(frame)
       batch.ids.push({ origin: event.origin, seq: event.seq })
-      reached.set(event.origin, Math.max(reached.get(event.origin) ?? 0, event.seq))
     }
     let delivered = 0
     for (const [room, { frames, ids }] of byRoom)

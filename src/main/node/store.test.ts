@@ -184,6 +184,7 @@ describe('Store: a ts past MAX_SAFE_INTEGER', () => {
     )
     insert.run(nodeId, 1, BigInt(MAX_TS) + 1n, 'general', ada.id, ada.name, 'own 1', 'own-1')
     insert.run(nodeId, 2, BigInt(MAX_TS) + 2n, 'general', ada.id, ada.name, 'own 2', 'own-2')
+    db.exec('ALTER TABLE events DROP COLUMN shown') // schema 3's
     db.exec('PRAGMA user_version = 1')
     db.close()
     return nodeId
@@ -242,14 +243,13 @@ describe('Store: findByCid', () => {
       ev('aaaaaaaa', 1, 100, { user: ada, cid: 'c1' }),
       ev('aaaaaaaa', 2, 200, { user: bob, cid: 'c2' }),
     ])
-    // Two nodes cut off from each other both accepted ada's c1; the earlier (ts, origin) wins.
+    // Two nodes cut off from each other both accepted ada's c1: the copy this node shows (the
+    // first it stored) is the one a resend is acknowledged with.
     store.append([ev('bbbbbbbb', 1, 90, { user: ada, cid: 'c1', text: 'copy' })])
     store.append([ev('cccccccc', 1, 90, { user: ada, cid: 'c1', text: 'copy 2' })])
 
     const check = (s: Store) => {
-      expect(s.findByCid(ada.id, 'c1')).toEqual(
-        ev('bbbbbbbb', 1, 90, { user: ada, cid: 'c1', text: 'copy' }),
-      )
+      expect(s.findByCid(ada.id, 'c1')).toEqual(ev('aaaaaaaa', 1, 100, { user: ada, cid: 'c1' }))
       expect(s.findByCid(bob.id, 'c2')).toEqual(ev('aaaaaaaa', 2, 200, { user: bob, cid: 'c2' }))
       expect(s.findByCid(bob.id, 'c1')).toBeUndefined()
       expect(s.findByCid(ada.id, 'c2')).toBeUndefined()
@@ -517,5 +517,49 @@ describe('Store: missing', () => {
     for (const limit of [1, 7, 20, 50, 500]) {
       expect(store.missing('general', since, limit)).toEqual(expected(general, covered, limit))
     }
+  })
+})
+
+describe('Store: one send accepted by two nodes', () => {
+  const first = ev('aaaaaaaa', 1, 100, { user: ada, cid: 'c1', text: 'said twice' })
+  const copy = ev('bbbbbbbb', 1, 90, { user: ada, cid: 'c1', text: 'said twice' })
+  const other = ev('bbbbbbbb', 2, 110, { user: bob, cid: 'c1', text: 'another send' })
+
+  it('keeps both events but shows clients the first it stored, in every read', () => {
+    const store = open()
+    expect([...store.append([first])]).toEqual([])
+    // The later copy is hidden even though it sorts first; bob's own c1 is another send.
+    expect([...store.append([copy, other])]).toEqual([copy])
+    expect(store.vector()).toEqual({ aaaaaaaa: 1, bbbbbbbb: 2 })
+    expect(store.count).toBe(3)
+    expect(store.range('bbbbbbbb', 1, 2)).toEqual([copy, other]) // the mesh still relays it
+
+    const ids = (page: { messages: { id: string }[] }) => page.messages.map((m) => m.id)
+    expect(ids(store.latest('general', 10))).toEqual(['aaaaaaaa:1', 'bbbbbbbb:2'])
+    expect(ids(store.missing('general', {}, 10))).toEqual(['aaaaaaaa:1', 'bbbbbbbb:2'])
+    expect(ids(store.missing('general', { aaaaaaaa: 1 }, 10))).toEqual(['bbbbbbbb:2'])
+    expect(ids(store.before('general', other, 10))).toEqual(['aaaaaaaa:1'])
+  })
+
+  it('hides a second copy that comes in the same commit', () => {
+    const store = open()
+    expect([...store.append([first, copy])]).toEqual([copy])
+    expect(store.latest('general', 10).messages.map((m) => m.id)).toEqual(['aaaaaaaa:1'])
+  })
+
+  it('when opening a store of schema 2, shows the earliest copy in display order', () => {
+    let store = open()
+    store.append([first, copy, other])
+    store.close()
+    const db = new DatabaseSync(join(dir, DB_FILE))
+    db.exec('ALTER TABLE events DROP COLUMN shown')
+    db.exec('PRAGMA user_version = 2')
+    db.close()
+    store = open()
+    expect(store.latest('general', 10).messages.map((m) => m.id)).toEqual([
+      'bbbbbbbb:1',
+      'bbbbbbbb:2',
+    ])
+    expect(store.count).toBe(3)
   })
 })

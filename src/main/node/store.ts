@@ -4,7 +4,12 @@
  *
  * Events are keyed by (origin, seq). The node's own id lives in the same file, so a fresh data
  * directory means a new id and a seq is never reused under an id (docs/architecture.md, invariant 4).
- * Every method is synchronous; batching writes into one transaction is `CommitQueue`'s job.
+ * Every method is synchronous; batching writes into one transaction is `EventLog`'s job.
+ *
+ * One send, two events: two nodes cut off from each other may each accept the same resend
+ * (same user id and cid). Both events are kept (vectors stay equal), but only the first this
+ * node stored is `shown`: clients get one message per (user.id, cid), live, in a backlog and in
+ * history alike (docs/protocol.md, "Guarantees to a client", 4).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
@@ -31,8 +36,11 @@ export interface Page {
 }
 
 export const DB_FILE = 'palaver.db'
-/** 1: events and meta; 2: every ts readable (at most `MAX_TS`). */
-const SCHEMA_VERSION = 2
+/**
+ * 1: events and meta; 2: every ts readable (at most `MAX_TS`); 3: `shown`, one event per
+ * (user, cid) for clients.
+ */
+const SCHEMA_VERSION = 3
 /** The largest ts the store holds: node:sqlite reads no larger integer into a number. */
 export const MAX_TS = Number.MAX_SAFE_INTEGER
 
@@ -58,6 +66,7 @@ export class Store {
   readonly #insert: StatementSync
   readonly #byId: StatementSync
   readonly #byCid: StatementSync
+  readonly #cidTaken: StatementSync
   readonly #latest: StatementSync
   readonly #before: StatementSync
   readonly #originAfter: StatementSync
@@ -86,21 +95,25 @@ export class Store {
     this.#maxTs = totals.ts ?? 0
 
     this.#insert = this.#db.prepare(
-      `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (${COLUMNS}, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     this.#byId = this.#db.prepare(`SELECT ${COLUMNS} FROM events WHERE origin = ? AND seq = ?`)
     this.#byCid = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE user_id = ? AND cid = ? ORDER BY ts, origin LIMIT 1`,
+      `SELECT ${COLUMNS} FROM events WHERE user_id = ? AND cid = ?
+       ORDER BY shown DESC, ts, origin LIMIT 1`,
     )
+    this.#cidTaken = this.#db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
     this.#latest = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? ORDER BY ts DESC, origin DESC LIMIT ?`,
+      `SELECT ${COLUMNS} FROM events WHERE room = ? AND shown = 1
+       ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#before = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? AND (ts < ? OR (ts = ? AND origin < ?))
+      `SELECT ${COLUMNS} FROM events
+       WHERE room = ? AND shown = 1 AND (ts < ? OR (ts = ? AND origin < ?))
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#originAfter = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? AND origin = ? AND seq > ?
+      `SELECT ${COLUMNS} FROM events WHERE room = ? AND origin = ? AND seq > ? AND shown = 1
        ORDER BY seq DESC LIMIT ?`,
     )
     this.#range = this.#db.prepare(
@@ -138,6 +151,17 @@ export class Store {
         // them the same way, so copies of an event stay equal.
         this.#db.exec(`UPDATE events SET ts = ${MAX_TS} WHERE ts > ${MAX_TS}`)
       }
+      if (version < 3) {
+        // Of the events of one (user, cid) already held, the earliest in display order is shown.
+        this.#db.exec(`
+          ALTER TABLE events ADD COLUMN shown INTEGER NOT NULL DEFAULT 1;
+          UPDATE events SET shown = 0 WHERE EXISTS (
+            SELECT 1 FROM events AS first
+            WHERE first.user_id = events.user_id AND first.cid = events.cid
+              AND (first.ts < events.ts OR (first.ts = events.ts AND first.origin < events.origin))
+          );
+        `)
+      }
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
       this.#db.exec('COMMIT')
     } catch (error) {
@@ -174,15 +198,30 @@ export class Store {
   }
 
   /**
-   * Writes `events` in one transaction; returns once it is committed to disk. Each event must
+   * Writes `events` in one transaction; returns once it is committed to disk, with the events
+   * stored as not shown (a later copy of a (user, cid) this node already held). Each event must
    * be its origin's next seq (the caller orders them); on any error nothing is written.
    */
-  append(events: readonly ChatEvent[]): void {
-    if (events.length === 0) return
+  append(events: readonly ChatEvent[]): ReadonlySet<ChatEvent> {
+    const hidden = new Set<ChatEvent>()
+    if (events.length === 0) return hidden
     this.#db.exec('BEGIN')
     try {
       for (const e of events) {
-        this.#insert.run(e.origin, e.seq, e.ts, e.room, e.user.id, e.user.name, e.text, e.cid)
+        // Inside the transaction, so an earlier copy in this very batch counts too.
+        const shown = this.#cidTaken.get(e.user.id, e.cid) === undefined
+        if (!shown) hidden.add(e)
+        this.#insert.run(
+          e.origin,
+          e.seq,
+          e.ts,
+          e.room,
+          e.user.id,
+          e.user.name,
+          e.text,
+          e.cid,
+          shown ? 1 : 0,
+        )
       }
       this.#db.exec('COMMIT')
     } catch (error) {
@@ -194,6 +233,7 @@ export class Store {
       if (e.ts > this.#maxTs) this.#maxTs = e.ts
     }
     this.#count += events.length
+    return hidden
   }
 
   get(origin: string, seq: number): ChatEvent | undefined {
@@ -201,7 +241,7 @@ export class Store {
     return row && toEvent(row)
   }
 
-  /** The first stored event a user sent with this cid (idempotent send). */
+  /** The event a user sent with this cid, the shown one when there are several (idempotent send). */
   findByCid(userId: string, cid: string): ChatEvent | undefined {
     const row = this.#byCid.get(userId, cid) as EventRow | undefined
     return row && toEvent(row)
@@ -242,7 +282,8 @@ export class Store {
       )
     }
     const others = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? AND origin NOT IN (${known.map(() => '?').join(',')})
+      `SELECT ${COLUMNS} FROM events
+       WHERE room = ? AND shown = 1 AND origin NOT IN (${known.map(() => '?').join(',')})
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     rows.push(...(others.all(room, ...known, limit + 1) as unknown as EventRow[]))
