@@ -246,6 +246,7 @@ describe('attacks on a mesh of three', () => {
     )
     insert.run(oldId, 1, BigInt(MAX_TS) + 1n, 'past the safe range 1', 'p1')
     insert.run(oldId, 2, BigInt(MAX_TS) + 2n, 'past the safe range 2', 'p2')
+    db.exec('ALTER TABLE events DROP COLUMN shown') // added by schema 3
     db.exec('PRAGMA user_version = 1')
     db.close()
 

@@ -169,6 +169,20 @@ describe('the chaos checker', () => {
       }),
     )
     expect(resumedPast.violations).toEqual([])
+    // Nor a hole in a later session's live traffic where b:2 would have been.
+    const b3 = event('b', 3)
+    const liveGap = checkChaos(
+      run({
+        histories: ['N0', 'N1'].map((n) => history(n, [...ALL, dup, b3])),
+        readers: [
+          {
+            name: 'r',
+            sessions: [session([A1, B1, A2]), session([A3, b3], { a: 2, b: 1 })],
+          },
+        ],
+      }),
+    )
+    expect(liveGap.violations).toEqual([])
     // But b:2 is missing for a reader that never got a:2 in any session.
     const never = checkChaos(
       run({

@@ -276,7 +276,8 @@ export function checkChaos(input: CheckInput): CheckResult {
       sessions++
       if (session.truncated) truncatedSessions++
       const where = `${reader.name} session ${i + 1} on ${session.node}`
-      checkSession(session, where, reference, { repeated, cidRepeats, outOfOrder, holes })
+      const findings = { repeated, cidRepeats, outOfOrder, holes }
+      checkSession(session, where, reference, findings, reader.sessions.slice(0, i))
     }
     for (const event of missingFrom(reader, reference)) {
       missedAtEnd.add(`${reader.name} never got ${event.id}`)
@@ -336,10 +337,13 @@ function checkSession(
   where: string,
   reference: Reference,
   findings: { repeated: Finding; cidRepeats: Finding; outOfOrder: Finding; holes: Finding },
+  earlier: readonly ReaderSession[],
 ): void {
   const seen = new Set<string>()
   const byCid = new Map<string, string>()
-  const got = cidsOf(session)
+  // A node shows one copy of a send: the one it leaves out may be the twin of one the reader
+  // got in this session or an earlier one.
+  const got = cidsOf(...earlier, session)
   const last = new Map<string, number>()
   for (const d of session.deliveries) {
     const key = cidKey(d.userId, d.cid)
@@ -365,7 +369,7 @@ function checkSession(
       continue
     }
     // Between the previous one (or since) and this one, only cid-duplicates of events the
-    // session got may be left out. A truncated backlog starts anywhere.
+    // reader got may be left out. A truncated backlog starts anywhere.
     const from = previous ?? (session.truncated ? d.seq - 1 : covered)
     const seqs = reference.byOrigin.get(d.origin)
     for (let seq = from + 1; seq < d.seq; seq++) {
