@@ -25,6 +25,18 @@ describe('invite codes', () => {
     }
   })
 
+  it('encode the example of docs/protocol.md, byte for byte', () => {
+    const example = {
+      mesh: 'office',
+      secret: 'correct-horse-battery-staple',
+      peer: '192.168.1.20:9080',
+    }
+    const code =
+      'palaver1:WyJvZmZpY2UiLCJjb3JyZWN0LWhvcnNlLWJhdHRlcnktc3RhcGxlIiwiMTkyLjE2OC4xLjIwOjkwODAiXdfLt1k'
+    expect(encodeInvite(example)).toBe(code)
+    expect(decodeInvite(code)).toEqual({ ok: true, invite: example })
+  })
+
   it('take a code as pasted: wrapped, indented, with a capital prefix', () => {
     const code = encodeInvite(INVITE)
     const wrapped = `  ${code.slice(0, 40)}\n${code.slice(40, 80)}\r\n ${code.slice(80)}\n`
