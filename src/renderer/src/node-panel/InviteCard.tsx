@@ -1,15 +1,11 @@
 import { useId, useRef, useState } from 'react'
 import type { MeshInvite, PalaverApi } from '../../../shared/ipc.ts'
 import { describeNodeProblem } from '../lib/node-problems.ts'
+import { hostOf, isLoopbackHost } from './loopback.ts'
 import { QrCode } from './QrCode.tsx'
 
 interface Props {
   api: PalaverApi
-}
-
-/** Whether a peer address (`HOST:PORT`) is this machine only, so no other machine can dial it. */
-function loopbackOnly(peer: string): boolean {
-  return /^(127\.|\[::1\]:|localhost:)/.test(peer)
 }
 
 /**
@@ -93,7 +89,7 @@ export function InviteCard({ api }: Props) {
           Anyone with this code can join the mesh and read every room: give it only to machines you
           trust.
         </p>
-        {loopbackOnly(invite.peer) && (
+        {isLoopbackHost(hostOf(invite.peer)) && (
           <p className="node-panel__hint">
             This node listens on this machine only. Set Host to 0.0.0.0 for other machines to reach
             it.
