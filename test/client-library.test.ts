@@ -657,7 +657,10 @@ describe('two tabs of one user', () => {
 
 describe('a node that needs a token', () => {
   it('leaves a client without one unauthorized, with no reconnect storm', async () => {
-    const node = await startNode({ name: 'Locked', args: ['--token', 'open-sesame'] })
+    const node = await startNode({
+      name: 'Locked',
+      args: ['--token', 'open-sesame', '--secret', 'mesh-sesame'],
+    })
     const front = await startTcpProxy(`127.0.0.1:${node.clientPort}`)
     proxies.add(front)
     const url = `ws://${front.addr}/`

@@ -1,7 +1,9 @@
 /**
  * `NodeController` over a real `ChatNode` on 127.0.0.1 (port 0, temp dirs): its lifecycle leaks
  * nothing, settings apply and persist, peers added and removed act on real links to a real
- * `chat-node` process, bad calls change nothing, and no secret ever shows in a status.
+ * `chat-node` process, bad calls change nothing, and no secret ever shows in a status. A first
+ * run makes a private mesh (a random secret, kept), a token needs a secret, and another
+ * machine's node joins the mesh with an invite.
  */
 import { createHook } from 'node:async_hooks'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -13,7 +15,12 @@ import { testNodeConfig } from './support/node-config.ts'
 import { cleanupNodes, health, startNode, tempDir } from './support/node-process.ts'
 import { staysTrue, waitUntil } from './support/wait.ts'
 import type { NodeSettings, NodeStatus } from '../src/shared/ipc.ts'
-import { type NodeConfig, readConfig } from '../src/main/config-store.ts'
+import {
+  firstRunConfig,
+  type NodeConfig,
+  readConfig,
+  writeConfig,
+} from '../src/main/config-store.ts'
 import { ControllerError, NodeController } from '../src/main/node-controller.ts'
 import { OptionsError } from '../src/main/node/options.ts'
 
@@ -472,6 +479,158 @@ describe('secrets', () => {
 
     const cleared = await controller.configure({ secret: '', token: '' })
     expect(cleared).toMatchObject({ state: 'running', secretSet: false, tokenSet: false })
+  })
+})
+
+/** Whether the controller's node has a link up to the node `id`. */
+function linkedTo(controller: NodeController, id: string | null): boolean {
+  return controller.status().peers.some((p) => p.id === id && p.state === 'up')
+}
+
+describe('first run', () => {
+  it('writes a config with a random mesh secret, keeps it across restarts, and uses it', async () => {
+    const dir = tempDir('palaver-first-run-')
+    const configPath = join(dir, 'node.json')
+    const defaults = (): NodeConfig => ({
+      ...firstRunConfig('Desk', join(dir, 'data')),
+      host: '127.0.0.1',
+      port: 0,
+      peerPort: 0,
+    })
+    controllers.push(new NodeController({ configPath, defaults: defaults() }))
+    const secret = readConfig(configPath)?.secret ?? ''
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // Each first run makes its own.
+    expect(defaults().secret).not.toBe(secret)
+
+    // The app again, later: the same secret, whatever a first run would make now.
+    const again = new NodeController({ configPath, defaults: defaults() })
+    controllers.push(again)
+    expect(again.config.secret).toBe(secret)
+    expect(again.status().secretSet).toBe(true)
+
+    // A private mesh: a node with the secret links, one without it does not.
+    const { boundPeerPort } = await again.start()
+    const dial = ['--peer', `127.0.0.1:${boundPeerPort}`]
+    const stranger = await startNode({ name: 'Stranger', logLevel: 'warn', args: dial })
+    const member = await startNode({
+      name: 'Member',
+      logLevel: 'warn',
+      args: [...dial, '--secret', secret],
+    })
+    await waitUntil(
+      async () => linkedTo(again, (await health(member)).node.id),
+      15_000,
+      'the node with the secret linked',
+    )
+    const refused = await waitUntil(
+      async () => (await health(stranger)).peers.find((p) => p.state !== 'connecting'),
+      15_000,
+      'the stranger refused',
+    )
+    expect(refused.state).toBe('down')
+    expect(linkedTo(again, (await health(stranger)).node.id)).toBe(false)
+  })
+
+  it('gives a long host name a name the config takes', () => {
+    expect(firstRunConfig('x'.repeat(100), '/d').name).toBe('x'.repeat(64))
+    expect(firstRunConfig('  ', '/d').name).toBe('Palaver')
+  })
+})
+
+describe('a token needs a secret', () => {
+  it('refuses a token without a secret, and clearing the secret under a token; saves nothing', async () => {
+    const { controller, configPath } = makeController()
+    await controller.start()
+    const file = fileText(configPath)
+    const refused = await controller.configure({ token: 'tok' }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ControllerError)
+    expect(refused).toMatchObject({ code: 'token_needs_secret' })
+    expect(fileText(configPath)).toBe(file)
+    expect(controller.status()).toMatchObject({ state: 'running', tokenSet: false })
+
+    await controller.configure({ secret: 'a secret', token: 'tok' })
+    const file2 = fileText(configPath)
+    const cleared = await controller.configure({ secret: '' }).catch((e: unknown) => e)
+    expect(cleared).toMatchObject({ code: 'token_needs_secret' })
+    expect(fileText(configPath)).toBe(file2)
+    expect(controller.status()).toMatchObject({ state: 'running', secretSet: true, tokenSet: true })
+  })
+
+  it('says why a config file written without the rule does not start', async () => {
+    const dir = tempDir('palaver-controller-')
+    const configPath = join(dir, 'node.json')
+    writeConfig(configPath, testNodeConfig(dir, { token: 'tok' }))
+    const controller = new NodeController({ configPath, defaults: testNodeConfig(dir) })
+    controllers.push(controller)
+    const error = await controller.start().catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'token_needs_secret' })
+    expect(controller.status()).toMatchObject({
+      state: 'stopped',
+      error: { code: 'token_needs_secret' },
+    })
+  })
+})
+
+describe('invites', () => {
+  it('let another machine’s node join the mesh: both nodes link', async () => {
+    const host = makeController({ name: 'Host', mesh: 'office', secret: 'the office secret' })
+    const guest = makeController({ name: 'Guest', secret: 'a secret of its own' })
+    const hostStatus = await host.controller.start()
+    const guestStatus = await guest.controller.start()
+
+    const invite = await host.controller.createInvite()
+    expect(invite).toEqual({
+      code: expect.stringMatching(/^palaver1:[A-Za-z0-9_-]+$/),
+      mesh: 'office',
+      peer: `127.0.0.1:${hostStatus.boundPeerPort}`,
+    })
+    const joined = await guest.controller.joinMesh(`${invite.code}\n`)
+    expect(joined).toMatchObject({
+      state: 'running',
+      id: guestStatus.id,
+      mesh: 'office',
+      secretSet: true,
+      peers: [{ addr: invite.peer }],
+    })
+    expect(readConfig(guest.configPath)).toMatchObject({
+      mesh: 'office',
+      secret: 'the office secret',
+      peers: [invite.peer],
+    })
+    await waitUntil(() => linkedTo(guest.controller, hostStatus.id), 15_000, 'guest to host')
+    await waitUntil(() => linkedTo(host.controller, guestStatus.id), 15_000, 'host to guest')
+    // The invite's secret never shows in a status.
+    expect(JSON.stringify(guest.controller.status())).not.toContain('the office secret')
+  })
+
+  it('are refused in plain cases, and nothing changes', async () => {
+    const open = makeController({ name: 'Open' })
+    expect(await open.controller.createInvite().catch((e: unknown) => e)).toMatchObject({
+      code: 'no_secret',
+    })
+    const { controller, configPath } = makeController({ secret: 'kept secret' })
+    // Stopped with peer port 0: there is no port to invite to yet.
+    expect(await controller.createInvite().catch((e: unknown) => e)).toMatchObject({
+      code: 'no_peer_port',
+    })
+    await controller.start()
+    const own = await controller.createInvite()
+    const file = fileText(configPath)
+    const typo =
+      own.code.slice(0, 30) + (own.code.charAt(30) === 'A' ? 'B' : 'A') + own.code.slice(31)
+    for (const [code, expected] of [
+      [own.code, 'own_invite'],
+      [typo, 'bad_invite'],
+      [own.code.slice(0, -4), 'bad_invite'],
+      ['http://192.168.1.20:8080/', 'bad_invite'],
+    ] as const) {
+      const error = await controller.joinMesh(code).catch((e: unknown) => e)
+      expect(error, code).toBeInstanceOf(ControllerError)
+      expect(error, code).toMatchObject({ code: expected })
+    }
+    expect(fileText(configPath)).toBe(file)
+    expect(controller.status()).toMatchObject({ state: 'running', peers: [] })
   })
 })
 

@@ -426,7 +426,10 @@ describe('errors', () => {
 describe('access token', () => {
   let secured: NodeProcess
   beforeAll(async () => {
-    secured = await startNode({ name: 'Locked', args: ['--token', 's3cret-token'] })
+    secured = await startNode({
+      name: 'Locked',
+      args: ['--token', 's3cret-token', '--secret', 'mesh-s3cret'],
+    })
   })
 
   for (const [label, token] of [

@@ -72,6 +72,21 @@ export class NodePanelPage {
     await this.dialog.getByRole('button', { name: 'Add peer' }).click()
   }
 
+  /** Shows this node's invite and returns its code, as a person would copy it. */
+  async showInvite(): Promise<string> {
+    await this.section('Invite a machine').getByRole('button', { name: 'Show invite' }).click()
+    const code = this.dialog.getByTestId('invite-code')
+    await expect(code).toHaveValue(/^palaver1:/)
+    return code.inputValue()
+  }
+
+  /** Pastes an invite code into "Join a mesh" and joins. */
+  async joinMesh(code: string): Promise<void> {
+    const section = this.section('Join a mesh')
+    await section.getByLabel('Invite code from another machine').fill(code)
+    await section.getByRole('button', { name: 'Join mesh' }).click()
+  }
+
   /** The row of the peer configured as `addr`. */
   peer(addr: string): Locator {
     return this.dialog.locator(`[data-testid="peer"][data-addr="${addr}"]`)

@@ -5,7 +5,8 @@
  *   chat-node --name ServerA --port 8080 --peer-port 9080 --peer otherhost:9080
  *   chat-node 8080 9080 ServerA localhost:9081 localhost:9082   (client port, peer port, name, peers)
  *
- * Prints one line when it is ready; stops cleanly on SIGINT or SIGTERM. Bad flags exit with 2.
+ * Prints one line when it is ready (and a warning after it when any node that reaches the peer
+ * port can join); stops cleanly on SIGINT or SIGTERM. Bad flags exit with 2.
  */
 import { existsSync } from 'node:fs'
 import { homedir, hostname } from 'node:os'
@@ -14,7 +15,12 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { ChatNode } from './node/node.ts'
-import { DEFAULT_CLIENT_PORT, type NodeOptionsInput, OptionsError } from './node/options.ts'
+import {
+  DEFAULT_CLIENT_PORT,
+  type NodeOptionsInput,
+  OptionsError,
+  openMeshWarning,
+} from './node/options.ts'
 import { ProcessErrorPolicy, guardProcess } from './process-errors.ts'
 
 const USAGE = `Usage: chat-node [flags]
@@ -28,14 +34,18 @@ Flags:
   --peer HOST:PORT       a peer to link to (repeatable)
   --data DIR             data directory (default ~/.palaver/NAME)
   --mesh NAME            mesh name (default "default")
-  --secret S             mesh secret (or PALAVER_MESH_SECRET)
-  --token T              access token clients must give (or PALAVER_TOKEN)
+  --secret S             mesh secret (or PALAVER_MESH_SECRET); without one, any node that
+                         reaches the peer port can join
+  --token T              access token clients must give (or PALAVER_TOKEN); needs --secret
   --allow-origin URL     a browser origin allowed to open chat sessions (repeatable)
   --advertise-host HOST  host name or address other machines use to reach this node
   --web DIR              folder of the web UI to serve at / (default: the built UI)
   --log-level LEVEL      debug, info, warn or error (default info)
   -h, --help             show this help
 `
+
+const TOKEN_NEEDS_SECRET =
+  'an access token (--token or PALAVER_TOKEN) needs a mesh secret too (--secret or PALAVER_MESH_SECRET): without one, anyone who reaches the peer port can read every room.'
 
 class UsageError extends Error {}
 
@@ -131,7 +141,13 @@ async function main(): Promise<void> {
     }
     const known = error instanceof UsageError || error instanceof OptionsError || isArgError(error)
     if (!known) throw error
-    process.stderr.write(`chat-node: ${(error as Error).message}\n\n${USAGE}`)
+    // Each flag is right; together they are not: no usage, one sentence.
+    const tokenNeedsSecret = error instanceof OptionsError && error.code === 'token_needs_secret'
+    process.stderr.write(
+      tokenNeedsSecret
+        ? `chat-node: ${TOKEN_NEEDS_SECRET}\n`
+        : `chat-node: ${(error as Error).message}\n\n${USAGE}`,
+    )
     process.exitCode = 2
     return
   }
@@ -149,6 +165,11 @@ async function main(): Promise<void> {
       ` (share ${node.clientUrl?.replace(/^ws/, 'http')}), peers on ${hostForUrl(host)}:${node.peerPort},` +
       ` data in ${node.options.dataDir}\n`,
   )
+  const openMesh = openMeshWarning(node.options)
+  if (openMesh !== undefined) {
+    node.options.logger.warn({ host, peerPort: node.peerPort }, openMesh)
+    process.stdout.write(`chat-node: warning: ${openMesh}; give every node --secret\n`)
+  }
 
   let stopping = false
   const stop = (signal: string) => {

@@ -2,10 +2,12 @@
  * The desktop app's node config: a JSON file in the user data folder, checked on every read
  * and written atomically (a crash mid-write never leaves half a file).
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { meshNameSchema, peerAddrSchema } from '../shared/peer-protocol.ts'
+import { DEFAULT_CLIENT_PORT, DEFAULT_MESH, DEFAULT_PEER_PORT } from './node/options.ts'
 
 export const nodeConfigSchema = z.object({
   name: z.string().trim().min(1).max(64),
@@ -19,6 +21,33 @@ export const nodeConfigSchema = z.object({
   dataDir: z.string().min(1),
 })
 export type NodeConfig = z.infer<typeof nodeConfigSchema>
+
+/** Random bytes in a mesh secret the app makes: 256 bits, far past guessing from a proof. */
+const MESH_SECRET_BYTES = 32
+
+/** A new random mesh secret: 32 bytes as base64url (43 characters). */
+export function newMeshSecret(): string {
+  return randomBytes(MESH_SECRET_BYTES).toString('base64url')
+}
+
+/**
+ * The config of the app's first run: a node named `name` that serves the LAN on the usual
+ * ports, in a private mesh of its own (a random secret: others join it by invite).
+ */
+export function firstRunConfig(name: string, dataDir: string): NodeConfig {
+  return {
+    // The file is written at once, so every value must pass the schema: a host name can be long.
+    name: name.trim().slice(0, 64) || 'Palaver',
+    host: '0.0.0.0',
+    port: DEFAULT_CLIENT_PORT,
+    peerPort: DEFAULT_PEER_PORT,
+    mesh: DEFAULT_MESH,
+    secret: newMeshSecret(),
+    token: '',
+    peers: [],
+    dataDir,
+  }
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

@@ -7,11 +7,10 @@ import { hostname } from 'node:os'
 import { join, normalize, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { BrowserWindow, app, net, protocol, shell } from 'electron'
-import { ConfigError } from './config-store.ts'
+import { ConfigError, firstRunConfig } from './config-store.ts'
 import { createIpcHandlers } from './ipc-handlers.ts'
 import { registerIpc } from './ipc.ts'
 import { NodeController } from './node-controller.ts'
-import { DEFAULT_CLIENT_PORT, DEFAULT_MESH, DEFAULT_PEER_PORT } from './node/options.ts'
 import { AppTray, focusWindow } from './tray.ts'
 import {
   APP_CSP,
@@ -52,17 +51,7 @@ async function main(): Promise<void> {
   try {
     controller = new NodeController({
       configPath: join(userData, 'node.json'),
-      defaults: {
-        name: hostname(),
-        host: '0.0.0.0',
-        port: DEFAULT_CLIENT_PORT,
-        peerPort: DEFAULT_PEER_PORT,
-        mesh: DEFAULT_MESH,
-        secret: '',
-        token: '',
-        peers: [],
-        dataDir: join(userData, 'node-data'),
-      },
+      defaults: firstRunConfig(hostname(), join(userData, 'node-data')),
       staticDir: RENDERER_DIR,
     })
   } catch (error) {

@@ -12,6 +12,7 @@ import { testNodeConfig } from '../../test/support/node-config.ts'
 import { cleanupNodes, tempDir } from '../../test/support/node-process.ts'
 import { type InvokeChannel, type NodeStatus, invokeChannels } from '../shared/ipc.ts'
 import { readConfig } from './config-store.ts'
+import { decodeInvite, encodeInvite } from './invite.ts'
 import { type IpcCaller, createIpcHandlers } from './ipc-handlers.ts'
 import { NodeController } from './node-controller.ts'
 import { isAppUrl } from './window-security.ts'
@@ -31,7 +32,7 @@ function setup() {
   const configPath = join(dir, 'node.json')
   const controller = new NodeController({
     configPath,
-    defaults: testNodeConfig(dir, { name: 'Ipc' }),
+    defaults: testNodeConfig(dir, { name: 'Ipc', secret: 'ipc-mesh-secret' }),
   })
   controllers.push(controller)
   const app = { setUnread: vi.fn<(count: number) => void>(), focus: vi.fn<() => void>() }
@@ -42,6 +43,8 @@ function setup() {
     configure: vi.spyOn(controller, 'configure'),
     addPeer: vi.spyOn(controller, 'addPeer'),
     removePeer: vi.spyOn(controller, 'removePeer'),
+    createInvite: vi.spyOn(controller, 'createInvite'),
+    joinMesh: vi.spyOn(controller, 'joinMesh'),
   }
   const call = (channel: InvokeChannel, args: unknown[], caller: IpcCaller = OWN) =>
     handlers[channel](caller, ...args)
@@ -69,6 +72,9 @@ function setup() {
   return { controller, configPath, app, handlers, call, snapshot, resetSpies, nothingCalled }
 }
 
+/** The invite of another node, of another mesh. */
+const INVITE = encodeInvite({ mesh: 'joined', secret: 'their-secret', peer: '127.0.0.1:11' })
+
 /** Valid arguments for each channel (`peers:remove` removes what `peers:add` added). */
 const VALID: { [C in InvokeChannel]: unknown[] } = {
   'node:status': [],
@@ -77,6 +83,8 @@ const VALID: { [C in InvokeChannel]: unknown[] } = {
   'node:configure': [{ name: 'Renamed' }],
   'peers:add': ['127.0.0.1:9'],
   'peers:remove': ['127.0.0.1:9'],
+  'invite:create': [],
+  'mesh:join': [INVITE],
   'app:set-unread': [3],
   'app:focus': [],
 }
@@ -88,6 +96,8 @@ const ORDER: InvokeChannel[] = [
   'node:configure',
   'peers:add',
   'peers:remove',
+  'invite:create',
+  'mesh:join',
   'app:set-unread',
   'app:focus',
   'node:status',
@@ -178,6 +188,12 @@ describe('arguments', () => {
     ['peers:remove', []],
     ['peers:remove', ['nonsense']],
     ['peers:remove', [null]],
+    ['invite:create', ['extra']],
+    ['mesh:join', []],
+    ['mesh:join', [42]],
+    ['mesh:join', [{ code: INVITE }]],
+    ['mesh:join', ['x'.repeat(4097)]],
+    ['mesh:join', [INVITE, 'extra']],
     ['app:set-unread', [-1]],
     ['app:set-unread', [1.5]],
     ['app:set-unread', ['3']],
@@ -236,10 +252,23 @@ describe('answers', () => {
     expect(status(2, 'node:configure')).toMatchObject({ state: 'running', name: 'Renamed' })
     expect(status(3, 'peers:add').peers.map((p) => p.addr)).toEqual(['127.0.0.1:9'])
     expect(status(4, 'peers:remove').peers).toEqual([])
-    expect(values.get('5 app:set-unread')).toBeNull()
-    expect(values.get('6 app:focus')).toBeNull()
-    expect(status(7, 'node:status')).toMatchObject({ state: 'running', name: 'Renamed' })
-    expect(status(8, 'node:stop').state).toBe('stopped')
+    const invite = values.get('5 invite:create') as { code: string; mesh: string; peer: string }
+    expect(Object.keys(invite).sort()).toEqual(['code', 'mesh', 'peer'])
+    expect(decodeInvite(invite.code)).toEqual({
+      ok: true,
+      invite: { mesh: 'default', secret: 'ipc-mesh-secret', peer: invite.peer },
+    })
+    expect(invite.peer).toBe(`127.0.0.1:${status(4, 'peers:remove').boundPeerPort}`)
+    expect(status(6, 'mesh:join')).toMatchObject({
+      state: 'running',
+      mesh: 'joined',
+      secretSet: true,
+      peers: [{ addr: '127.0.0.1:11' }],
+    })
+    expect(values.get('7 app:set-unread')).toBeNull()
+    expect(values.get('8 app:focus')).toBeNull()
+    expect(status(9, 'node:status')).toMatchObject({ state: 'running', name: 'Renamed' })
+    expect(status(10, 'node:stop').state).toBe('stopped')
     expect(app.setUnread).toHaveBeenCalledExactlyOnceWith(3)
     expect(app.focus).toHaveBeenCalledOnce()
     expect(controller.status().state).toBe('stopped')
@@ -267,6 +296,14 @@ describe('answers', () => {
       ok: false,
       error: { code: 'not_found' },
     })
+    // An invite code that is not one, or is damaged.
+    const typo = INVITE.slice(0, 20) + (INVITE.charAt(20) === 'A' ? 'B' : 'A') + INVITE.slice(21)
+    for (const code of ['nonsense', INVITE.slice(0, -3), typo]) {
+      expect(await call('mesh:join', [code]), code).toMatchObject({
+        ok: false,
+        error: { code: 'bad_invite' },
+      })
+    }
     expect(readFileSync(configPath, 'utf8')).toBe(file)
 
     // A port in use: the node stays stopped and says why.
@@ -314,7 +351,8 @@ describe('secrets', () => {
     for (const channel of ORDER) {
       const result = await call(channel, VALID[channel])
       expect(result.ok, channel).toBe(true)
-      texts.push(JSON.stringify(result))
+      // The invite the panel asked for holds the secret, in its code: that is what it is for.
+      if (channel !== 'invite:create') texts.push(JSON.stringify(result))
     }
     // Refusals do not echo what they were given either.
     const refusals: [InvokeChannel, unknown[]][] = [

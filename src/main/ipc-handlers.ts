@@ -83,6 +83,8 @@ export function createIpcHandlers(
     ),
     'peers:add': handler('peers:add', (addr: string) => controller.addPeer(addr)),
     'peers:remove': handler('peers:remove', (addr: string) => controller.removePeer(addr)),
+    'invite:create': handler('invite:create', () => controller.createInvite()),
+    'mesh:join': handler('mesh:join', (code: string) => controller.joinMesh(code)),
     'app:set-unread': handler('app:set-unread', (count: number) => {
       app.setUnread(count)
       return null

@@ -1,6 +1,11 @@
 /**
- * The desktop app's hold on its node: start, stop, settings and peers, as the IPC handlers call
- * them. Plain Node (no Electron), so it is tested on its own.
+ * The desktop app's hold on its node: start, stop, settings, peers and invites, as the IPC
+ * handlers call them. Plain Node (no Electron), so it is tested on its own.
+ *
+ * The config of a first run (the defaults) is written at once, so that the random mesh secret
+ * it carries (see `firstRunConfig`) stays the same across restarts. The node's own rules (a
+ * token needs a secret) are checked before a setting is saved, so the file never holds a
+ * config the node refuses.
  *
  * Operations run one at a time, in the order called, so that a start racing a stop or two quick
  * setting changes never leave the node half-configured. Every change is saved to the config
@@ -9,11 +14,12 @@
  */
 import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
-import type { NodeSettings, NodeStatus } from '../shared/ipc.ts'
+import type { MeshInvite, NodeSettings, NodeStatus } from '../shared/ipc.ts'
 import { type NodeConfig, readConfig, writeConfig } from './config-store.ts'
+import { decodeInvite, encodeInvite } from './invite.ts'
 import type { Logger } from './node/logger.ts'
-import { ChatNode } from './node/node.ts'
-import { parsePeer } from './node/options.ts'
+import { advertisedHost, ChatNode } from './node/node.ts'
+import { type NodeOptionsInput, normalizeOptions, OptionsError, parsePeer } from './node/options.ts'
 import { ProcessErrorPolicy, consoleLogger, guardProcess } from './process-errors.ts'
 
 /** How often a running node's status is checked for changes to publish. */
@@ -62,11 +68,16 @@ export class NodeController extends EventEmitter<ControllerEvents> {
   #poll: NodeJS.Timeout | undefined
   #published = ''
 
-  /** @throws ConfigError when the config file exists but is not valid */
+  /**
+   * Reads the config file, or writes the defaults to it when there is none (a first run).
+   * @throws ConfigError when the config file exists but is not valid
+   */
   constructor(options: ControllerOptions) {
     super()
     this.#options = options
-    this.#config = readConfig(options.configPath) ?? options.defaults
+    const saved = readConfig(options.configPath)
+    this.#config = saved ?? options.defaults
+    if (saved === undefined) writeConfig(options.configPath, this.#config)
   }
 
   get config(): Readonly<NodeConfig> {
@@ -121,7 +132,9 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       // A key given as undefined (the schema allows it; IPC's structured clone keeps it) leaves
       // the setting as it is: spread as is, it would erase it and break the saved file.
       const given = Object.entries(settings).filter(([, value]) => value !== undefined)
-      this.#config = { ...this.#config, ...Object.fromEntries(given) }
+      const next: NodeConfig = { ...this.#config, ...Object.fromEntries(given) }
+      this.#check(next)
+      this.#config = next
       writeConfig(this.#options.configPath, this.#config)
       if (changed && this.#node?.state === 'running') {
         await this.#stop()
@@ -154,6 +167,56 @@ export class NodeController extends EventEmitter<ControllerEvents> {
   }
 
   /**
+   * An invite to this node's mesh for another machine (./invite.ts): the mesh name and secret
+   * and this node's peer address. The one way the secret leaves the main process, and only
+   * when the person at the panel asks to see it.
+   * @throws ControllerError `no_secret` (a mesh without a secret takes anyone: no invite
+   *   needed), `no_peer_port` (the peer port is 0 and the node is not running to have one)
+   */
+  createInvite(): Promise<MeshInvite> {
+    return this.#queued(() => {
+      const { mesh, secret } = this.#config
+      if (secret === '') {
+        throw new ControllerError('no_secret', 'the mesh has no secret: any node may join it')
+      }
+      const peer = this.#peerAddr()
+      if (peer === undefined) {
+        throw new ControllerError('no_peer_port', 'the peer port is picked when the node starts')
+      }
+      return { code: encodeInvite({ mesh, secret, peer }), mesh, peer }
+    })
+  }
+
+  /**
+   * Joins the mesh of an invite: takes its mesh name and secret, adds its address as a peer,
+   * saves, and (re)starts the node.
+   * @throws ControllerError `bad_invite` (not an invite, or a damaged one), `own_invite` (this
+   *   node's own), or the start's error
+   */
+  joinMesh(code: string): Promise<NodeStatus> {
+    return this.#run(async () => {
+      const decoded = decodeInvite(code)
+      if (!decoded.ok) {
+        const why = decoded.problem === 'damaged' ? 'a damaged invite code' : 'not an invite code'
+        throw new ControllerError('bad_invite', why)
+      }
+      const { mesh, secret, peer } = decoded.invite
+      if (secret === this.#config.secret && peer === this.#peerAddr()) {
+        throw new ControllerError('own_invite', 'this is the invite of this node itself')
+      }
+      const peers = this.#config.peers.includes(peer)
+        ? this.#config.peers
+        : [...this.#config.peers, peer]
+      const next = { ...this.#config, mesh, secret, peers }
+      this.#check(next)
+      this.#config = next
+      writeConfig(this.#options.configPath, this.#config)
+      await this.#stop()
+      await this.#start()
+    })
+  }
+
+  /**
    * Logs the process's errors that escape the node (uncaught exceptions, unhandled rejections)
    * and keeps the app serving; `onFatal` ends the app when they keep coming (process-errors.ts
    * says when keeping on is safe). Returns the function that removes the handlers.
@@ -162,23 +225,27 @@ export class NodeController extends EventEmitter<ControllerEvents> {
     return guardProcess(new ProcessErrorPolicy(this.#options.logger ?? consoleLogger), onFatal)
   }
 
-  /** Runs `operation` after those before it; publishes and returns the status after it. */
-  #run(operation: () => void | Promise<void>): Promise<NodeStatus> {
-    const result = this.#queue.then(operation).then(
-      () => this.#publish(),
-      (error: unknown) => {
-        this.#publish()
-        throw error
-      },
-    )
+  /**
+   * Runs `operation` after those before it, publishes the status after it, and resolves with
+   * what `operation` returned.
+   */
+  #queued<T>(operation: () => T | Promise<T>): Promise<T> {
+    const result = this.#queue.then(operation).finally(() => this.#publish())
     this.#queue = result.catch(() => {})
     return result
   }
 
-  async #start(): Promise<void> {
-    if (this.#node?.state === 'running') return
-    const config = this.#config
-    const node = new ChatNode({
+  /** `#queued` for an operation on the node: resolves with the status after it. */
+  #run(operation: () => void | Promise<void>): Promise<NodeStatus> {
+    return this.#queued(async () => {
+      await operation()
+      return this.status()
+    })
+  }
+
+  /** The node's options for `config`. */
+  #nodeOptions(config: NodeConfig): NodeOptionsInput {
+    return {
       name: config.name,
       dataDir: config.dataDir,
       host: config.host,
@@ -191,10 +258,39 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       staticDir: this.#options.staticDir,
       allowOrigins: this.#options.allowOrigins,
       logger: this.#options.logger,
-    })
-    node.on('state', () => this.#publish())
-    this.#node = node
+    }
+  }
+
+  /**
+   * Checks `config` by the node's own rules before it is saved.
+   * @throws ControllerError `token_needs_secret`; OptionsError for anything else the node refuses
+   */
+  #check(config: NodeConfig): void {
     try {
+      normalizeOptions(this.#nodeOptions(config))
+    } catch (error) {
+      if (error instanceof OptionsError && error.code === 'token_needs_secret') {
+        throw new ControllerError(error.code, error.message)
+      }
+      throw error
+    }
+  }
+
+  /** This node's peer address as other machines dial it, or undefined before it has a port. */
+  #peerAddr(): string | undefined {
+    const port = this.#node?.peerPort ?? this.#config.peerPort
+    if (port === 0) return undefined
+    const host = advertisedHost(this.#config.host)
+    return `${host.includes(':') ? `[${host}]` : host}:${port}`
+  }
+
+  async #start(): Promise<void> {
+    if (this.#node?.state === 'running') return
+    const config = this.#config
+    try {
+      const node = new ChatNode(this.#nodeOptions(config))
+      node.on('state', () => this.#publish())
+      this.#node = node
       await node.start()
       this.#error = null
     } catch (error) {
@@ -233,6 +329,10 @@ function idlePeer(addr: string): NodeStatus['peers'][number] {
 }
 
 function describeStartError(error: unknown, config: NodeConfig): { code: string; message: string } {
+  // A config file written before the rule, or by hand.
+  if (error instanceof OptionsError && error.code === 'token_needs_secret') {
+    return { code: error.code, message: error.message }
+  }
   const code = (error as { code?: string }).code
   const port = (error as { port?: number }).port
   if (code === 'EADDRINUSE') {

@@ -62,6 +62,23 @@ export interface NodeStatus {
   error: { code: string; message: string } | null
 }
 
+/**
+ * An invite to this node's mesh, made in the main process when the person at the node panel
+ * asks for one. `code` carries the mesh secret (that is what an invite is for): it is the one
+ * result that holds a secret, so it is never part of a status, and the panel forgets it when
+ * the invite is hidden. `mesh` and `peer` are what the code says, for people to read.
+ */
+export interface MeshInvite {
+  /** `palaver1:…`: the mesh name, the secret and `peer` (docs/protocol.md, "Invites"). */
+  code: string
+  mesh: string
+  /** This node's peer address as other machines dial it, `HOST:PORT`. */
+  peer: string
+}
+
+/** Longest invite code a call may carry (a real one is about 120 characters). */
+export const MAX_INVITE_CODE_CHARS = 4_096
+
 export type IpcResult<T> =
   { ok: true; value: T } | { ok: false; error: { code: string; message: string } }
 
@@ -73,6 +90,10 @@ export const invokeChannels = {
   'node:configure': z.tuple([nodeSettingsSchema]),
   'peers:add': z.tuple([peerAddrSchema]),
   'peers:remove': z.tuple([peerAddrSchema]),
+  /** An invite to this node's mesh, to show (the code holds the mesh secret). */
+  'invite:create': z.tuple([]),
+  /** Joins the mesh of an invite code (checked in main: it is only text here). */
+  'mesh:join': z.tuple([z.string().max(MAX_INVITE_CODE_CHARS)]),
   /** The renderer's unread count, for the tray and the dock badge. */
   'app:set-unread': z.tuple([z.number().int().min(0).max(1_000_000)]),
   /** Brings the window to the front (a notification was clicked). */
@@ -88,6 +109,8 @@ export interface InvokeResults {
   'node:configure': NodeStatus
   'peers:add': NodeStatus
   'peers:remove': NodeStatus
+  'invite:create': MeshInvite
+  'mesh:join': NodeStatus
   'app:set-unread': null
   'app:focus': null
 }
@@ -102,6 +125,8 @@ export interface PalaverApi {
   configure(settings: NodeSettings): Promise<IpcResult<NodeStatus>>
   addPeer(addr: string): Promise<IpcResult<NodeStatus>>
   removePeer(addr: string): Promise<IpcResult<NodeStatus>>
+  createInvite(): Promise<IpcResult<MeshInvite>>
+  joinMesh(code: string): Promise<IpcResult<NodeStatus>>
   setUnread(count: number): Promise<IpcResult<null>>
   focus(): Promise<IpcResult<null>>
   /** Calls `listener` with every new status; returns the unsubscribe function. */
@@ -129,6 +154,8 @@ export function createPalaverApi(transport: IpcTransport): PalaverApi {
     configure: (settings) => call('node:configure', settings),
     addPeer: (addr) => call('peers:add', addr),
     removePeer: (addr) => call('peers:remove', addr),
+    createInvite: () => call('invite:create'),
+    joinMesh: (code) => call('mesh:join', code),
     setUnread: (count) => call('app:set-unread', count),
     focus: () => call('app:focus'),
     onStatus: (listener) =>

@@ -6,6 +6,11 @@
  * address that are not welcomed sessions (closed at once past it), at most `maxClients`
  * sessions (HTTP 503 past it), HTTP timeouts for slow requests, and a session's own limit for
  * `hello`. A failure while serving a request or upgrade is contained to that connection.
+ *
+ * Who may see what: a browser page opens a session only from an allowed origin (./origins.ts);
+ * on a node with an access token, a session needs it at `hello`, `/health` shows only
+ * `{status, node}` and `/metrics` answers 401 without it in an `Authorization: Bearer` header,
+ * and one token gate (./access.ts) slows down every address that keeps giving wrong ones.
  */
 import { existsSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -13,11 +18,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
 import { WebSocketServer } from 'ws'
-import {
-  CLOSE_GOING_AWAY,
-  DESKTOP_APP_ORIGIN,
-  MAX_CLIENT_FRAME_BYTES,
-} from '../../shared/protocol.ts'
+import { CLOSE_GOING_AWAY, MAX_CLIENT_FRAME_BYTES } from '../../shared/protocol.ts'
+import { bearerToken, type TokenCheck, TokenGate, TokenThrottle } from './access.ts'
 import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import {
@@ -28,6 +30,7 @@ import {
   HTTP_TIMEOUT_CHECK_MS,
   STOP_GRACE_MS,
 } from './options.ts'
+import { originAllowed, ownOrigins } from './origins.ts'
 import { PendingConnections } from './pending-connections.ts'
 import { Session } from './session.ts'
 
@@ -55,7 +58,10 @@ export class ClientServer {
   readonly #static: ReturnType<typeof sirv> | undefined
   readonly #health: () => object
   readonly #pending: PendingConnections<Duplex>
+  readonly #tokens: TokenGate
   #heartbeat: NodeJS.Timeout | undefined
+  /** The bound port, once listening (own pages are at it). */
+  #port = 0
 
   /** @param health builds the `/health` document (the node knows its peers; this server does not) */
   constructor(core: NodeCore, health: () => object) {
@@ -76,6 +82,7 @@ export class ClientServer {
       perMessageDeflate: false,
     })
     this.#pending = new PendingConnections(core.options.maxPendingPerAddress)
+    this.#tokens = new TokenGate(core.options.token, new TokenThrottle(core.options.tokenThrottle))
     this.#http = createServer(
       {
         headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
@@ -139,7 +146,8 @@ export class ClientServer {
       CLIENT_HEARTBEAT_MS,
     )
     this.#heartbeat.unref()
-    return (this.#http.address() as AddressInfo).port
+    this.#port = (this.#http.address() as AddressInfo).port
+    return this.#port
   }
 
   /** Drops sessions that did not answer the last ping, and pings the rest. */
@@ -156,15 +164,7 @@ export class ClientServer {
       return
     }
     const path = (req.url ?? '/').split('?')[0]
-    if (path === '/health') return json(res, this.#health())
-    if (path === '/metrics') {
-      this.#core.metrics.text().then(
-        (text) =>
-          res.writeHead(200, { 'content-type': this.#core.metrics.registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      )
-      return
-    }
+    if (path === '/health' || path === '/metrics') return this.#monitoring(path, req, res)
     const notFound = () => {
       securityHeaders(res)
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
@@ -172,6 +172,30 @@ export class ClientServer {
     }
     if (this.#static) this.#static(req, res, notFound)
     else notFound()
+  }
+
+  /**
+   * `/health` and `/metrics`. On a node with an access token, a request without it in an
+   * `Authorization: Bearer` header gets only `{status, node}` from `/health` and 401 from
+   * `/metrics`; one from an address that must wait after wrong tokens gets 429.
+   */
+  #monitoring(path: '/health' | '/metrics', req: IncomingMessage, res: ServerResponse): void {
+    const address = req.socket.remoteAddress ?? ''
+    const access = this.#checkToken(address, bearerToken(req.headers.authorization))
+    if (!access.ok && access.reason === 'wait') {
+      res.writeHead(429, { 'retry-after': String(Math.ceil(access.retryAfterMs / 1000)) }).end()
+      return
+    }
+    if (path === '/health') return json(res, access.ok ? this.#health() : this.#publicHealth())
+    if (!access.ok) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="palaver"' }).end()
+      return
+    }
+    this.#core.metrics.text().then(
+      (text) =>
+        res.writeHead(200, { 'content-type': this.#core.metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    )
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -189,9 +213,11 @@ export class ClientServer {
       this.#core.logger.warn('refused a chat session: the node has all the sessions it takes')
       return refuse(socket, 503, 'Service Unavailable')
     }
+    const address = req.socket.remoteAddress ?? ''
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new Session(ws, this.#core, {
         onWelcome: () => this.#pending.release(socket),
+        checkToken: (given) => this.#checkToken(address, given),
       })
       this.#core.sessionOpened(session)
     })
@@ -199,23 +225,30 @@ export class ClientServer {
 
   /**
    * A browser page can open a WebSocket to any address, so a session is refused unless its
-   * page is this node's own, another node's of the mesh, or on the allow list. A request with
-   * no Origin comes from a program, not a browser page, and is let through.
+   * page is this node's own, another node's of the mesh, the desktop app or on the allow list
+   * (never judged by the Host header: see ./origins.ts). A request with no Origin comes from a
+   * program, not a browser page, and is let through.
    */
   #originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin
-    if (origin === undefined) return true
-    let url: URL
-    try {
-      url = new URL(origin)
-    } catch {
-      return false
+    return originAllowed(
+      req.headers.origin,
+      () => ownOrigins(this.#core.options.host, this.#port),
+      () => this.#core.allowedOrigins(),
+    )
+  }
+
+  /** Checks a token from `address`, at `hello` or in a header; wrong ones are logged. */
+  #checkToken(address: string, given: string | undefined): TokenCheck {
+    const check = this.#tokens.check(address, given)
+    if (!check.ok && check.reason !== 'missing') {
+      this.#core.logger.info({ address, reason: check.reason }, 'refused an access token')
     }
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host) {
-      return true
-    }
-    // The app's scheme is not a special one, so URL.origin would be "null": compare the header.
-    return origin === DESKTOP_APP_ORIGIN || this.#core.allowedOrigins().has(url.origin)
+    return check
+  }
+
+  /** What anyone may read of `/health` on a node with an access token. */
+  #publicHealth(): object {
+    return { status: 'ok', node: { id: this.#core.nodeId, name: this.#core.options.name } }
   }
 
   /** Closes every session with 1001 and stops listening; bounded by STOP_GRACE_MS. */

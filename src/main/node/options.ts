@@ -60,6 +60,19 @@ export const HTTP_HEADERS_TIMEOUT_MS = 10_000
 export const HTTP_REQUEST_TIMEOUT_MS = 30_000
 export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000
 export const HTTP_TIMEOUT_CHECK_MS = 1_000
+/**
+ * How wrong access tokens (at `hello`, or in an `Authorization: Bearer` header) are slowed down,
+ * per remote address: the first DEFAULT_TOKEN_FREE_FAILURES wrong tokens cost nothing (a typo),
+ * then each one makes the address wait before its next token is even checked, first
+ * DEFAULT_TOKEN_FIRST_WAIT_MS, doubling up to DEFAULT_TOKEN_MAX_WAIT_MS. An address's failures are
+ * forgotten DEFAULT_TOKEN_FAILURE_MEMORY_MS after its last one; at most
+ * DEFAULT_TOKEN_MAX_ADDRESSES addresses are remembered (the oldest is forgotten first).
+ */
+export const DEFAULT_TOKEN_FREE_FAILURES = 3
+export const DEFAULT_TOKEN_FIRST_WAIT_MS = 1_000
+export const DEFAULT_TOKEN_MAX_WAIT_MS = 60_000
+export const DEFAULT_TOKEN_FAILURE_MEMORY_MS = 15 * 60_000
+export const DEFAULT_TOKEN_MAX_ADDRESSES = 10_000
 /** How often the node pings chat sessions; one that missed the last ping is dropped. */
 export const CLIENT_HEARTBEAT_MS = 30_000
 /** How long `stop()` waits for sessions to close before cutting them. */
@@ -137,6 +150,26 @@ export const nodeOptionsSchema = z.object({
   maxClients: z.number().int().min(1).default(DEFAULT_MAX_CLIENTS),
   /** Connections from one address that are not welcomed chat sessions. Default 64. */
   maxPendingPerAddress: z.number().int().min(1).default(DEFAULT_MAX_PENDING_PER_ADDRESS),
+  /**
+   * How wrong access tokens are slowed down per address (see DEFAULT_TOKEN_FREE_FAILURES):
+   * `freeFailures` 3, `firstWaitMs` 1 s doubling to `maxWaitMs` 60 s, `failureMemoryMs` 15 min,
+   * `maxAddresses` 10,000.
+   */
+  tokenThrottle: z
+    .object({
+      freeFailures: z.number().int().min(0),
+      firstWaitMs: z.number().int().min(1),
+      maxWaitMs: z.number().int().min(1),
+      failureMemoryMs: z.number().int().min(1),
+      maxAddresses: z.number().int().min(1),
+    })
+    .default({
+      freeFailures: DEFAULT_TOKEN_FREE_FAILURES,
+      firstWaitMs: DEFAULT_TOKEN_FIRST_WAIT_MS,
+      maxWaitMs: DEFAULT_TOKEN_MAX_WAIT_MS,
+      failureMemoryMs: DEFAULT_TOKEN_FAILURE_MEMORY_MS,
+      maxAddresses: DEFAULT_TOKEN_MAX_ADDRESSES,
+    }),
 
   // ---- the mesh's bounds (docs/protocol.md, "Limits")
   /**
@@ -166,6 +199,12 @@ export type NodeOptions = z.output<typeof nodeOptionsSchema> & { logger: Logger 
 
 export class OptionsError extends Error {
   override name = 'OptionsError'
+  /** `token_needs_secret` for that refusal (callers say it in their own words), else `invalid`. */
+  readonly code: 'invalid' | 'token_needs_secret'
+  constructor(message: string, code: OptionsError['code'] = 'invalid') {
+    super(message)
+    this.code = code
+  }
 }
 
 /** Checks a peer address (`HOST:PORT`); throws `OptionsError`. */
@@ -185,5 +224,32 @@ export function normalizeOptions(input: NodeOptionsInput): NodeOptions {
     const where = issue?.path.join('.') || 'options'
     throw new OptionsError(`${where}: ${issue?.message ?? 'invalid'}`)
   }
+  // Without a secret anyone who reaches the peer port links and is sent every room's history:
+  // the token would guard the front door while the back door stands open.
+  if (result.data.token !== undefined && result.data.secret === '') {
+    throw new OptionsError(
+      'token, secret: a node with an access token needs a mesh secret too, or anyone who reaches its peer port reads every room',
+      'token_needs_secret',
+    )
+  }
   return { ...result.data, logger: logger ?? silentLogger }
+}
+
+/** Whether `host` (a listen address) is this machine only: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return (
+    bare === 'localhost' ||
+    bare === '::1' ||
+    /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
+  )
+}
+
+/**
+ * The warning for a node whose peer port takes any node: it listens beyond this machine and
+ * has no mesh secret. `undefined` when there is nothing to warn about.
+ */
+export function openMeshWarning(options: Pick<NodeOptions, 'host' | 'secret'>): string | undefined {
+  if (options.secret !== '' || isLoopbackHost(options.host)) return undefined
+  return `the peer port listens on ${options.host} with no mesh secret: anyone who can reach it can join the mesh and read every room`
 }

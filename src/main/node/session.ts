@@ -11,7 +11,6 @@
  * for backlogs per second (token buckets), rooms per session and per node, and the time it may
  * take to say `hello`.
  */
-import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
@@ -30,6 +29,7 @@ import {
   parseEventId,
 } from '../../shared/protocol.ts'
 import { vectorToWire } from '../../shared/vector.ts'
+import type { TokenCheck } from './access.ts'
 import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
@@ -46,6 +46,8 @@ type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
 export interface SessionOptions {
   /** Called once, when the session is welcomed (it no longer counts as pending). */
   onWelcome?: () => void
+  /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
+  checkToken: (given: string | undefined) => TokenCheck
 }
 
 export class Session implements Member {
@@ -74,7 +76,7 @@ export class Session implements Member {
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, core: NodeCore, options: SessionOptions = {}) {
+  constructor(ws: WebSocket, core: NodeCore, options: SessionOptions) {
     this.#ws = ws
     this.#core = core
     this.#options = options
@@ -275,9 +277,13 @@ export class Session implements Member {
 
   #hello(frame: Frame<'hello'>): void {
     if (this.#user) return this.#error('bad_request', 'hello was already said', frame.ref)
-    const token = this.#core.options.token
-    if (token !== undefined && !sameSecret(frame.token ?? '', token)) {
-      this.#error('unauthorized', 'this node needs a valid access token', frame.ref)
+    const access = this.#options.checkToken(frame.token)
+    if (!access.ok) {
+      const message =
+        access.reason === 'wait'
+          ? `too many wrong access tokens from your address: try again in ${Math.ceil(access.retryAfterMs / 1000)} s`
+          : 'this node needs a valid access token'
+      this.#error('unauthorized', message, frame.ref)
       this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
       return
     }
@@ -405,10 +411,4 @@ function readsBacklog(frame: ClientFrame): boolean {
 
 function withRef<T extends ServerFrame>(frame: T, ref: string | undefined): T {
   return ref === undefined ? frame : { ...frame, ref }
-}
-
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
-export function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest()
-  return timingSafeEqual(digest(given), digest(expected))
 }

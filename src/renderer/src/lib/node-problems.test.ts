@@ -50,6 +50,21 @@ describe('describeNodeProblem', () => {
     ).toMatch(/^This system does not let the node use port 80\. /)
   })
 
+  it('says how to fix a token without a secret, and what to do with a bad invite', () => {
+    const of = (code: string, operation: 'configure' | 'join-mesh' | 'invite') =>
+      describeNodeProblem({ code, message: 'for programs' }, operation)
+    expect(of('token_needs_secret', 'configure')).toBe(
+      'An access token needs a mesh secret too: without one, anyone who reaches this node’s peer port could read every room. Set a mesh secret, or clear the token.',
+    )
+    const badInvite =
+      'That is not a whole invite code. Copy it again from the other machine’s node panel, from “palaver1:” to its end.'
+    expect(of('bad_invite', 'join-mesh')).toBe(badInvite)
+    // A code too long for the call is refused before the controller: the same words.
+    expect(of('bad_request', 'join-mesh')).toBe(badInvite)
+    expect(of('own_invite', 'join-mesh')).toMatch(/another machine\.$/)
+    expect(of('no_secret', 'invite')).toMatch(/Set a mesh secret/)
+  })
+
   it('words every known code without jargon, and unknown ones plainly too', () => {
     const cases: [string, string][] = [
       ['bad_request', 'arguments: Invalid input'],
@@ -60,11 +75,16 @@ describe('describeNodeProblem', () => {
       ['port_denied', 'not allowed to listen on port 80'],
       ['bad_host', '10.9.9.9 is not an address of this machine'],
       ['start_failed', 'EMFILE: too many open files'],
+      ['token_needs_secret', 'token, secret: a node with an access token needs a mesh secret'],
+      ['no_secret', 'the mesh has no secret: any node may join it'],
+      ['no_peer_port', 'the peer port is picked when the node starts'],
+      ['bad_invite', 'a damaged invite code'],
+      ['own_invite', 'this is the invite of this node itself'],
       ['internal', 'Cannot read properties of undefined (reading "x")'],
       ['brand_new_code', 'ENOSPC: no space left on device'],
     ]
     for (const [code, message] of cases) {
-      for (const operation of ['start', 'configure', 'add-peer'] as const) {
+      for (const operation of ['start', 'configure', 'add-peer', 'invite', 'join-mesh'] as const) {
         const text = describeNodeProblem({ code, message }, operation)
         expect(text, `${code} on ${operation}`).not.toMatch(JARGON)
         expect(text).toMatch(/^[A-Z].*\.$/)

@@ -13,11 +13,15 @@ export interface NodeProblem {
 }
 
 /** What the panel asked of the node, when a call fails. */
-export type NodeOperation = 'status' | 'start' | 'stop' | 'configure' | 'add-peer' | 'remove-peer'
+export type NodeOperation =
+  'status' | 'start' | 'stop' | 'configure' | 'add-peer' | 'remove-peer' | 'invite' | 'join-mesh'
 
 const TRY_AGAIN = 'Try again; if it keeps happening, restart the app.'
 
 const PORT_RULE = 'Ports are whole numbers from 0 to 65535 (0 picks a free one).'
+
+const BAD_INVITE =
+  'That is not a whole invite code. Copy it again from the other machine’s node panel, from “palaver1:” to its end.'
 
 /** The settings a refused `node:configure` names (`argument 0.<setting>: …`), in plain words. */
 const SETTING_RULES = new Map<string, string>([
@@ -42,6 +46,7 @@ function portIn(message: string): string {
 export function describeNodeProblem(problem: NodeProblem, operation: NodeOperation): string {
   switch (problem.code) {
     case 'bad_request':
+      if (operation === 'join-mesh') return BAD_INVITE
       if (operation === 'add-peer' || operation === 'remove-peer')
         return 'That is not a peer address. Write the other node’s host and peer port, like 192.168.1.20:9080.'
       if (operation === 'configure') {
@@ -63,6 +68,16 @@ export function describeNodeProblem(problem: NodeProblem, operation: NodeOperati
       return `This system does not let the node use port ${portIn(problem.message)}. Choose a port above 1023 in the settings below, then save.`
     case 'bad_host':
       return 'The Host setting is not an address of this machine. Use 0.0.0.0 to let others on the network in, or 127.0.0.1 for this machine only.'
+    case 'token_needs_secret':
+      return 'An access token needs a mesh secret too: without one, anyone who reaches this node’s peer port could read every room. Set a mesh secret, or clear the token.'
+    case 'no_secret':
+      return 'This mesh has no secret, so any node can join it without an invite. Set a mesh secret in the settings below to invite machines.'
+    case 'no_peer_port':
+      return 'Start the node first: it picks its peer port when it starts.'
+    case 'bad_invite':
+      return BAD_INVITE
+    case 'own_invite':
+      return 'That is this machine’s own invite. Paste it into the node panel of another machine.'
     case 'start_failed':
       return `The node could not start. ${TRY_AGAIN}`
     default:

@@ -1,6 +1,8 @@
 import type { IpcResult, NodeSettings, PalaverApi } from '../../../shared/ipc.ts'
 import { Dialog } from '../components/Dialog.tsx'
 import { describeNodeProblem, type NodeOperation } from '../lib/node-problems.ts'
+import { InviteCard } from './InviteCard.tsx'
+import { JoinMeshForm } from './JoinMeshForm.tsx'
 import { MeshMap } from './MeshMap.tsx'
 import { PeerList } from './PeerList.tsx'
 import { QrCode } from './QrCode.tsx'
@@ -31,7 +33,8 @@ async function problemOf(
 
 /**
  * The desktop app's own node: running or not, its settings, its peers and their links, the
- * addresses others can join at, and a live map of the mesh. Shown only in the desktop app.
+ * addresses others can chat at, invites to its mesh and joining another's, and a live map of
+ * the mesh. Shown only in the desktop app.
  */
 export function NodePanel({ api, onClose }: Props) {
   const { status, error } = useNodeStatus(api)
@@ -84,7 +87,7 @@ export function NodePanel({ api, onClose }: Props) {
 
           <section aria-labelledby="np-join">
             <h3 id="np-join" className="node-panel__title">
-              Join from other machines
+              Chat from other machines
             </h3>
             {status.lanUrls.length > 0 ? (
               <ul className="join-urls" aria-label="Join addresses">
@@ -102,6 +105,24 @@ export function NodePanel({ api, onClose }: Props) {
                   : 'Start the node to let others join.'}
               </p>
             )}
+          </section>
+
+          <section aria-labelledby="np-invite">
+            <h3 id="np-invite" className="node-panel__title">
+              Invite a machine
+            </h3>
+            {/* A new mesh or address makes a shown invite wrong: a fresh card forgets it. */}
+            <InviteCard
+              key={`${status.mesh} ${status.host} ${status.boundPeerPort ?? status.peerPort}`}
+              api={api}
+            />
+          </section>
+
+          <section aria-labelledby="np-join-mesh">
+            <h3 id="np-join-mesh" className="node-panel__title">
+              Join a mesh
+            </h3>
+            <JoinMeshForm onJoin={(code) => problemOf(api.joinMesh(code), 'join-mesh')} />
           </section>
 
           <section aria-labelledby="np-mesh" className="node-panel__mesh">

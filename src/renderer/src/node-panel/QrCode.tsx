@@ -2,10 +2,11 @@ import { toString as qrSvg } from 'qrcode'
 import { useEffect, useState } from 'react'
 
 /**
- * A QR code for a URL, drawn as an SVG image (a data: URL, which the page's CSP allows for
- * images; nothing is fetched).
+ * A QR code of a text (a URL, an invite), drawn as an SVG image (a data: URL, which the page's
+ * CSP allows for images; nothing is fetched). `label` is its text alternative; by default it
+ * names the text.
  */
-export function QrCode({ text }: { text: string }) {
+export function QrCode({ text, label }: { text: string; label?: string }) {
   const [src, setSrc] = useState<string | null>(null)
   useEffect(() => {
     let live = true
@@ -18,5 +19,7 @@ export function QrCode({ text }: { text: string }) {
     }
   }, [text])
   if (src === null) return null
-  return <img className="qr" src={src} alt={`QR code for ${text}`} width={132} height={132} />
+  return (
+    <img className="qr" src={src} alt={label ?? `QR code for ${text}`} width={132} height={132} />
+  )
 }

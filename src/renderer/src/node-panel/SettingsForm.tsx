@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react'
 import type { NodeSettings, NodeStatus } from '../../../shared/ipc.ts'
+import { isLoopbackHost } from './loopback.ts'
 
 interface Props {
   status: NodeStatus
@@ -116,6 +117,12 @@ export function SettingsForm({ status, onSave }: Props) {
           placeholder: status.tokenSet ? 'set (type to replace)' : 'none',
         })}
       </div>
+      {!status.secretSet && !isLoopbackHost(status.host) && (
+        <p className="node-panel__hint" data-testid="open-mesh">
+          No mesh secret: any node that reaches this machine’s peer port can join the mesh and read
+          every room. Set a secret, or join a mesh with an invite.
+        </p>
+      )}
       <div className="settings__actions">
         <button type="submit" className="btn btn--primary" disabled={busy}>
           Save settings

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { isLoopbackHost, normalizeOptions, OptionsError, openMeshWarning } from './options.ts'
+
+describe('a token needs a secret', () => {
+  it('refuses a token without a mesh secret, naming both', () => {
+    const error = (() => {
+      try {
+        normalizeOptions({ name: 'N', dataDir: '/tmp/n', token: 'tok' })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(OptionsError)
+    expect(error).toMatchObject({ code: 'token_needs_secret' })
+    expect((error as Error).message).toMatch(/token.*secret/)
+  })
+
+  it('takes a token with a secret, and a secret alone', () => {
+    expect(normalizeOptions({ name: 'N', dataDir: '/n', token: 't', secret: 's' }).token).toBe('t')
+    expect(normalizeOptions({ name: 'N', dataDir: '/n', secret: 's' }).token).toBeUndefined()
+  })
+})
+
+describe('openMeshWarning', () => {
+  it('warns of a peer port beyond this machine without a secret', () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'fd00::1', 'myhost']) {
+      expect(openMeshWarning({ host, secret: '' }), host).toMatch(/anyone who can reach it/)
+      expect(openMeshWarning({ host, secret: 's' }), host).toBeUndefined()
+    }
+  })
+
+  it('says nothing for this machine only', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '[::1]',
+      'localhost',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect(isLoopbackHost(host), host).toBe(true)
+      expect(openMeshWarning({ host, secret: '' }), host).toBeUndefined()
+    }
+    expect(isLoopbackHost('128.0.0.1')).toBe(false)
+  })
+})
