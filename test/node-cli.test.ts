@@ -23,6 +23,9 @@ describe('flags', () => {
     [['--peer', 'nonsense'], /peer.*HOST:PORT/],
     [['--mesh', 'bad name!'], /mesh.*\[A-Za-z0-9._-\]/],
     [['8080', '9080'], /CLIENT_PORT PEER_PORT NAME/],
+    [['--limit', 'max-clients'], /--limit: expected NAME=N.*max-clients/],
+    [['--limit', '__proto__=1'], /--limit: expected NAME=N/],
+    [['--limit', 'max-rooms=0'], /maxRooms/],
   ]
   for (const [args, message] of bad) {
     it(`exits with 2 and names the problem for ${args.join(' ')}`, async () => {
@@ -46,6 +49,15 @@ describe('flags', () => {
 })
 
 describe('running', () => {
+  it('takes a limit from --limit: a session past max-rooms-per-session is refused', async () => {
+    const node = await startNode({ name: 'Limited', args: ['--limit', 'max-rooms-per-session=2'] })
+    const client = await ChatClient.connect(node.wsUrl)
+    await client.join('one')
+    await client.join('two')
+    await expect(client.join('three')).rejects.toThrow(/2 rooms at most/)
+    client.close()
+  })
+
   it('takes the positional form CLIENT_PORT PEER_PORT NAME PEER...', async () => {
     const data = join(tempDir(), 'data')
     const node = await startNode({

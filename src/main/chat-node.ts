@@ -41,6 +41,11 @@ Flags:
   --advertise-host HOST  host name or address other machines use to reach this node
   --web DIR              folder of the web UI to serve at / (default: the built UI)
   --log-level LEVEL      debug, info, warn or error (default info)
+  --limit NAME=N         change one of the node's limits (repeatable): max-clients (1000),
+                         max-rooms (10000), max-rooms-per-session (100),
+                         max-pending-per-address (64), max-buffered-bytes (4194304),
+                         max-pending-peers-per-address (16), presence-max-rooms (1000),
+                         redial-max-ms (3000); see docs/protocol.md, "Limits"
   -h, --help             show this help
 `
 
@@ -69,6 +74,7 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
       'advertise-host': { type: 'string' },
       web: { type: 'string' },
       'log-level': { type: 'string' },
+      limit: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -99,7 +105,46 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
     advertiseHost: values['advertise-host'],
     staticDir: values.web ? resolve(values.web) : builtWebUi(),
     logLevel,
+    ...limits(values.limit ?? []),
   }
+}
+
+type LimitOption =
+  | 'maxClients'
+  | 'maxRooms'
+  | 'maxRoomsPerSession'
+  | 'maxPendingPerAddress'
+  | 'maxBufferedBytes'
+  | 'maxPendingPeersPerAddress'
+  | 'presenceMaxRooms'
+  | 'redialMaxMs'
+
+/** The node's limits `--limit NAME=N` may set, by flag name (the values the options check). */
+const LIMITS = new Map<string, LimitOption>([
+  ['max-clients', 'maxClients'],
+  ['max-rooms', 'maxRooms'],
+  ['max-rooms-per-session', 'maxRoomsPerSession'],
+  ['max-pending-per-address', 'maxPendingPerAddress'],
+  ['max-buffered-bytes', 'maxBufferedBytes'],
+  ['max-pending-peers-per-address', 'maxPendingPeersPerAddress'],
+  ['presence-max-rooms', 'presenceMaxRooms'],
+  ['redial-max-ms', 'redialMaxMs'],
+])
+
+/** `--limit` values as options; the option names come from LIMITS, never from the flag. */
+function limits(items: readonly string[]): Partial<Record<LimitOption, number>> {
+  const options: Partial<Record<LimitOption, number>> = {}
+  for (const item of items) {
+    const match = /^([a-z-]+)=(\d{1,12})$/.exec(item)
+    const option = match ? LIMITS.get(match[1] ?? '') : undefined
+    if (!match || !option) {
+      throw new UsageError(
+        `--limit: expected NAME=N with NAME one of ${[...LIMITS.keys()].join(', ')}, got "${item}"`,
+      )
+    }
+    options[option] = Number(match[2])
+  }
+  return options
 }
 
 function port(flag: string, value: string | undefined): number | undefined {
