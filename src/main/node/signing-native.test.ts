@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { verifyRuleCases } from '../../../test/support/protocol-vectors.ts'
+import { protocolVectors, verifyRuleCases } from '../../../test/support/protocol-vectors.ts'
 import { nobleEd25519 } from '../../shared/ed25519.ts'
+import { checkEvent, type SignedEvent } from '../../shared/signatures.ts'
 import { nativeEd25519 } from './signing-native.ts'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
@@ -67,5 +68,15 @@ describe('nativeEd25519 against the pure-JavaScript implementation', () => {
 
   it('refuses a secret key that is not 32 bytes', () => {
     expect(() => nativeEd25519.signer(new Uint8Array(31))).toThrow()
+  })
+
+  it('checks the event of docs/protocol.md through the shared checks', () => {
+    const vector = protocolVectors().get('event-sig') as { event: SignedEvent; sig: string }
+    const event = { ...vector.event, sig: vector.sig }
+    expect(checkEvent(event, nativeEd25519)).toEqual({ ok: true })
+    expect(checkEvent({ ...event, text: 'changed' }, nativeEd25519)).toEqual({
+      ok: false,
+      reason: 'sig',
+    })
   })
 })
