@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect, test } from '@playwright/test'
+import { expect, type Page, test } from '@playwright/test'
 import { NodeController } from '../src/main/node-controller.ts'
 import { freePort } from '../test/support/mesh.ts'
 import { closeFakePeers, FakePeer } from '../test/support/fake-peer.ts'
@@ -125,19 +125,31 @@ test('a port in use is shown with a way to pick another', async ({ page }) => {
   await expect(panel.getByTestId('node-state')).toHaveAttribute('data-state', 'running')
 })
 
-test('the panel says what went wrong and what to do, in plain words', async ({ page }) => {
+/**
+ * A page served by another node, bridged to a fresh controller whose node the panel starts:
+ * the panel of a desktop app with its node running.
+ */
+async function openPanelOnRunningNode(
+  page: Page,
+): Promise<{ nodePanel: NodePanelPage; controller: NodeController }> {
   const server = await startNode({ name: 'Server', logLevel: 'warn' })
-  const peer = await startNode({ name: 'Peer', logLevel: 'warn' })
   dir = mkdtempSync(join(tmpdir(), 'palaver-panel-'))
-  controller = new NodeController({
+  const ours = new NodeController({
     configPath: join(dir, 'node.json'),
     defaults: testNodeConfig(dir),
   })
-  await bridgeToController(page, controller)
+  controller = ours
+  await bridgeToController(page, ours)
   await new ChatPage(page).open(server.httpUrl, 'Operator')
   const nodePanel = new NodePanelPage(page)
   await nodePanel.open()
   await nodePanel.start()
+  return { nodePanel, controller: ours }
+}
+
+test('the panel says what went wrong and what to do, in plain words', async ({ page }) => {
+  const peer = await startNode({ name: 'Peer', logLevel: 'warn' })
+  const { nodePanel } = await openPanelOnRunningNode(page)
   const { dialog } = nodePanel
 
   // What the main process answers ("argument 0: a peer is HOST:PORT", a zod message) is for
@@ -175,17 +187,7 @@ test('the panel says what went wrong and what to do, in plain words', async ({ p
 test('a peer whose events come from far in the future is shown with its clock’s skew', async ({
   page,
 }) => {
-  const server = await startNode({ name: 'Server', logLevel: 'warn' })
-  dir = mkdtempSync(join(tmpdir(), 'palaver-panel-'))
-  controller = new NodeController({
-    configPath: join(dir, 'node.json'),
-    defaults: testNodeConfig(dir),
-  })
-  await bridgeToController(page, controller)
-  await new ChatPage(page).open(server.httpUrl, 'Operator')
-  const nodePanel = new NodePanelPage(page)
-  await nodePanel.open()
-  await nodePanel.start()
+  const { nodePanel, controller } = await openPanelOnRunningNode(page)
   const port = controller.status().boundPeerPort
   if (port === null) throw new Error('the node has no peer port')
 

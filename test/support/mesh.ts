@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { DB_FILE } from '../../src/main/node/store.ts'
+import { DB_FILE, type EventRow, toEvent, toMessage } from '../../src/main/node/store.ts'
 import { HISTORY_MAX_LIMIT, type ChatMessage } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
 import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
@@ -216,26 +216,7 @@ export function storedEvents(
                ORDER BY ts, origin`,
             )
             .all(which.hiddenOf, which.from, which.to)
-    const rows = query as {
-      origin: string
-      seq: number
-      ts: number
-      room: string
-      user_id: string
-      user_name: string
-      text: string
-      cid: string
-    }[]
-    return rows.map((r) => ({
-      room: r.room,
-      id: `${r.origin}:${r.seq}`,
-      origin: r.origin,
-      seq: r.seq,
-      ts: r.ts,
-      user: { id: r.user_id, name: r.user_name },
-      text: r.text,
-      cid: r.cid,
-    }))
+    return (query as unknown as EventRow[]).map((row) => toMessage(toEvent(row)))
   } finally {
     db.close()
   }

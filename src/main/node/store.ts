@@ -44,7 +44,8 @@ const SCHEMA_VERSION = 3
 /** The largest ts the store holds: node:sqlite reads no larger integer into a number. */
 export const MAX_TS = Number.MAX_SAFE_INTEGER
 
-interface EventRow {
+/** One row of the `events` table (the columns of COLUMNS). */
+export interface EventRow {
   origin: string
   seq: number
   ts: number
@@ -308,7 +309,7 @@ function page(rows: EventRow[], limit: number): Page {
   }
 }
 
-function toEvent(row: EventRow): ChatEvent {
+export function toEvent(row: EventRow): ChatEvent {
   return {
     origin: row.origin,
     seq: row.seq,
