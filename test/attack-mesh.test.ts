@@ -12,7 +12,6 @@
  */
 import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_WANT_SEQS } from '../src/shared/peer-protocol.ts'
 import type { OnlineUser, User } from '../src/shared/protocol.ts'
@@ -24,10 +23,11 @@ import {
   EARLY_MAX_EVENTS_PER_LINK,
 } from '../src/main/node/mesh/early-events.ts'
 import { DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS } from '../src/main/node/options.ts'
-import { DB_FILE, MAX_TS, Store } from '../src/main/node/store.ts'
+import { MAX_TS } from '../src/main/node/store.ts'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
 import { closeFakePeers, FakePeer, wireEvent } from './support/fake-peer.ts'
 import { nodeId, waitForEqualVectors, waitForPeersUp, writeMessages } from './support/mesh.ts'
+import { writeOldStore } from './support/old-store.ts'
 import {
   cleanupNodes,
   health,
@@ -236,19 +236,18 @@ describe('attacks on a mesh of three', () => {
   it('row 2, later: a node whose store holds a ts past MAX_SAFE_INTEGER starts and catches the mesh up', async () => {
     // What a node wrote before clocks were bounded: its own events past MAX_SAFE_INTEGER.
     const dataDir = join(tempDir(), 'data')
-    const store = new Store(dataDir)
-    const oldId = store.nodeId
-    store.close()
-    const db = new DatabaseSync(join(dataDir, DB_FILE))
-    const insert = db.prepare(
-      `INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid)
-       VALUES (?, ?, ?, 'poisoned', 'user_old01', 'Old', ?, ?)`,
-    )
-    insert.run(oldId, 1, BigInt(MAX_TS) + 1n, 'past the safe range 1', 'p1')
-    insert.run(oldId, 2, BigInt(MAX_TS) + 2n, 'past the safe range 2', 'p2')
-    db.exec('ALTER TABLE events DROP COLUMN shown') // added by schema 3
-    db.exec('PRAGMA user_version = 1')
-    db.close()
+    const oldId = 'a0a0a0a0a0a0a0a0a0a0'
+    const poisoned = (seq: number) => ({
+      origin: oldId,
+      seq,
+      ts: BigInt(MAX_TS) + BigInt(seq),
+      room: 'poisoned',
+      userId: 'user_old01',
+      userName: 'Old',
+      text: `past the safe range ${seq}`,
+      cid: `p${seq}`,
+    })
+    writeOldStore(dataDir, 1, oldId, [poisoned(1), poisoned(2)])
 
     const old = await startNode({
       name: 'Old',

@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { DB_FILE, MAX_TS, Store, toMessage, type ChatEvent, type Page } from './store.ts'
+import { type OldEventRow, writeOldStore } from '../../../test/support/old-store.ts'
+import {
+  DB_FILE,
+  MAX_TS,
+  MIGRATIONS,
+  Store,
+  toMessage,
+  type ChatEvent,
+  type Page,
+} from './store.ts'
 
 let dir: string
 const opened: Store[] = []
@@ -31,6 +40,12 @@ function reopen(store: Store, at = dir): Store {
 
 const ada = { id: 'user_ada1', name: 'Ada' }
 const bob = { id: 'user_bob1', name: 'Bob' }
+
+/** An event as `writeOldStore` writes it. */
+function row(e: ChatEvent): OldEventRow {
+  const { user, ...rest } = e
+  return { ...rest, userId: user.id, userName: user.name }
+}
 
 function ev(origin: string, seq: number, ts: number, fields: Partial<ChatEvent> = {}): ChatEvent {
   return {
@@ -174,19 +189,14 @@ describe('Store: a ts past MAX_SAFE_INTEGER', () => {
    * ts node:sqlite cannot read back into a number.
    */
   function oldStoreWithUnsafeTs(): string {
-    const store = open()
-    store.append([ev('nodea001', 1, 1_000), ev('nodea001', 2, MAX_TS)])
-    const nodeId = store.nodeId
-    store.close()
-    const db = new DatabaseSync(join(dir, DB_FILE))
-    const insert = db.prepare(
-      'INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    )
-    insert.run(nodeId, 1, BigInt(MAX_TS) + 1n, 'general', ada.id, ada.name, 'own 1', 'own-1')
-    insert.run(nodeId, 2, BigInt(MAX_TS) + 2n, 'general', ada.id, ada.name, 'own 2', 'own-2')
-    db.exec('ALTER TABLE events DROP COLUMN shown') // schema 3's
-    db.exec('PRAGMA user_version = 1')
-    db.close()
+    const nodeId = 'a0a0a0a0a0a0a0a0a0a0'
+    const old = (e: ChatEvent, ts: number | bigint = e.ts) => ({ ...row(e), ts })
+    writeOldStore(dir, 1, nodeId, [
+      old(ev('nodea001', 1, 1_000)),
+      old(ev('nodea001', 2, MAX_TS)),
+      old(ev(nodeId, 1, 0, { text: 'own 1' }), BigInt(MAX_TS) + 1n),
+      old(ev(nodeId, 2, 0, { text: 'own 2' }), BigInt(MAX_TS) + 2n),
+    ])
     return nodeId
   }
 
@@ -548,18 +558,43 @@ describe('Store: one send accepted by two nodes', () => {
   })
 
   it('when opening a store of schema 2, shows the earliest copy in display order', () => {
-    let store = open()
-    store.append([first, copy, other])
-    store.close()
-    const db = new DatabaseSync(join(dir, DB_FILE))
-    db.exec('ALTER TABLE events DROP COLUMN shown')
-    db.exec('PRAGMA user_version = 2')
-    db.close()
-    store = open()
+    writeOldStore(dir, 2, 'a0a0a0a0a0a0a0a0a0a0', [first, copy, other].map(row))
+    const store = open()
     expect(store.latest('general', 10).messages.map((m) => m.id)).toEqual([
       'bbbbbbbb:1',
       'bbbbbbbb:2',
     ])
     expect(store.count).toBe(3)
+  })
+})
+
+describe('Store: migrations', () => {
+  it('opens a store of every older version and keeps every message', () => {
+    const events = [
+      ev('aaaaaaaa', 1, 100, { text: 'first' }),
+      ev('bbbbbbbb', 1, 200, { user: bob, text: 'second' }),
+      ev('aaaaaaaa', 2, 300, { room: 'other', text: 'third' }),
+    ]
+    for (let version = 1; version < MIGRATIONS.length; version++) {
+      const at = join(dir, `v${version}`)
+      writeOldStore(at, version, 'c0c0c0c0c0c0c0c0c0c0', events.map(row))
+      const store = open(at)
+      expect(store.nodeId).toBe('c0c0c0c0c0c0c0c0c0c0')
+      expect(store.vector()).toEqual({ aaaaaaaa: 2, bbbbbbbb: 1 })
+      expect(store.latest('general', 10).messages).toEqual(events.slice(0, 2).map(toMessage))
+      expect(store.range('aaaaaaaa', 1, 2)).toEqual([events[0], events[2]])
+      store.close()
+      const db = new DatabaseSync(join(at, DB_FILE), { readOnly: true })
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: MIGRATIONS.length })
+      db.close()
+    }
+  })
+
+  it('refuses a store written by a newer version', () => {
+    open().close()
+    const db = new DatabaseSync(join(dir, DB_FILE))
+    db.exec(`PRAGMA user_version = ${MIGRATIONS.length + 1}`)
+    db.close()
+    expect(() => new Store(dir)).toThrow(/newer Palaver/)
   })
 })

@@ -36,13 +36,39 @@ export interface Page {
 }
 
 export const DB_FILE = 'palaver.db'
-/**
- * 1: events and meta; 2: every ts readable (at most `MAX_TS`); 3: `shown`, one event per
- * (user, cid) for clients.
- */
-const SCHEMA_VERSION = 3
 /** The largest ts the store holds: node:sqlite reads no larger integer into a number. */
 export const MAX_TS = Number.MAX_SAFE_INTEGER
+/**
+ * The schema's history, oldest first: migration `i` takes a store of version `i` to `i + 1`
+ * (`PRAGMA user_version`). A store is opened by running, in one transaction, every migration
+ * from its version on; a store newer than the last is refused. Append, never edit.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 0 → 1: events and meta.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE events (
+     origin TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, room TEXT NOT NULL,
+     user_id TEXT NOT NULL, user_name TEXT NOT NULL, text TEXT NOT NULL, cid TEXT NOT NULL,
+     PRIMARY KEY (origin, seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX events_room_ts ON events (room, ts, origin);
+   CREATE INDEX events_room_origin_seq ON events (room, origin, seq);
+   -- Not unique: two nodes cut off from each other may each accept the same send.
+   CREATE INDEX events_user_cid ON events (user_id, cid);`,
+  // 1 → 2: every ts readable. Before clocks were bounded, one event with ts = MAX_SAFE_INTEGER
+  // could push a node's clock past it, and node:sqlite cannot read such integers back. Every
+  // node clamps them the same way, so copies of an event stay equal.
+  `UPDATE events SET ts = ${MAX_TS} WHERE ts > ${MAX_TS}`,
+  // 2 → 3: `shown`, one event per (user, cid) for clients: of the events of one (user, cid)
+  // already held, the earliest in display order.
+  `ALTER TABLE events ADD COLUMN shown INTEGER NOT NULL DEFAULT 1;
+   UPDATE events SET shown = 0 WHERE EXISTS (
+     SELECT 1 FROM events AS first
+     WHERE first.user_id = events.user_id AND first.cid = events.cid
+       AND (first.ts < events.ts OR (first.ts = events.ts AND first.origin < events.origin))
+   );`,
+]
+const SCHEMA_VERSION = MIGRATIONS.length
 
 /** One row of the `events` table (the columns of COLUMNS). */
 export interface EventRow {
@@ -132,37 +158,7 @@ export class Store {
     if (version === SCHEMA_VERSION) return
     this.#db.exec('BEGIN')
     try {
-      if (version < 1) {
-        this.#db.exec(`
-          CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-          CREATE TABLE events (
-            origin TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL, room TEXT NOT NULL,
-            user_id TEXT NOT NULL, user_name TEXT NOT NULL, text TEXT NOT NULL, cid TEXT NOT NULL,
-            PRIMARY KEY (origin, seq)
-          ) WITHOUT ROWID;
-          CREATE INDEX events_room_ts ON events (room, ts, origin);
-          CREATE INDEX events_room_origin_seq ON events (room, origin, seq);
-          -- Not unique: two nodes cut off from each other may each accept the same send.
-          CREATE INDEX events_user_cid ON events (user_id, cid);
-        `)
-      }
-      if (version < 2) {
-        // Before clocks were bounded, one event with ts = MAX_SAFE_INTEGER could push a node's
-        // clock past it, and node:sqlite cannot read such integers back. Every node clamps
-        // them the same way, so copies of an event stay equal.
-        this.#db.exec(`UPDATE events SET ts = ${MAX_TS} WHERE ts > ${MAX_TS}`)
-      }
-      if (version < 3) {
-        // Of the events of one (user, cid) already held, the earliest in display order is shown.
-        this.#db.exec(`
-          ALTER TABLE events ADD COLUMN shown INTEGER NOT NULL DEFAULT 1;
-          UPDATE events SET shown = 0 WHERE EXISTS (
-            SELECT 1 FROM events AS first
-            WHERE first.user_id = events.user_id AND first.cid = events.cid
-              AND (first.ts < events.ts OR (first.ts = events.ts AND first.origin < events.origin))
-          );
-        `)
-      }
+      for (const migration of MIGRATIONS.slice(version)) this.#db.exec(migration)
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
       this.#db.exec('COMMIT')
     } catch (error) {

@@ -1,0 +1,46 @@
+/**
+ * Writes a store as an older Palaver left it: the schema of `version` (the first `version`
+ * entries of the store's own MIGRATIONS), a node id, and events in the columns every version has.
+ * For tests that a store of any version opens and keeps every message.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { DB_FILE, MIGRATIONS } from '../../src/main/node/store.ts'
+
+/** An event row as every schema version holds it; `ts` may be a bigint past 2^53. */
+export interface OldEventRow {
+  origin: string
+  seq: number
+  ts: number | bigint
+  room: string
+  userId: string
+  userName: string
+  text: string
+  cid: string
+}
+
+export function writeOldStore(
+  dataDir: string,
+  version: number,
+  nodeId: string,
+  events: readonly OldEventRow[],
+): void {
+  if (version < 1 || version >= MIGRATIONS.length) throw new RangeError(`no old version ${version}`)
+  mkdirSync(dataDir, { recursive: true })
+  const db = new DatabaseSync(join(dataDir, DB_FILE))
+  try {
+    for (const migration of MIGRATIONS.slice(0, version)) db.exec(migration)
+    db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId)
+    const insert = db.prepare(
+      `INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    for (const e of events) {
+      insert.run(e.origin, e.seq, e.ts, e.room, e.userId, e.userName, e.text, e.cid)
+    }
+    db.exec(`PRAGMA user_version = ${version}`)
+  } finally {
+    db.close()
+  }
+}
