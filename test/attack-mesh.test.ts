@@ -364,6 +364,33 @@ describe('attacks on a mesh of three', () => {
     await expectMeshSurvived(CHAT, [])
   }, 180_000)
 
+  it('a record whose URL a client must not dial never reaches a failover list', async () => {
+    const eve = await attacker()
+    const record = (id: string, url: string) => ({
+      id: id.padEnd(40, '0'),
+      name: 'Trap',
+      url,
+      peerAddr: '127.0.0.1:1',
+      version: 1,
+    })
+    const bad = [
+      record('bad1', 'javascript:alert(1)'),
+      record('bad2', 'http://evil.example/'),
+      record('bad3', 'ws://user:pass@evil.example/'),
+    ]
+    const good = record('good1', 'ws://192.0.2.7:8080/')
+    eve.send({ type: 'nodes', nodes: [...bad, good] })
+    // Frames of a link are handled in order: once this event is in, the records are too.
+    const watcher = await session(a, 'trap-records')
+    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, 'trap-records', 'after them') })
+    await watcher.next('message', (m) => m.text === 'after them')
+
+    const welcome = (await session(a)).frames.find((f) => f.type === 'welcome')
+    const ids = welcome?.type === 'welcome' ? welcome.nodes.map((n) => n.id) : []
+    expect(ids).toContain(good.id)
+    for (const trap of bad) expect(ids).not.toContain(trap.id)
+  })
+
   it('row 4: five nodes frames full of records fill no more than 1,000, and new links still come up', async () => {
     const eve = await attacker()
     const record = (frame: number, i: number) => ({

@@ -14,6 +14,7 @@
 import { createServer, type Server, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import type { AddressInfo, Socket } from 'node:net'
 import { backoffDelay } from '../../../shared/backoff.ts'
+import { isClientUrl } from '../../../shared/client-url.ts'
 import {
   MAX_PRESENCE_LINKS,
   type PeerFrame,
@@ -627,7 +628,10 @@ export class Mesh {
     const self = this.#self
     return [
       { id: self.id, name: self.name, url: self.url, up: true },
-      ...this.#recordsUpFirst().map(({ record: { id, name, url }, up }) => ({ id, name, url, up })),
+      // Only records with a URL a client may dial reach its failover list.
+      ...this.#recordsUpFirst()
+        .filter(({ record }) => isClientUrl(record.url))
+        .map(({ record: { id, name, url }, up }) => ({ id, name, url, up })),
     ].slice(0, MAX_LISTED_NODES)
   }
 

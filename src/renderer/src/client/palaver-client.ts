@@ -16,6 +16,7 @@
  * No React and no DOM beyond the standard WebSocket: it runs the same in a page and in Node.
  */
 import { backoffDelay } from '../../../shared/backoff.ts'
+import { isClientUrl } from '../../../shared/client-url.ts'
 import type {
   ChatMessage,
   MeshNode,
@@ -472,7 +473,7 @@ export class PalaverClient {
         return this.#typing(frame.room, frame.user)
       case 'nodes': {
         const homeWasUp = this.#homeUp()
-        this.#nodes = frame.nodes
+        this.#nodes = frame.nodes.filter((node) => isClientUrl(node.url))
         // The chosen node came back to the mesh: try it now rather than at the next check.
         if (!homeWasUp && this.#homeUp()) this.returnHome()
         return this.#changed()
@@ -490,7 +491,7 @@ export class PalaverClient {
     this.#attempt = 0
     this.#lastError = null
     this.#node = { id: frame.node.id, name: frame.node.name, url }
-    this.#nodes = frame.nodes
+    this.#nodes = frame.nodes.filter((node) => isClientUrl(node.url))
     if (url === this.#homeUrl) this.#homeNodeId = frame.node.id
     for (const room of this.#rooms.values()) this.#sendJoin(room)
     this.#homeCheckAttempt = 0
