@@ -15,6 +15,7 @@ import {
   MAX_PREAUTH_FRAME_BYTES,
   type PeerFrame,
   peerFrameSchema,
+  unknownFrameType,
 } from '../../../shared/peer-protocol.ts'
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts'
 import { contain, type ErrorSink } from '../containment.ts'
@@ -55,6 +56,8 @@ export interface LinkOptions {
   onClose: (link: PeerLink, reason: string) => void
   /** A frame of any type was written to the socket (for the metrics). */
   onFrameSent?: () => void
+  /** A frame of a type this version does not know came after the handshake and was dropped. */
+  onUnknownFrame?: (type: string) => void
 }
 
 export class PeerLink {
@@ -173,6 +176,12 @@ export class PeerLink {
         })
       }
       if (value === undefined) return
+      const unknownType = this.state === 'up' ? unknownFrameType(value) : undefined
+      if (unknownType !== undefined) {
+        // A newer node's frame: ignored, so that the protocol can grow (docs/protocol.md).
+        this.#options.onUnknownFrame?.(unknownType)
+        continue
+      }
       const parsed = peerFrameSchema.safeParse(value)
       if (!parsed.success) {
         const issue = parsed.error.issues[0]

@@ -386,6 +386,13 @@ export class Mesh {
       onFrame: (l, frame) => this.#onFrame(l, frame),
       onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
       onFrameSent: () => this.#core.metrics.meshFramesSent.inc(),
+      onUnknownFrame: (type) => {
+        this.#core.metrics.meshUnknownFrames.inc()
+        this.#core.logger.debug(
+          { peer: link.remote?.id, type },
+          'dropped a frame of an unknown type',
+        )
+      },
     })
     this.#allLinks.add(link)
     return link
