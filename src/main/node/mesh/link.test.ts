@@ -17,7 +17,7 @@ import { closeFakePeers, FakePeer } from '../../../../test/support/fake-peer.ts'
 import { silentLogger } from '../logger.ts'
 import { NodeMetrics } from '../metrics.ts'
 import { encodeFrame } from './framing.ts'
-import { type NodeInfo, PeerLink } from './link.ts'
+import { LINK_SILENCE_MS, type NodeInfo, PeerLink, PING_INTERVAL_MS } from './link.ts'
 import { meshProof, proofMatches } from './proof.ts'
 import { loadOrCreateIdentity, type TlsIdentity } from './tls-identity.ts'
 
@@ -104,6 +104,11 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
   const wake = () => waiters.splice(0).forEach((w) => w())
   side.link = new PeerLink({
     socket,
+    timings: {
+      pingIntervalMs: PING_INTERVAL_MS,
+      linkSilenceMs: LINK_SILENCE_MS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+    },
     initiator,
     self: config.self,
     mesh: config.mesh ?? 'default',
