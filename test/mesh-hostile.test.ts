@@ -19,6 +19,8 @@ import {
 import {
   cleanupNodes,
   health,
+  metrics,
+  metricValue,
   type NodeProcess,
   startNode,
   waitForHealth,
@@ -205,7 +207,8 @@ describe('a peer with the right secret', () => {
       'an event of 4001 characters',
       (o, r) => ({ type: 'event', event: wireEvent(o, 1, r, 'x'.repeat(4001)) }),
     ],
-    ['a frame of an unknown type', () => ({ type: 'gossip', about: 'you' })],
+    // An unknown type that is a string is ignored (the test below); one that is not is broken.
+    ['a frame whose type is not a string', () => ({ type: ['gossip'], about: 'you' })],
     [
       'a second hello',
       (o) => ({ type: 'hello', protocol: 1, node: { id: o, name: 'x', url: '' }, mesh: 'default' }),
@@ -233,6 +236,36 @@ describe('a peer with the right secret', () => {
     await eve.closed
     await waitForHealth(node, (s) => !s.peers.some((p) => p.id === eve.node.id))
     await expectStillChatting()
+  })
+
+  it('that sends a frame of a type the node does not know keeps its link, and chat flows', async () => {
+    const room = freshRoom()
+    const watcher = await client(room)
+    const unknownFrames = async () =>
+      metricValue(await metrics(node), 'palaver_mesh_unknown_frames_total')
+    const before = await unknownFrames()
+    expect(before).toBeDefined()
+    const peer = await FakePeer.connect({ port: node.peerPort, node: { name: 'Newer' } })
+    const sync = await peer.handshake(SECRET)
+    peer.send({ type: 'sync', vector: sync.vector })
+    await waitForHealth(node, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
+
+    // A frame a later version might send, then a chat event behind it on the same link.
+    peer.send({ type: 'reaction-v2', room, target: `${nodeId}:1`, emoji: '👍' })
+    peer.send({ type: 'event', event: wireEvent(peer.node.id, 1, room, 'after the reaction') })
+    expect((await watcher.messages(room, 1))[0]).toMatchObject({
+      origin: peer.node.id,
+      text: 'after the reaction',
+    })
+    expect(await unknownFrames()).toBe((before ?? 0) + 1)
+    // The link stays up both ways: the node's own events still reach the peer.
+    await watcher.say(room, 'back to the newer node')
+    await peer.next('event', (f) => f.event.text === 'back to the newer node')
+    expect(peer.all('error')).toEqual([])
+    expect(peer.isClosed).toBe(false)
+    expect((await health(node)).peers).toContainEqual(
+      expect.objectContaining({ id: peer.node.id, state: 'up' }),
+    )
   })
 
   it('can inject a valid event, which reaches a joined client exactly once', async () => {

@@ -26,6 +26,8 @@ describe('flags', () => {
     [['--limit', 'max-clients'], /--limit: expected NAME=N.*max-clients/],
     [['--limit', '__proto__=1'], /--limit: expected NAME=N/],
     [['--limit', 'max-rooms=0'], /maxRooms/],
+    [['--limit', 'ping-interval-ms=1'], /meshTimings\.pingIntervalMs/],
+    [['--limit', 'link-silence-ms=5000'], /linkSilenceMs must be longer than pingIntervalMs/],
   ]
   for (const [args, message] of bad) {
     it(`exits with 2 and names the problem for ${args.join(' ')}`, async () => {

@@ -17,6 +17,7 @@ import { pino } from 'pino'
 import { ChatNode } from './node/node.ts'
 import {
   DEFAULT_CLIENT_PORT,
+  type MeshTimings,
   type NodeOptionsInput,
   OptionsError,
   openMeshWarning,
@@ -45,7 +46,11 @@ Flags:
                          max-rooms (10000), max-rooms-per-session (100),
                          max-pending-per-address (64), max-buffered-bytes (4194304),
                          max-pending-peers-per-address (16), presence-max-rooms (1000),
-                         redial-max-ms (3000); see docs/protocol.md, "Limits"
+                         redial-max-ms (3000), and the mesh's timings in ms:
+                         ping-interval-ms (5000), link-silence-ms (15000),
+                         handshake-timeout-ms (5000), sync-interval-ms (30000),
+                         presence-announce-ms (10000), presence-ttl-ms (30000);
+                         see docs/protocol.md, "Limits"
   -h, --help             show this help
 `
 
@@ -131,20 +136,35 @@ const LIMITS = new Map<string, LimitOption>([
   ['redial-max-ms', 'redialMaxMs'],
 ])
 
-/** `--limit` values as options; the option names come from LIMITS, never from the flag. */
-function limits(items: readonly string[]): Partial<Record<LimitOption, number>> {
+/** The fields of `meshTimings` `--limit NAME=N` may set, by flag name. */
+const MESH_TIMINGS = new Map<string, keyof MeshTimings>([
+  ['ping-interval-ms', 'pingIntervalMs'],
+  ['link-silence-ms', 'linkSilenceMs'],
+  ['handshake-timeout-ms', 'handshakeTimeoutMs'],
+  ['sync-interval-ms', 'syncIntervalMs'],
+  ['presence-announce-ms', 'presenceAnnounceMs'],
+  ['presence-ttl-ms', 'presenceTtlMs'],
+])
+
+/** `--limit` values as options; the option names come from the maps above, never from the flag. */
+function limits(
+  items: readonly string[],
+): Partial<Record<LimitOption, number>> & { meshTimings?: Partial<MeshTimings> } {
   const options: Partial<Record<LimitOption, number>> = {}
+  const meshTimings: Partial<MeshTimings> = {}
   for (const item of items) {
     const match = /^([a-z-]+)=(\d{1,12})$/.exec(item)
-    const option = match ? LIMITS.get(match[1] ?? '') : undefined
-    if (!match || !option) {
-      throw new UsageError(
-        `--limit: expected NAME=N with NAME one of ${[...LIMITS.keys()].join(', ')}, got "${item}"`,
-      )
+    const name = match?.[1] ?? ''
+    const option = LIMITS.get(name)
+    const timing = MESH_TIMINGS.get(name)
+    if (!match || (!option && !timing)) {
+      const names = [...LIMITS.keys(), ...MESH_TIMINGS.keys()].join(', ')
+      throw new UsageError(`--limit: expected NAME=N with NAME one of ${names}, got "${item}"`)
     }
-    options[option] = Number(match[2])
+    if (option) options[option] = Number(match[2])
+    if (timing) meshTimings[timing] = Number(match[2])
   }
-  return options
+  return Object.keys(meshTimings).length > 0 ? { ...options, meshTimings } : options
 }
 
 function port(flag: string, value: string | undefined): number | undefined {

@@ -132,6 +132,26 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('pong'), t: z.number() }),
 ])
 
+/** The frame types this version knows. */
+export const PEER_FRAME_TYPES: ReadonlySet<string> = new Set(
+  peerFrameSchema.options.map((option) => option.shape.type.value),
+)
+/** A `type` longer than this is a bad frame, never a frame type this version does not know. */
+export const MAX_PEER_FRAME_TYPE_LENGTH = 64
+
+/**
+ * The `type` of a frame of a type this version does not know (a string of 1 to
+ * MAX_PEER_FRAME_TYPE_LENGTH characters), or undefined: a known type, or no valid type at all.
+ * After the handshake such a frame is ignored, so that the protocol can grow new frame types.
+ */
+export function unknownFrameType(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  const type: unknown = (value as { type?: unknown }).type
+  if (typeof type !== 'string' || type.length === 0) return undefined
+  if (type.length > MAX_PEER_FRAME_TYPE_LENGTH || PEER_FRAME_TYPES.has(type)) return undefined
+  return type
+}
+
 export type PeerFrame = z.infer<typeof peerFrameSchema>
 export type PeerFrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>
 export type WireEvent = z.infer<typeof chatEventSchema>

@@ -198,6 +198,7 @@ export async function health(
     addr: string
     state: string
     rttMs: number | null
+    lastError: string | null
     skewMs?: number
   }[]
   vector: Record<string, number>

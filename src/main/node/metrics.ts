@@ -20,6 +20,7 @@ export class NodeMetrics {
   readonly commitSeconds: Histogram
   readonly meshEventsSent: Counter<'peer'>
   readonly meshFramesSent: Counter
+  readonly meshUnknownFrames: Counter
   readonly linksUp: Gauge
   readonly internalErrors: Counter<'scope'>
   readonly earlyEvents: Gauge
@@ -62,6 +63,11 @@ export class NodeMetrics {
     this.meshFramesSent = new Counter({
       name: 'palaver_mesh_frames_sent_total',
       help: 'Frames of every type written to peer links (handshake, events, presence, liveness)',
+      registers,
+    })
+    this.meshUnknownFrames = new Counter({
+      name: 'palaver_mesh_unknown_frames_total',
+      help: 'Frames of a type this node does not know, received on authenticated peer links and dropped',
       registers,
     })
     this.linksUp = new Gauge({

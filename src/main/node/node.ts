@@ -104,6 +104,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         core,
         identity,
         peerAddr: () => `${host.includes(':') ? `[${host}]` : host}:${peerPort}`,
+        timings: options.meshTimings,
       })
       peerPort = await mesh.listen(options.host, options.peerPort)
       core.mesh = mesh

@@ -44,3 +44,34 @@ describe('openMeshWarning', () => {
     expect(isLoopbackHost('128.0.0.1')).toBe(false)
   })
 })
+
+describe('meshTimings', () => {
+  const base = { name: 'N', dataDir: '/n' }
+
+  it('defaults to the documented timings, and takes one field alone', () => {
+    expect(normalizeOptions(base).meshTimings).toEqual({
+      pingIntervalMs: 5_000,
+      linkSilenceMs: 15_000,
+      handshakeTimeoutMs: 5_000,
+      syncIntervalMs: 30_000,
+      presenceAnnounceMs: 10_000,
+      presenceTtlMs: 30_000,
+    })
+    const timings = normalizeOptions({
+      ...base,
+      meshTimings: { linkSilenceMs: 20_000 },
+    }).meshTimings
+    expect(timings).toMatchObject({ linkSilenceMs: 20_000, pingIntervalMs: 5_000 })
+  })
+
+  it.each([
+    [{ pingIntervalMs: 50 }, /meshTimings\.pingIntervalMs/],
+    [{ syncIntervalMs: 3_600_001 }, /meshTimings\.syncIntervalMs/],
+    [{ handshakeTimeoutMs: 1.5 }, /meshTimings\.handshakeTimeoutMs/],
+    [{ presenceAnnounceMs: 100 }, /meshTimings\.presenceAnnounceMs/],
+    [{ pingIntervalMs: 2_000, linkSilenceMs: 2_000 }, /linkSilenceMs must be longer/],
+    [{ presenceAnnounceMs: 30_000 }, /presenceTtlMs must be longer/],
+  ])('refuses %o', (meshTimings, message) => {
+    expect(() => normalizeOptions({ ...base, meshTimings })).toThrow(message)
+  })
+})

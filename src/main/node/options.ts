@@ -4,9 +4,12 @@
  * same clear error wherever it comes from.
  */
 import { z } from 'zod'
-import { meshNameSchema, peerAddrSchema } from '../../shared/peer-protocol.ts'
+import { HANDSHAKE_TIMEOUT_MS, meshNameSchema, peerAddrSchema } from '../../shared/peer-protocol.ts'
 import type { Logger } from './logger.ts'
 import { silentLogger } from './logger.ts'
+import { LINK_SILENCE_MS, PING_INTERVAL_MS } from './mesh/link.ts'
+import { PRESENCE_ANNOUNCE_MS, PRESENCE_MIN_GAP_MS, PRESENCE_TTL_MS } from './mesh/presence.ts'
+import { SYNC_INTERVAL_MS } from './mesh/relay.ts'
 
 export const DEFAULT_CLIENT_PORT = 8080
 export const DEFAULT_PEER_PORT = 9080
@@ -88,6 +91,41 @@ export const DEFAULT_PRESENCE_MAX_ROOMS = 1_000
 const portSchema = z.number().int().min(0).max(65_535)
 /** A token bucket: `perSecond` on average (the unit is the option's), `burst` at once. */
 const rateSchema = z.object({ perSecond: z.number().positive(), burst: z.number().int().min(1) })
+/** A timing of the mesh, in ms: at least `min`, at most an hour. */
+const meshTimingSchema = (min: number, fallback: number) =>
+  z.number().int().min(min).max(3_600_000).default(fallback)
+
+/**
+ * The mesh's timings, in ms (docs/protocol.md, "Limits"). Every field has its default, so that
+ * one can be changed alone. Every node of a mesh should use the same ones: a node pings at its
+ * own interval, and its peer closes the link after its own silence limit.
+ */
+export const meshTimingsSchema = z
+  .object({
+    /** Each end of a link pings this often. Default 5 s. */
+    pingIntervalMs: meshTimingSchema(100, PING_INTERVAL_MS),
+    /** A link on which nothing arrived for this long is closed at the next ping. Default 15 s. */
+    linkSilenceMs: meshTimingSchema(200, LINK_SILENCE_MS),
+    /** A link not authenticated this long after TLS is up is closed. Default 5 s. */
+    handshakeTimeoutMs: meshTimingSchema(100, HANDSHAKE_TIMEOUT_MS),
+    /** Each end of each link sends `sync` this often. Default 30 s. */
+    syncIntervalMs: meshTimingSchema(100, SYNC_INTERVAL_MS),
+    /** The node announces its presence this often; expiry runs every half of it. Default 10 s. */
+    presenceAnnounceMs: meshTimingSchema(2 * PRESENCE_MIN_GAP_MS, PRESENCE_ANNOUNCE_MS),
+    /** Another node's presence not heard for this long is forgotten. Default 30 s. */
+    presenceTtlMs: meshTimingSchema(2 * PRESENCE_MIN_GAP_MS, PRESENCE_TTL_MS),
+  })
+  .refine((t) => t.linkSilenceMs > t.pingIntervalMs, {
+    message: 'linkSilenceMs must be longer than pingIntervalMs, or a quiet link is closed',
+    path: ['linkSilenceMs'],
+  })
+  .refine((t) => t.presenceTtlMs > t.presenceAnnounceMs, {
+    message: 'presenceTtlMs must be longer than presenceAnnounceMs, or presence flickers',
+    path: ['presenceTtlMs'],
+  })
+  .prefault({})
+export type MeshTimings = z.output<typeof meshTimingsSchema>
+
 const originSchema = z.string().transform((s, ctx) => {
   try {
     const url = new URL(s)
@@ -192,6 +230,8 @@ export const nodeOptionsSchema = z.object({
    * are not shown online on other nodes. Default 1,000.
    */
   presenceMaxRooms: z.number().int().min(1).max(20_000).default(DEFAULT_PRESENCE_MAX_ROOMS),
+  /** The mesh's timings (pings, liveness, handshake, sync, presence); see `meshTimingsSchema`. */
+  meshTimings: meshTimingsSchema,
 })
 
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema> & { logger?: Logger }

@@ -17,7 +17,7 @@ import { closeFakePeers, FakePeer } from '../../../../test/support/fake-peer.ts'
 import { silentLogger } from '../logger.ts'
 import { NodeMetrics } from '../metrics.ts'
 import { encodeFrame } from './framing.ts'
-import { type NodeInfo, PeerLink } from './link.ts'
+import { LINK_SILENCE_MS, type NodeInfo, PeerLink, PING_INTERVAL_MS } from './link.ts'
 import { meshProof, proofMatches } from './proof.ts'
 import { loadOrCreateIdentity, type TlsIdentity } from './tls-identity.ts'
 
@@ -65,6 +65,8 @@ interface Side {
   link: PeerLink
   ups: number
   frames: PeerFrame[]
+  /** The types of the frames reported to onUnknownFrame. */
+  unknown: string[]
   /** Resolves when onUp is called. */
   up: Promise<void>
   /** Resolves with the reason given to onClose. */
@@ -82,6 +84,7 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
     link: undefined as unknown as PeerLink,
     ups: 0,
     frames: [],
+    unknown: [],
     up: new Promise((resolve) => (upped = resolve)),
     closed: new Promise((resolve) => (closedWith = resolve)),
     async next(type) {
@@ -101,6 +104,11 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
   const wake = () => waiters.splice(0).forEach((w) => w())
   side.link = new PeerLink({
     socket,
+    timings: {
+      pingIntervalMs: PING_INTERVAL_MS,
+      linkSilenceMs: LINK_SILENCE_MS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+    },
     initiator,
     self: config.self,
     mesh: config.mesh ?? 'default',
@@ -120,6 +128,7 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
       closedWith(reason)
       wake()
     },
+    onUnknownFrame: (type) => side.unknown.push(type),
   })
   links.add(side.link)
   return side
@@ -289,6 +298,52 @@ describe('PeerLink against hand-played peers', () => {
     expect(side.link.remote).toEqual(peer.node)
     peer.send({ type: 'ping', t: 42 })
     expect(await peer.next('pong', (f) => f.t === 42)).toEqual({ type: 'pong', t: 42 })
+  })
+
+  it('drops and reports a frame of an unknown type after auth, and stays up', async () => {
+    const { port, accepted } = await listen({ self: B })
+    const peer = await FakePeer.connect({ port })
+    peer.hello()
+    peer.auth(SECRET)
+    const side = await accepted
+    await side.up
+    peer.send({ type: 'reaction-v2', room: 'general', target: 'x:1', emoji: '👍' })
+    peer.send({ type: 'sync', vector: {} })
+    expect(await side.next('sync')).toEqual({ type: 'sync', vector: {} })
+    expect(side.unknown).toEqual(['reaction-v2'])
+    expect(side.frames.map((f) => f.type)).toEqual(['sync'])
+    expect(side.link.state).toBe('up')
+  })
+
+  it.each([
+    ['a known type that breaks its schema', { type: 'want', origin: 'nodex0001' }],
+    ['a type longer than 64 characters', { type: 'x'.repeat(65) }],
+    ['a type that is not a string', { type: 7 }],
+  ])('closes on %s after auth, without reporting it as unknown', async (_, frame) => {
+    const { port, accepted } = await listen({ self: B })
+    const peer = await FakePeer.connect({ port })
+    peer.hello()
+    peer.auth(SECRET)
+    const side = await accepted
+    await side.up
+    peer.send(frame)
+    expect(await peer.next('error')).toMatchObject({ code: 'bad_frame' })
+    expect(await side.closed).toMatch(/^bad frame/)
+    expect(side.unknown).toEqual([])
+  })
+
+  it('closes on a frame of an unknown type before auth', async () => {
+    const { port, accepted } = await listen({ self: B })
+    const peer = await FakePeer.connect({ port })
+    peer.hello()
+    peer.send({ type: 'reaction-v2', emoji: '👍' })
+    peer.auth(SECRET) // too late
+    expect(await peer.next('error')).toMatchObject({ code: 'bad_frame' })
+    await peer.closed
+    const side = await accepted
+    expect(await side.closed).toMatch(/^bad frame/)
+    expect(side.ups).toBe(0)
+    expect(side.unknown).toEqual([])
   })
 
   it('answers a wrong proof with error unauthorized and closes', async () => {

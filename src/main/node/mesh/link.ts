@@ -1,7 +1,7 @@
 /**
  * One authenticated TLS link to another node: the handshake of docs/protocol.md (hello, auth with
  * the mesh-secret proof bound to this TLS session), the pre-auth limits, framing, liveness
- * (ping every few seconds; silent for 15 s means dead) and round-trip time. What the frames
+ * (ping every few seconds; silent for `linkSilenceMs`, 15 s by default, means dead) and round-trip time. What the frames
  * mean once the link is up is the mesh's business.
  *
  * Every frame handler, callback and timer of a link runs inside `contain()`: an unexpected
@@ -10,11 +10,11 @@
 import type { TLSSocket } from 'node:tls'
 import {
   EXPORTER_LABEL,
-  HANDSHAKE_TIMEOUT_MS,
   MAX_PEER_FRAME_BYTES,
   MAX_PREAUTH_FRAME_BYTES,
   type PeerFrame,
   peerFrameSchema,
+  unknownFrameType,
 } from '../../../shared/peer-protocol.ts'
 import { PROTOCOL_VERSION } from '../../../shared/protocol.ts'
 import { contain, type ErrorSink } from '../containment.ts'
@@ -25,7 +25,9 @@ import { meshProof, proofMatches } from './proof.ts'
 /** TLS 1.3 treats no exporter context and an empty one alike (RFC 8446, 7.5). */
 const NO_CONTEXT = Buffer.alloc(0)
 
+/** Default of `meshTimings.pingIntervalMs`: each end of a link pings this often. */
 export const PING_INTERVAL_MS = 5_000
+/** Default of `meshTimings.linkSilenceMs`: a link silent this long is closed at the next ping. */
 export const LINK_SILENCE_MS = 15_000
 /** A link whose unsent bytes pass this is too slow to keep; it is closed and redialled. */
 export const MAX_LINK_BUFFERED_BYTES = 64 * 1024 * 1024
@@ -37,8 +39,16 @@ export interface NodeInfo {
   url: string
 }
 
+/** The link's timings, in ms (the node's `meshTimings`). */
+export interface LinkTimings {
+  pingIntervalMs: number
+  linkSilenceMs: number
+  handshakeTimeoutMs: number
+}
+
 export interface LinkOptions {
   socket: TLSSocket
+  timings: LinkTimings
   /** True when this node dialled the link. */
   initiator: boolean
   self: NodeInfo
@@ -55,6 +65,8 @@ export interface LinkOptions {
   onClose: (link: PeerLink, reason: string) => void
   /** A frame of any type was written to the socket (for the metrics). */
   onFrameSent?: () => void
+  /** A frame of a type this version does not know came after the handshake and was dropped. */
+  onUnknownFrame?: (type: string) => void
 }
 
 export class PeerLink {
@@ -85,7 +97,7 @@ export class PeerLink {
     socket.on('close', () => this.close('socket closed'))
     this.#handshakeTimer = setTimeout(
       () => this.#guard('handshake timer', () => this.close('handshake took too long')),
-      HANDSHAKE_TIMEOUT_MS,
+      options.timings.handshakeTimeoutMs,
     )
 
     const { self, mesh, secret } = options
@@ -173,6 +185,12 @@ export class PeerLink {
         })
       }
       if (value === undefined) return
+      const unknownType = this.state === 'up' ? unknownFrameType(value) : undefined
+      if (unknownType !== undefined) {
+        // A newer node's frame: ignored, so that the protocol can grow (docs/protocol.md).
+        this.#options.onUnknownFrame?.(unknownType)
+        continue
+      }
       const parsed = peerFrameSchema.safeParse(value)
       if (!parsed.success) {
         const issue = parsed.error.issues[0]
@@ -225,7 +243,7 @@ export class PeerLink {
         this.state = 'up'
         this.#pingTimer = setInterval(
           () => this.#guard('ping', () => this.#ping()),
-          PING_INTERVAL_MS,
+          this.#options.timings.pingIntervalMs,
         )
         this.#options.onUp(this)
         this.#ping() // the round-trip time is known from the start
@@ -262,7 +280,7 @@ export class PeerLink {
   }
 
   #ping(): void {
-    if (Date.now() - this.#lastHeard > LINK_SILENCE_MS) {
+    if (Date.now() - this.#lastHeard > this.#options.timings.linkSilenceMs) {
       this.close('silent for too long')
       return
     }

@@ -33,18 +33,12 @@ import {
 } from './directory.ts'
 import { encodeFrame, tryEncodeFrame } from './framing.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
-import {
-  announcedRooms,
-  PRESENCE_ANNOUNCE_MS,
-  PRESENCE_MIN_GAP_MS,
-  PresenceTable,
-} from './presence.ts'
+import type { MeshTimings } from '../options.ts'
+import { announcedRooms, PRESENCE_MIN_GAP_MS, PresenceTable } from './presence.ts'
 import { Relay } from './relay.ts'
 import { Throttle } from './throttle.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
-/** Each end of a link sends `sync` this often, to repair anything a link lost. */
-export const SYNC_INTERVAL_MS = 30_000
 export const REDIAL_BASE_MS = 500
 /** How long a dial may take to reach an encrypted connection. */
 const DIAL_TIMEOUT_MS = 5_000
@@ -80,6 +74,8 @@ export interface MeshOptions {
   identity: TlsIdentity
   /** This node's peer address as others should dial it (`host:port`). */
   peerAddr: () => string
+  /** How often the mesh pings, syncs and announces, and when it gives up on silence. */
+  timings: MeshTimings
 }
 
 export class Mesh {
@@ -92,7 +88,7 @@ export class Mesh {
   /** Every link in any state, so that `close()` reaches all of them. */
   readonly #allLinks = new Set<PeerLink>()
   readonly #relay: Relay
-  readonly #presence = new PresenceTable()
+  readonly #presence: PresenceTable
   /** Per origin, the newest typing counter seen; least recently updated first. */
   readonly #typingSeen = new Map<string, number>()
   readonly #directory: NodeDirectory
@@ -118,6 +114,7 @@ export class Mesh {
     this.#options = options
     this.#core = options.core
     this.#version = this.#core.clock.now()
+    this.#presence = new PresenceTable({ ttlMs: options.timings.presenceTtlMs })
     this.#directory = new NodeDirectory({ pinned: (id) => this.#links.has(id) })
     this.#pending = new PendingConnections(this.#core.options.maxPendingPeersPerAddress)
     this.#relay = new Relay({
@@ -169,16 +166,17 @@ export class Mesh {
         resolve()
       })
     })
+    const { syncIntervalMs, presenceAnnounceMs } = this.#options.timings
     this.#timers = [
-      this.#every(SYNC_INTERVAL_MS, 'periodic sync', () => {
+      this.#every(syncIntervalMs, 'periodic sync', () => {
         for (const link of this.#links.values())
           contain(this.#core, 'timer', 'periodic sync', () => this.#relay.sendSync(link))
       }),
-      this.#every(PRESENCE_ANNOUNCE_MS, 'presence announcement', () => {
+      this.#every(presenceAnnounceMs, 'presence announcement', () => {
         this.#presenceAnnouncement.ran()
         this.#announcePresence()
       }),
-      this.#every(PRESENCE_ANNOUNCE_MS / 2, 'expiry', () => this.#expire()),
+      this.#every(presenceAnnounceMs / 2, 'expiry', () => this.#expire()),
       this.#every(DIRECTORY_REFRESH_MS, 'own record renewal', () => this.#renewOwnRecord()),
     ]
     for (const addr of this.#core.options.peers) this.addPeer(addr)
@@ -377,6 +375,7 @@ export class Mesh {
   #adopt(socket: TLSSocket, initiator: boolean, dialer?: Dialer): PeerLink {
     const link = new PeerLink({
       socket,
+      timings: this.#options.timings,
       initiator,
       self: this.#self,
       mesh: this.#core.options.mesh,
@@ -387,6 +386,13 @@ export class Mesh {
       onFrame: (l, frame) => this.#onFrame(l, frame),
       onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
       onFrameSent: () => this.#core.metrics.meshFramesSent.inc(),
+      onUnknownFrame: (type) => {
+        this.#core.metrics.meshUnknownFrames.inc()
+        this.#core.logger.debug(
+          { peer: link.remote?.id, type },
+          'dropped a frame of an unknown type',
+        )
+      },
     })
     this.#allLinks.add(link)
     return link

@@ -19,7 +19,7 @@ const NODE_B = 'nodeb001'
 /** A table on a clock the test moves by hand. */
 function table() {
   const clock = { now: 1_000_000 }
-  return { presence: new PresenceTable(() => clock.now), clock }
+  return { presence: new PresenceTable({ ttlMs: PRESENCE_TTL_MS, now: () => clock.now }), clock }
 }
 
 const linkA = {}

@@ -11,9 +11,9 @@
  */
 import type { OnlineUser, User } from '../../../shared/protocol.ts'
 
-/** A node re-announces its presence this often. */
+/** Default of `meshTimings.presenceAnnounceMs`: a node re-announces its presence this often. */
 export const PRESENCE_ANNOUNCE_MS = 10_000
-/** A node's presence is forgotten this long after it was last heard. */
+/** Default of `meshTimings.presenceTtlMs`: a presence not heard this long is forgotten. */
 export const PRESENCE_TTL_MS = 30_000
 /** A change of local presence is announced at most this often (a burst of joins, one frame). */
 export const PRESENCE_MIN_GAP_MS = 250
@@ -75,11 +75,14 @@ export function announcedRooms(local: ReadonlyMap<string, User[]>, maxRooms: num
 export class PresenceTable {
   readonly #nodes = new Map<string, NodePresence>()
   readonly #now: () => number
+  readonly #ttlMs: number
   /** Entries held across all nodes. */
   #entries = 0
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now
+  /** `ttlMs`: a node's state not heard this long is forgotten (PRESENCE_TTL_MS by default). */
+  constructor(options: { ttlMs: number; now?: () => number }) {
+    this.#ttlMs = options.ttlMs
+    this.#now = options.now ?? Date.now
   }
 
   /**
@@ -122,7 +125,7 @@ export class PresenceTable {
 
   /** Forgets states older than the TTL; returns the rooms that changed. */
   expire(): Set<string> {
-    const cutoff = this.#now() - PRESENCE_TTL_MS
+    const cutoff = this.#now() - this.#ttlMs
     return this.#drop((p) => p.heardAt < cutoff)
   }
 

@@ -21,6 +21,11 @@ import { encodeFrame } from './framing.ts'
 import type { PeerLink } from './link.ts'
 
 /** Events read from the store per step of a catch-up stream or a `want` answer. */
+/**
+ * Default of `meshTimings.syncIntervalMs`: each end of a link sends `sync` this often, to repair
+ * anything a link lost.
+ */
+export const SYNC_INTERVAL_MS = 30_000
 const STREAM_BATCH = 500
 /** A `want` for the same origin on the same link is not repeated sooner than this. */
 const WANT_REPEAT_MS = 2_000
