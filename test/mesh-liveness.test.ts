@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:tls'
 import { afterAll, expect, it } from 'vitest'
+import { LINK_SILENCE_MS as DEFAULT_LINK_SILENCE_MS } from '../src/main/node/mesh/link.ts'
 import { closeFakePeers, FakePeer, freshIdentity } from './support/fake-peer.ts'
 import { cleanupNodes, startNode, waitForHealth } from './support/node-process.ts'
 
@@ -64,6 +65,7 @@ it('closes a link that went silent after its handshake, within about the silence
   const elapsed = performance.now() - silentFrom
   expect(entry(down)).toMatchObject({ id: peer.node.id, rttMs: null })
   expect(elapsed).toBeGreaterThanOrEqual(LINK_SILENCE_MS - 100)
-  expect(elapsed).toBeLessThan(2 * LINK_SILENCE_MS)
+  // The configured limit, not the default 15 s, closed it (with room for a loaded machine).
+  expect(elapsed).toBeLessThan(DEFAULT_LINK_SILENCE_MS - 5_000)
   await peer.closed
 }, 60_000)
