@@ -54,6 +54,16 @@ function remote(seq: number, ts: number, fields: Partial<ChatEvent> = {}): ChatE
 }
 
 describe('EventLog.send', () => {
+  it('answers a resend with a peer’s copy of the same send that waits in the batch', async () => {
+    const { store, log, committed } = setup()
+    // A peer relays bob's message r1; before it is committed, bob resends it here.
+    expect(log.accept(remote(1, 1_000, { cid: 'same' }))).toBe('accepted')
+    const acked = await log.send('general', bob, 'remote 1', 'same')
+    expect(acked).toEqual(remote(1, 1_000, { cid: 'same' }))
+    expect(store.count).toBe(1)
+    expect(committed.flat()).toEqual([acked])
+  })
+
   it('numbers local events 1, 2, 3… with strictly increasing ts', async () => {
     // A wall clock that stands still: the ts must still increase.
     const { store, log } = setup({ clock: new HybridClock(() => 1_000_000) })

@@ -44,7 +44,10 @@ export class EventLog {
   #batch: ChatEvent[] = []
   #waiters: Waiter[] = []
   #flushScheduled: NodeJS.Immediate | undefined
-  /** Local sends not yet committed, by user id and cid, so a quick resend waits for the first. */
+  /**
+   * Events not yet committed, local sends and peers' events alike, by user id and cid: the first
+   * of each, which is the one clients will be shown. A quick resend waits for it.
+   */
   readonly #pendingSends = new Map<string, Promise<ChatEvent>>()
 
   constructor(options: EventLogOptions) {
@@ -87,10 +90,22 @@ export class EventLog {
       text,
       cid,
     }
+    return this.#pending(event)
+  }
+
+  /**
+   * Queues `event` and returns the promise of its commit, kept by (user.id, cid) until then, so
+   * that a resend meanwhile (also while a peer's copy of the same send waits in the batch) is
+   * answered with the event the node shows clients rather than written again.
+   */
+  #pending(event: ChatEvent): Promise<ChatEvent> {
+    const key = `${event.user.id}\n${event.cid}`
     const written = this.#enqueue(event).then(() => event)
-    this.#pendingSends.set(key, written)
-    const forget = () => this.#pendingSends.delete(key)
-    written.then(forget, forget)
+    if (!this.#pendingSends.has(key)) {
+      this.#pendingSends.set(key, written)
+      const forget = () => this.#pendingSends.delete(key)
+      written.then(forget, forget)
+    }
     return written
   }
 
@@ -105,7 +120,7 @@ export class EventLog {
     if (event.seq > held + 1) return 'early'
     this.#options.clock.observe(event.ts)
     // A failed commit is reported by onCommitFailed; the event comes again with the next sync.
-    this.#enqueue(event).catch(() => {})
+    this.#pending(event).catch(() => {})
     return 'accepted'
   }
 
