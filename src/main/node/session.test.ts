@@ -8,11 +8,12 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChatClient } from '../../../test/support/chat-client.ts'
 import { tempDir, cleanupNodes } from '../../../test/support/node-process.ts'
+import { waitUntil } from '../../../test/support/wait.ts'
 import { CLOSE_INTERNAL_ERROR } from '../../shared/limits.ts'
 import { ClientServer } from './client-server.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { NodeCore } from './node-core.ts'
-import { normalizeOptions } from './options.ts'
+import { type NodeOptionsInput, normalizeOptions } from './options.ts'
 
 const running: { core: NodeCore; server: ClientServer }[] = []
 
@@ -25,12 +26,15 @@ afterEach(async () => {
 })
 
 /** A node's core and client port in this process, on 127.0.0.1 with a free port. */
-async function startInProcess(): Promise<{ core: NodeCore; url: string }> {
+async function startInProcess(
+  extra: Partial<NodeOptionsInput> = {},
+): Promise<{ core: NodeCore; url: string }> {
   const options = normalizeOptions({
     name: 'InProcess',
     dataDir: join(tempDir(), 'data'),
     host: '127.0.0.1',
     port: 0,
+    ...extra,
   })
   const core = new NodeCore(options)
   const server = new ClientServer(core, () => ({ status: 'ok' }))
@@ -103,5 +107,29 @@ describe('a presence flush that throws', () => {
       const ack = await watcher.say(room, 'after the failed flush')
       await watcher.waitFor((f) => f.type === 'message' && f.id === ack.id)
     }
+  })
+})
+
+describe('a session waiting for its backlog budget', () => {
+  it('is not taken for dead by the heartbeat while its frames wait', async () => {
+    // A budget of 1 message a second: the second join's backlog has to wait for it.
+    const { core, url } = await startInProcess({ backlogRateLimit: { perSecond: 1, burst: 1 } })
+    const writer = await ChatClient.connect(url)
+    await writer.join('busy')
+    for (const text of ['one', 'two', 'three']) await writer.say('busy', text)
+    const reader = await ChatClient.connect(url)
+    await reader.join('busy') // spends the budget
+    reader.send({ type: 'join', room: 'busy-too', ref: 'waits' })
+    reader.send({ type: 'join', room: 'busy', ref: 'waits-more' })
+    const [session] = [...core.sessions].filter((s) => s.welcomed).slice(-1)
+    if (!session) throw new Error('no session')
+    await waitUntil(() => session.waitingForBacklog, 5_000, 'the join waiting for the budget')
+    // Two heartbeats while it waits: neither leaves it awaiting a pong it cannot read yet.
+    for (let beat = 0; beat < 2; beat++) {
+      expect(session.awaitingPong).toBe(false)
+      session.ping()
+    }
+    await reader.next('joined', (f) => f.ref === 'waits-more')
+    expect(core.sessions.has(session)).toBe(true)
   })
 })

@@ -71,8 +71,8 @@ export class Session implements Member {
   #helloTimer: NodeJS.Timeout | undefined
   /** A handler failed: the session is closing (1011). */
   #failed = false
-  /** Set by the heartbeat; cleared by each pong. */
-  awaitingPong = false
+  /** Set by the heartbeat's ping; cleared by each pong. */
+  #pinged = false
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
@@ -86,7 +86,7 @@ export class Session implements Member {
     this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
-    ws.on('pong', () => (this.awaitingPong = false))
+    ws.on('pong', () => (this.#pinged = false))
     ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
     ws.on('error', (error) => core.logger.debug({ err: error }, 'chat session socket error'))
   }
@@ -186,8 +186,23 @@ export class Session implements Member {
     this.deliver([Buffer.from(JSON.stringify(frame))])
   }
 
+  /**
+   * Whether the last ping went unanswered. A session whose frames wait for its backlog budget
+   * is not read meanwhile, pongs included (its socket is paused, for a bounded time): it is
+   * busy, not dead, and is asked again once it is read.
+   */
+  get awaitingPong(): boolean {
+    return this.#pinged && !this.waitingForBacklog
+  }
+
+  /** Its frames wait for the backlog budget, and its socket is not read meanwhile. */
+  get waitingForBacklog(): boolean {
+    return this.#waitTimer !== undefined
+  }
+
   ping(): void {
-    this.awaitingPong = true
+    if (this.waitingForBacklog) return
+    this.#pinged = true
     this.#ws.ping()
   }
 
