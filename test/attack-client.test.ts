@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
+import { MAX_RESUME_ORIGINS_PER_SESSION } from '../src/main/node/resume-filters.ts'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
 import {
   messagesIn,
@@ -342,6 +343,33 @@ describe('row 8: backlog loops and typing floods', () => {
       'after the flood',
     ])
   }, 120_000)
+})
+
+describe('resumes naming origins nobody holds', () => {
+  it('are refused past the session’s bound on resume state; the node and chat go on', async () => {
+    const node = await startNode({ name: 'Resumes', logLevel: 'warn' })
+    const check = await chatPair(node, 'resume-calm')
+    // Each join's since names 1,024 made-up origins: the node would keep them all, per room.
+    const since = Object.fromEntries(
+      Array.from({ length: 1024 }, (_, i) => [`f${String(i).padStart(19, '0')}`, 1]),
+    )
+    const client = await ChatClient.connect(node.wsUrl)
+    const replies = []
+    for (let i = 0; i < 6; i++) {
+      replies.push(await client.request({ type: 'join', room: `resume-${i}`, since }))
+    }
+    const per = MAX_RESUME_ORIGINS_PER_SESSION / 1024
+    expect(replies.slice(0, per).map((r) => r.type)).toEqual(Array(per).fill('joined'))
+    for (const refused of replies.slice(per)) {
+      expect(refused).toMatchObject({ type: 'error', code: 'rate_limited' })
+    }
+    await check('still chatting')
+    // Leaving a room gives its share back.
+    await client.request({ type: 'leave', room: 'resume-0' })
+    expect(await client.request({ type: 'join', room: 'resume-9', since })).toMatchObject({
+      type: 'joined',
+    })
+  })
 })
 
 describe('row 10: text that shows nothing, and lone surrogates', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { ResumeFilters } from './resume-filters.ts'
+import {
+  MAX_RESUME_ORIGINS,
+  MAX_RESUME_ORIGINS_PER_SESSION,
+  ResumeFilters,
+} from './resume-filters.ts'
 
 /** This node's vector, as the filters ask for it. */
 const holds = (vector: Record<string, number>) => (origin: string) =>
@@ -67,5 +71,43 @@ describe('ResumeFilters', () => {
     expect(filter?.covers('tostring', 1)).toBe(false)
     filters.reached('constructor', 3)
     expect(filters.size).toBe(0)
+  })
+})
+
+describe('ResumeFilters: bounds', () => {
+  /** A since naming `n` origins no node holds, each at seq 1. */
+  const unknown = (n: number, prefix = 'o') =>
+    new Map(Array.from({ length: n }, (_, i) => [`${prefix}${String(i).padStart(19, '0')}`, 1]))
+  const holdsNothing = () => 0
+
+  it('lets one session hold at most MAX_RESUME_ORIGINS_PER_SESSION origins over its rooms', () => {
+    const filters = new ResumeFilters<string>()
+    const since = unknown(1024)
+    const rooms = MAX_RESUME_ORIGINS_PER_SESSION / 1024
+    for (let i = 0; i < rooms; i++) {
+      expect(filters.fits(`r${i}`, 'm', since, holdsNothing)).toBe(true)
+      filters.set(`r${i}`, 'm', since, holdsNothing)
+    }
+    expect(filters.fits('one-more', 'm', unknown(1), holdsNothing)).toBe(false)
+    // Replacing a room's filter with one as large fits; another session is counted apart.
+    expect(filters.fits('r0', 'm', since, holdsNothing)).toBe(true)
+    expect(filters.fits('one-more', 'other', since, holdsNothing)).toBe(true)
+    // Origins the node catches up with are given back.
+    filters.reached(`o${'0'.repeat(19)}`, 1)
+    expect(filters.fits('one-more', 'm', unknown(rooms), holdsNothing)).toBe(true)
+  })
+
+  it('lets all sessions together hold at most MAX_RESUME_ORIGINS origins', () => {
+    const filters = new ResumeFilters<number>()
+    const since = unknown(1024)
+    const perSession = MAX_RESUME_ORIGINS_PER_SESSION / 1024
+    let member = 0
+    for (; (member + 1) * MAX_RESUME_ORIGINS_PER_SESSION <= MAX_RESUME_ORIGINS; member++) {
+      for (let room = 0; room < perSession; room++)
+        filters.set(`r${room}`, member, since, holdsNothing)
+    }
+    expect(filters.fits('r0', member, since, holdsNothing)).toBe(false)
+    filters.remove('r0', 0)
+    expect(filters.fits('r0', member, since, holdsNothing)).toBe(true)
   })
 })

@@ -26,6 +26,11 @@ export class ResumeFilter<M> {
   }
 }
 
+/** Origins one session's filters may hold over all its rooms (a `since` names at most 1024). */
+export const MAX_RESUME_ORIGINS_PER_SESSION = 4_096
+/** Origins all filters of a node may hold together (about 25 MB at the worst). */
+export const MAX_RESUME_ORIGINS = 262_144
+
 /**
  * The filters of a node's sessions, by room and member, and by the origins they wait on (so
  * that a commit looks only at the filters its origins concern).
@@ -33,6 +38,30 @@ export class ResumeFilter<M> {
 export class ResumeFilters<M> {
   readonly #byRoom = new Map<string, Map<M, ResumeFilter<M>>>()
   readonly #byOrigin = new Map<string, Set<ResumeFilter<M>>>()
+  /** Origins held by all filters, and by each member's: what the bounds count. */
+  #entries = 0
+  readonly #entriesOf = new Map<M, number>()
+
+  /**
+   * Whether `member` may have the filter `since` makes in `room` (replacing its own there):
+   * within MAX_RESUME_ORIGINS_PER_SESSION origins over its rooms and MAX_RESUME_ORIGINS over
+   * the node. A `since` naming origins nobody holds would otherwise grow them without end.
+   */
+  fits(
+    room: string,
+    member: M,
+    since: ReadonlyMap<string, number>,
+    held: (origin: string) => number,
+  ): boolean {
+    let ahead = 0
+    for (const [origin, seq] of since) if (seq > held(origin)) ahead++
+    const replaced = this.#byRoom.get(room)?.get(member)?.ahead.size ?? 0
+    const added = ahead - replaced
+    return (
+      (this.#entriesOf.get(member) ?? 0) + added <= MAX_RESUME_ORIGINS_PER_SESSION &&
+      this.#entries + added <= MAX_RESUME_ORIGINS
+    )
+  }
 
   /**
    * Sets what `member`'s `since` covers in `room` beyond what this node holds (`held` gives
@@ -48,6 +77,7 @@ export class ResumeFilters<M> {
     const ahead = new Map<string, number>()
     for (const [origin, seq] of since ?? []) if (seq > held(origin)) ahead.set(origin, seq)
     if (ahead.size === 0) return
+    this.#count(member, ahead.size)
     const filter = new ResumeFilter(room, member, ahead)
     let members = this.#byRoom.get(room)
     if (!members) this.#byRoom.set(room, (members = new Map()))
@@ -71,6 +101,7 @@ export class ResumeFilters<M> {
     if (!members || !filter) return
     members.delete(member)
     if (members.size === 0) this.#byRoom.delete(room)
+    this.#count(member, -filter.ahead.size)
     for (const origin of filter.ahead.keys()) this.#unwait(origin, filter)
   }
 
@@ -81,6 +112,7 @@ export class ResumeFilters<M> {
     for (const filter of waiting) {
       if (seq < (filter.ahead.get(origin) ?? 0)) continue
       filter.ahead.delete(origin)
+      this.#count(filter.member, -1)
       this.#unwait(origin, filter)
       if (filter.ahead.size === 0) this.remove(filter.room, filter.member)
     }
@@ -91,6 +123,13 @@ export class ResumeFilters<M> {
     let size = 0
     for (const members of this.#byRoom.values()) size += members.size
     return size
+  }
+
+  #count(member: M, change: number): void {
+    this.#entries += change
+    const mine = (this.#entriesOf.get(member) ?? 0) + change
+    if (mine > 0) this.#entriesOf.set(member, mine)
+    else this.#entriesOf.delete(member)
   }
 
   #unwait(origin: string, filter: ResumeFilter<M>): void {

@@ -36,6 +36,16 @@ export class Rooms {
     return this.#members.has(room) || this.#members.size < this.#maxRooms
   }
 
+  /** Whether `member` may join `room` with `since`: its resume filter fits the bounds. */
+  canResume(
+    room: string,
+    member: Member,
+    since: ReadonlyMap<string, number>,
+    held: (origin: string) => number,
+  ): boolean {
+    return this.#filters.fits(room, member, since, held)
+  }
+
   /** How many rooms have members on this node. */
   get size(): number {
     return this.#members.size

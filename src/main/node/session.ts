@@ -324,6 +324,14 @@ export class Session implements Member {
     if (!rooms.canJoin(room)) {
       return this.#error('rate_limited', 'this node holds all the rooms it can', frame.ref)
     }
+    const held = (origin: string) => store.seqOf(origin)
+    if (since && !rooms.canResume(room, this, since, held)) {
+      return this.#error(
+        'rate_limited',
+        'this node is still catching up with what you have seen: join again shortly',
+        frame.ref,
+      )
+    }
     // A null-prototype object: the store looks origins up in it.
     const page: Page = since
       ? store.missing(room, vectorToWire(since), MAX_RESUME_BACKLOG)
@@ -334,7 +342,7 @@ export class Session implements Member {
     // overlap nor leave a hole. What `since` covers that this node does not hold yet is kept
     // from the session when it comes later (exact resume for the whole session).
     this.#rooms.add(room)
-    const cameOnline = rooms.join(room, this, since, (origin) => store.seqOf(origin))
+    const cameOnline = rooms.join(room, this, since, held)
     this.#reply([
       ...page.messages.map((message): ServerFrame => ({ type: 'message', ...message })),
       withRef(
