@@ -1,0 +1,79 @@
+import { sha256 } from '@noble/hashes/sha2.js'
+import { describe, expect, it } from 'vitest'
+import { ambiguousUserIds, isVerified, nameCode, roomAmbiguousUserIds } from './verification.ts'
+
+describe('isVerified', () => {
+  it('is false for a keyless user, as every user is today', () => {
+    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada' })).toBe(false)
+  })
+
+  it('is false for an empty or non-string key', () => {
+    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada', key: '' })).toBe(false)
+    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada', key: 42 })).toBe(false)
+  })
+
+  it('is true for a user that holds a key', () => {
+    expect(isVerified({ id: 'k0123', name: 'Ada', key: 'MCowBQYDK2VwAyEA' })).toBe(true)
+  })
+})
+
+describe('nameCode', () => {
+  it('is the first 4 hex digits of the id’s SHA-256', () => {
+    // SHA-256("abc") = ba7816bf…
+    expect(nameCode('abc')).toBe('ba78')
+    const id = 'user-abcdefgh'
+    const hex = Array.from(sha256(new TextEncoder().encode(id)), (b) =>
+      b.toString(16).padStart(2, '0'),
+    ).join('')
+    expect(nameCode(id)).toBe(hex.slice(0, 4))
+  })
+
+  it('differs for different ids (most of the time) and is stable for one', () => {
+    expect(nameCode('user-aaaaaaaa')).toBe(nameCode('user-aaaaaaaa'))
+    const codes = new Set(Array.from({ length: 100 }, (_, i) => nameCode(`user-${i}`)))
+    expect(codes.size).toBeGreaterThan(95)
+  })
+})
+
+describe('ambiguousUserIds', () => {
+  it('names the ids that share a name with another id', () => {
+    const ids = ambiguousUserIds([
+      { id: 'ada-one-aaaa', name: 'Ada' },
+      { id: 'ada-two-bbbb', name: 'Ada' },
+      { id: 'bob-one-cccc', name: 'Bob' },
+    ])
+    expect([...ids].sort()).toEqual(['ada-one-aaaa', 'ada-two-bbbb'])
+  })
+
+  it('does not count one id seen many times as ambiguous', () => {
+    const ada = { id: 'ada-one-aaaa', name: 'Ada' }
+    expect(ambiguousUserIds([ada, ada, ada]).size).toBe(0)
+  })
+
+  it('matches names that look alike: case and compatibility forms', () => {
+    const ids = ambiguousUserIds([
+      { id: 'ada-one-aaaa', name: 'Ada' },
+      { id: 'ada-two-bbbb', name: 'ADA' },
+      { id: 'ada-three-cc', name: 'Ａｄａ' }, // fullwidth
+    ])
+    expect(ids.size).toBe(3)
+  })
+
+  it('is safe with names that are Object.prototype keys', () => {
+    const ids = ambiguousUserIds([
+      { id: 'proto-one-aa', name: '__proto__' },
+      { id: 'ctor-one-bbb', name: 'constructor' },
+    ])
+    expect(ids.size).toBe(0)
+  })
+})
+
+describe('roomAmbiguousUserIds', () => {
+  it('counts a message author and an online user with the same name', () => {
+    const ids = roomAmbiguousUserIds({
+      messages: [{ user: { id: 'ada-one-aaaa', name: 'Ada' } }],
+      users: [{ id: 'ada-two-bbbb', name: 'Ada' }],
+    })
+    expect([...ids].sort()).toEqual(['ada-one-aaaa', 'ada-two-bbbb'])
+  })
+})
