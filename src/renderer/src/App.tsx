@@ -27,6 +27,7 @@ import {
   withRecentNode,
 } from './lib/node-url.ts'
 import { appStorage } from './lib/storage.ts'
+import { roomAmbiguousUserIds } from './lib/verification.ts'
 import { useClientState, usePalaverClient, useVisibility } from './use-client.ts'
 import './App.css'
 
@@ -104,6 +105,12 @@ function Chat({
   const active = rooms.find((r) => r.name === chosenRoom) ?? rooms[0]
   const activeName = active?.name
   useEffect(() => client.setActiveRoom(activeName), [client, activeName])
+  const activeMessages = active?.messages
+  const activeUsers = active?.users
+  const ambiguous = useMemo(
+    () => roomAmbiguousUserIds({ messages: activeMessages ?? [], users: activeUsers ?? [] }),
+    [activeMessages, activeUsers],
+  )
 
   const [panel, setPanel] = useState<Panel>(null)
   const [modal, setModal] = useState<Modal>(null)
@@ -225,6 +232,7 @@ function Chat({
               connected={connection.status === 'connected'}
               nodes={connection.nodes}
               currentNode={connection.node}
+              ambiguous={ambiguous}
             />
           )}
         </aside>
@@ -251,6 +259,10 @@ function Chat({
         <Dialog title="Change your name" onClose={() => setModal(null)}>
           <p className="dialog__text">
             Others see this name beside your messages. You will reconnect with the new name.
+          </p>
+          <p className="dialog__text" data-testid="identity-note">
+            Your name is kept in this browser. Anyone can choose the same name; people with the same
+            name are told apart by a short code.
           </p>
           <NameForm
             initial={user.name}

@@ -11,6 +11,7 @@ import {
 } from 'react'
 import type { RoomState } from '../client/palaver-client.ts'
 import { buildRows, type Row } from '../lib/timeline-rows.ts'
+import { roomAmbiguousUserIds } from '../lib/verification.ts'
 import { useToday } from '../use-today.ts'
 import { DaySeparator } from './DaySeparator.tsx'
 import { ArrowDownIcon } from './Icons.tsx'
@@ -66,6 +67,10 @@ export const MessageList = memo(function MessageList({
   const scrollRef = useRef<HTMLDivElement>(null)
   const today = useToday()
   const rows = useMemo(() => buildRows(room.messages), [room.messages])
+  const ambiguous = useMemo(
+    () => roomAmbiguousUserIds({ messages: room.messages, users: room.users }),
+    [room.messages, room.users],
+  )
   const { hasMore, loadingOlder } = room
   // The room's start is shown once the node said there is nothing older (not before it spoke).
   const lead = room.loaded && !hasMore ? 1 : 0
@@ -166,6 +171,7 @@ export const MessageList = memo(function MessageList({
                       message={row.message}
                       grouped={row.grouped}
                       own={row.message.user.id === selfId}
+                      ambiguous={ambiguous.has(row.message.user.id)}
                       onRetry={onRetry}
                     />
                   </>

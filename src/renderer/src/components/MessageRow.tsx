@@ -4,6 +4,7 @@ import { hueStyle } from '../lib/colors.ts'
 import { formatDateTime, formatTime, toDate } from '../lib/format.ts'
 import { Avatar } from './Avatar.tsx'
 import { MessageText } from './MessageText.tsx'
+import { UserMarks } from './UserMarks.tsx'
 import './MessageRow.css'
 
 interface Props {
@@ -11,6 +12,8 @@ interface Props {
   /** Continues the previous message's author run: no avatar or name line. */
   grouped: boolean
   own: boolean
+  /** Another author or online user of the room has the same name. */
+  ambiguous: boolean
   onRetry: (cid: string) => void
 }
 
@@ -18,7 +21,13 @@ interface Props {
  * One message: author, time, text, and whether it is still sending or failed. Text only, drawn
  * with CSS where it needs a symbol: the message list never holds an image or an SVG.
  */
-export const MessageRow = memo(function MessageRow({ message, grouped, own, onRetry }: Props) {
+export const MessageRow = memo(function MessageRow({
+  message,
+  grouped,
+  own,
+  ambiguous,
+  onRetry,
+}: Props) {
   const date = toDate(message.ts)
   const time = (
     <time className="msg__time" dateTime={date.toISOString()} title={formatDateTime(date)}>
@@ -41,14 +50,18 @@ export const MessageRow = memo(function MessageRow({ message, grouped, own, onRe
       <div className="msg__gutter">{grouped ? time : <Avatar user={message.user} />}</div>
       <div className="msg__body">
         {grouped ? (
-          <span className="sr-only" data-testid="author" dir="auto">
-            {message.user.name}
+          <span className="sr-only">
+            <span data-testid="author" dir="auto">
+              {message.user.name}
+            </span>
+            <UserMarks user={message.user} ambiguous={ambiguous} />
           </span>
         ) : (
           <div className="msg__meta">
             <span className="msg__author" data-testid="author" dir="auto">
               {message.user.name}
             </span>
+            <UserMarks user={message.user} ambiguous={ambiguous} />
             {own && <span className="msg__you">you</span>}
             {time}
           </div>

@@ -1,6 +1,7 @@
 import { useId, useMemo } from 'react'
 import type { MeshNode, OnlineUser, User } from '../../../shared/protocol.ts'
 import { Avatar } from './Avatar.tsx'
+import { UserMarks } from './UserMarks.tsx'
 import './OnlineList.css'
 
 interface Props {
@@ -19,10 +20,21 @@ interface Props {
   nodes: readonly MeshNode[]
   /** The node this client is on: named even before the mesh list comes. */
   currentNode: { id: string; name: string } | null
+  /** The ids whose name another author or online user of the room shares. */
+  ambiguous: ReadonlySet<string>
 }
 
 /** Who is in the room right now, on any node of the mesh, and which node they are on. */
-export function OnlineList({ room, users, self, live, connected, nodes, currentNode }: Props) {
+export function OnlineList({
+  room,
+  users,
+  self,
+  live,
+  connected,
+  nodes,
+  currentNode,
+  ambiguous,
+}: Props) {
   const shown = useMemo(() => {
     if (!live) return [{ ...self, node: currentNode?.id ?? '' }]
     return [...users].sort((a, b) => {
@@ -54,7 +66,7 @@ export function OnlineList({ room, users, self, live, connected, nodes, currentN
             </span>
             <span className="online__who">
               <span className="online__name">
-                <bdi>{user.name}</bdi>
+                <bdi>{user.name}</bdi> <UserMarks user={user} ambiguous={ambiguous.has(user.id)} />
                 {user.id === self.id && (
                   <span className="online__you">{live ? ' (you)' : ' (you, offline)'}</span>
                 )}
