@@ -76,6 +76,18 @@ export class ChatPage {
       .locator('[data-testid="online-user"][data-self="true"]')
   }
 
+  /** The people online in the room, as listed. */
+  onlineUsers(room = 'general'): Locator {
+    return this.page.getByRole('list', { name: `Online in ${room}` }).getByTestId('online-user')
+  }
+
+  /** The user id this page made and keeps in its storage. */
+  async userId(): Promise<string> {
+    const id = await this.page.evaluate(() => localStorage.getItem('palaver.user.id'))
+    if (id === null) throw new Error('the page has no user id yet')
+    return id
+  }
+
   /** The button with the user's name that opens the rename dialog. */
   nameButton(): Locator {
     return this.page.getByRole('button', { name: /, change your name$/ })
