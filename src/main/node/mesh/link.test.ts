@@ -300,13 +300,19 @@ describe('PeerLink against hand-played peers', () => {
     expect(await peer.next('pong', (f) => f.t === 42)).toEqual({ type: 'pong', t: 42 })
   })
 
-  it('drops and reports a frame of an unknown type after auth, and stays up', async () => {
+  /** A fake peer that has completed the handshake with a listening link of B's. */
+  async function authenticatedPeer() {
     const { port, accepted } = await listen({ self: B })
     const peer = await FakePeer.connect({ port })
     peer.hello()
     peer.auth(SECRET)
     const side = await accepted
     await side.up
+    return { peer, side }
+  }
+
+  it('drops and reports a frame of an unknown type after auth, and stays up', async () => {
+    const { peer, side } = await authenticatedPeer()
     peer.send({ type: 'reaction-v2', room: 'general', target: 'x:1', emoji: '👍' })
     peer.send({ type: 'sync', vector: {} })
     expect(await side.next('sync')).toEqual({ type: 'sync', vector: {} })
@@ -320,12 +326,7 @@ describe('PeerLink against hand-played peers', () => {
     ['a type longer than 64 characters', { type: 'x'.repeat(65) }],
     ['a type that is not a string', { type: 7 }],
   ])('closes on %s after auth, without reporting it as unknown', async (_, frame) => {
-    const { port, accepted } = await listen({ self: B })
-    const peer = await FakePeer.connect({ port })
-    peer.hello()
-    peer.auth(SECRET)
-    const side = await accepted
-    await side.up
+    const { peer, side } = await authenticatedPeer()
     peer.send(frame)
     expect(await peer.next('error')).toMatchObject({ code: 'bad_frame' })
     expect(await side.closed).toMatch(/^bad frame/)
