@@ -28,7 +28,6 @@ import {
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
-import { vectorToWire } from '../../shared/vector.ts'
 import type { TokenCheck } from './access.ts'
 import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
@@ -334,7 +333,7 @@ export class Session implements Member {
     }
     // A null-prototype object: the store looks origins up in it.
     const page: Page = since
-      ? store.missing(room, vectorToWire(since), MAX_RESUME_BACKLOG)
+      ? store.missing(room, since, MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
     this.#backlogLimiter.charge(page.messages.length)
     // The backlog is read, the session joins and the backlog is queued in one turn of the event

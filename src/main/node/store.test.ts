@@ -41,6 +41,11 @@ function reopen(store: Store, at = dir): Store {
 const ada = { id: 'user_ada1', name: 'Ada' }
 const bob = { id: 'user_bob1', name: 'Bob' }
 
+/** A vector as `Store.missing` takes it. */
+function vector(v: Record<string, number>): Map<string, number> {
+  return new Map(Object.entries(v))
+}
+
 /** An event as `writeOldStore` writes it. */
 function row(e: ChatEvent): OldEventRow {
   const { user, ...rest } = e
@@ -435,8 +440,8 @@ describe('Store: missing', () => {
   it('returns every message of the room for an empty vector', () => {
     const store = open()
     const general = fill(store)
-    expect(store.missing('general', {}, 1000)).toEqual(expected(general, () => false))
-    expect(store.missing('general', {}, 1000).messages).toHaveLength(12)
+    expect(store.missing('general', vector({}), 1000)).toEqual(expected(general, () => false))
+    expect(store.missing('general', vector({}), 1000).messages).toHaveLength(12)
   })
 
   it('returns what the vector does not cover, for named and unnamed origins', () => {
@@ -444,7 +449,7 @@ describe('Store: missing', () => {
     const general = fill(store)
     const since = { aaaaaaaa: 2, bbbbbbbb: 5 }
     const covered = (e: ChatEvent) => e.seq <= ((since as Record<string, number>)[e.origin] ?? 0)
-    const page = store.missing('general', since, 1000)
+    const page = store.missing('general', vector(since), 1000)
     expect(page).toEqual(expected(general, covered))
     expect(ids(page)).toEqual([
       'cccccccc:1',
@@ -459,10 +464,10 @@ describe('Store: missing', () => {
   it('treats seq 0 like an unnamed origin and a seq past the end like a full one', () => {
     const store = open()
     const general = fill(store)
-    expect(store.missing('general', { aaaaaaaa: 0, bbbbbbbb: 0, cccccccc: 0 }, 1000)).toEqual(
-      expected(general, () => false),
-    )
-    expect(store.missing('general', { aaaaaaaa: 99, cccccccc: 3 }, 1000)).toEqual(
+    expect(
+      store.missing('general', vector({ aaaaaaaa: 0, bbbbbbbb: 0, cccccccc: 0 }), 1000),
+    ).toEqual(expected(general, () => false))
+    expect(store.missing('general', vector({ aaaaaaaa: 99, cccccccc: 3 }), 1000)).toEqual(
       expected(general, (e) => e.origin !== 'bbbbbbbb'),
     )
   })
@@ -471,12 +476,12 @@ describe('Store: missing', () => {
     const store = open()
     fill(store)
     const all = { aaaaaaaa: 6, bbbbbbbb: 5, cccccccc: 3 }
-    expect(store.missing('general', all, 1000)).toEqual({ messages: [], more: false })
-    expect(store.missing('general', { ...all, zzzzzzzz: 7 }, 1000)).toEqual({
+    expect(store.missing('general', vector(all), 1000)).toEqual({ messages: [], more: false })
+    expect(store.missing('general', vector({ ...all, zzzzzzzz: 7 }), 1000)).toEqual({
       messages: [],
       more: false,
     })
-    expect(store.missing('nowhere', {}, 1000)).toEqual({ messages: [], more: false })
+    expect(store.missing('nowhere', vector({}), 1000)).toEqual({ messages: [], more: false })
   })
 
   it('matches a vector taken in the middle of the room', () => {
@@ -484,33 +489,39 @@ describe('Store: missing', () => {
     const general = fill(store)
     // What a client holds after seeing general up to ts 120 (a:3, b:2, c:2).
     const since = { aaaaaaaa: 3, bbbbbbbb: 2, cccccccc: 2 }
-    expect(ids(store.missing('general', since, 1000))).toEqual([
+    expect(ids(store.missing('general', vector(since), 1000))).toEqual([
       'bbbbbbbb:3',
       'aaaaaaaa:5',
       'cccccccc:3',
       'aaaaaaaa:6',
       'bbbbbbbb:5',
     ])
-    expect(store.missing('general', since, 1000)).toEqual(expected(general, (e) => e.ts <= 120))
+    expect(store.missing('general', vector(since), 1000)).toEqual(
+      expected(general, (e) => e.ts <= 120),
+    )
   })
 
   it('past the limit returns the newest limit messages with more set', () => {
     const store = open()
     const general = fill(store)
     for (const limit of [1, 2, 3, 5, 11]) {
-      expect(store.missing('general', {}, limit)).toEqual(expected(general, () => false, limit))
-      expect(store.missing('general', {}, limit).more).toBe(true)
+      expect(store.missing('general', vector({}), limit)).toEqual(
+        expected(general, () => false, limit),
+      )
+      expect(store.missing('general', vector({}), limit).more).toBe(true)
     }
-    expect(store.missing('general', {}, 12)).toEqual(expected(general, () => false, 12))
-    expect(store.missing('general', {}, 12).more).toBe(false)
+    expect(store.missing('general', vector({}), 12)).toEqual(expected(general, () => false, 12))
+    expect(store.missing('general', vector({}), 12).more).toBe(false)
 
     const since = { aaaaaaaa: 2, bbbbbbbb: 1 }
     const covered = (e: ChatEvent) => e.seq <= ((since as Record<string, number>)[e.origin] ?? 0)
     for (const limit of [1, 2, 4, 7, 8, 9]) {
-      expect(store.missing('general', since, limit)).toEqual(expected(general, covered, limit))
+      expect(store.missing('general', vector(since), limit)).toEqual(
+        expected(general, covered, limit),
+      )
     }
-    expect(store.missing('general', since, 8).more).toBe(true)
-    expect(store.missing('general', since, 9).more).toBe(false)
+    expect(store.missing('general', vector(since), 8).more).toBe(true)
+    expect(store.missing('general', vector(since), 9).more).toBe(false)
   })
 
   it('with many origins, each with more than the limit', () => {
@@ -525,7 +536,9 @@ describe('Store: missing', () => {
     const since = { origin00: 25, origin01: 0, origin02: 10 }
     const covered = (e: ChatEvent) => e.seq <= ((since as Record<string, number>)[e.origin] ?? 0)
     for (const limit of [1, 7, 20, 50, 500]) {
-      expect(store.missing('general', since, limit)).toEqual(expected(general, covered, limit))
+      expect(store.missing('general', vector(since), limit)).toEqual(
+        expected(general, covered, limit),
+      )
     }
   })
 })
@@ -546,8 +559,8 @@ describe('Store: one send accepted by two nodes', () => {
 
     const ids = (page: { messages: { id: string }[] }) => page.messages.map((m) => m.id)
     expect(ids(store.latest('general', 10))).toEqual(['aaaaaaaa:1', 'bbbbbbbb:2'])
-    expect(ids(store.missing('general', {}, 10))).toEqual(['aaaaaaaa:1', 'bbbbbbbb:2'])
-    expect(ids(store.missing('general', { aaaaaaaa: 1 }, 10))).toEqual(['bbbbbbbb:2'])
+    expect(ids(store.missing('general', vector({}), 10))).toEqual(['aaaaaaaa:1', 'bbbbbbbb:2'])
+    expect(ids(store.missing('general', vector({ aaaaaaaa: 1 }), 10))).toEqual(['bbbbbbbb:2'])
     expect(ids(store.before('general', other, 10))).toEqual(['aaaaaaaa:1'])
   })
 

@@ -264,16 +264,16 @@ export class Store {
    * The messages of a room that `since` does not cover, oldest first; past `limit`, the newest
    * `limit` of them with `more` set.
    */
-  missing(room: string, since: Vector, limit: number): Page {
+  missing(room: string, since: ReadonlyMap<string, number>, limit: number): Page {
     const rows: EventRow[] = []
     // A client may name up to 1024 origins; only those this store holds can need a query.
-    const known = Object.keys(since).filter((origin) => this.#vector.has(origin))
+    const known = [...since.keys()].filter((origin) => this.#vector.has(origin))
     for (const origin of known) {
       rows.push(
         ...(this.#originAfter.all(
           room,
           origin,
-          since[origin] ?? 0,
+          since.get(origin) ?? 0,
           limit + 1,
         ) as unknown as EventRow[]),
       )
