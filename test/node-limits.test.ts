@@ -119,8 +119,9 @@ describe('browser origins', () => {
     ]) {
       await expect(ChatClient.open(node.wsUrl, { origin }), origin).rejects.toThrow('HTTP 403')
     }
-    // No session was opened by the refused upgrades.
-    expect((await health(node)).clients).toBe(before)
+    // No session was opened by the refused upgrades (sessions of earlier tests may still be
+    // closing, so the count can only have gone down).
+    expect((await health(node)).clients).toBeLessThanOrEqual(before)
   })
 
   it('lets through a program (no Origin) and the node’s own page', async () => {
