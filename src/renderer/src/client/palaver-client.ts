@@ -7,6 +7,9 @@
  *   acknowledged is sent again with the same `cid`, so the node stores it once.
  * - Each room keeps the highest seq seen per origin; a reconnect joins with it as `since` and
  *   gets exactly what is missing, from the same node or any other.
+ * - A keyed user (one with `user.key` and a `signer`) answers the node's `challenge` with `prove`
+ *   and signs every send (`usig`); messages from the node keep every field they came with, so
+ *   that the UI can check their signatures itself (authenticity.ts).
  * - When its node is unreachable it retries with backoff and jitter, trying the other nodes of
  *   the mesh (from `welcome.nodes` / `nodes`), reachable ones first.
  * - Failed over to another node, it goes back to the chosen one as soon as that answers again:
@@ -24,6 +27,8 @@ import type {
   ServerFrame,
   User,
 } from '../../../shared/protocol.ts'
+import type { z } from 'zod'
+import type { ChatUser, challengeFrameSchema } from '../../../shared/signed-frames.ts'
 import {
   CLOSE_UNAUTHORIZED,
   DEFAULT_ROOM,
@@ -33,6 +38,8 @@ import {
 } from '../../../shared/limits.ts'
 import { isSendableText } from '../../../shared/text.ts'
 import { vectorToWire } from '../../../shared/vector.ts'
+import { authenticityOf } from './authenticity.ts'
+import type { UserSigner } from './keyed-user.ts'
 import { Timeline, type TimelineMessage } from './timeline.ts'
 
 export type ConnectionStatus =
@@ -89,7 +96,10 @@ export interface KeyValueStorage {
 export interface ClientOptions {
   /** The node to chat through (`ws://host:port/`). */
   url: string
-  user: User
+  /** Who says hello: a keyed user has its public key as `key` and needs a `signer`. */
+  user: ChatUser
+  /** Signs for a keyed user. Without it the user is keyless, unverified. */
+  signer?: UserSigner
   /** The node's access token, when it requires one. */
   token?: string
   /** Where the joined rooms and unsent messages survive a reload; in memory when absent. */
@@ -99,6 +109,10 @@ export interface ClientOptions {
   /** Give up on a connection attempt without a `welcome` after this long. */
   connectTimeoutMs?: number
 }
+
+type ChallengeFrame = z.infer<typeof challengeFrameSchema>
+/** What a node sends a client: the frames of protocol.ts, and a keyed user's `challenge`. */
+type NodeFrame = ServerFrame | ChallengeFrame
 
 const RECONNECT_BASE_MS = 300
 const RECONNECT_MAX_MS = 10_000
@@ -146,7 +160,8 @@ interface Room {
 }
 
 export class PalaverClient {
-  #user: User
+  #user: ChatUser
+  readonly #signer: UserSigner | undefined
   #token: string | undefined
   readonly #options: ClientOptions
   readonly #storage: KeyValueStorage | undefined
@@ -179,7 +194,11 @@ export class PalaverClient {
 
   constructor(options: ClientOptions) {
     this.#options = options
-    this.#user = { id: options.user.id, name: options.user.name }
+    const { id, name, key } = options.user
+    if (key !== undefined && options.signer === undefined)
+      throw new TypeError('a keyed user needs a signer')
+    this.#user = key === undefined ? { id, name } : { id, name, key }
+    this.#signer = key === undefined ? undefined : options.signer
     this.#token = options.token
     this.#storage = options.storage
     this.#homeUrl = options.url
@@ -195,7 +214,7 @@ export class PalaverClient {
     }
   }
 
-  get user(): User {
+  get user(): ChatUser {
     return this.#user
   }
 
@@ -268,7 +287,7 @@ export class PalaverClient {
    * keeping rooms, their positions, unsent messages and the mesh's nodes.
    */
   setIdentity(name: string, token?: string): void {
-    this.#user = { id: this.#user.id, name }
+    this.#user = { ...this.#user, name }
     this.#token = token === '' ? undefined : token
     if (this.#status !== 'stopped') this.#reconnect(this.#lastUrl)
   }
@@ -342,12 +361,14 @@ export class PalaverClient {
     }
     ws.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return
-      let frame: ServerFrame
+      let frame: NodeFrame
       try {
-        frame = JSON.parse(event.data) as ServerFrame
+        frame = JSON.parse(event.data) as NodeFrame
       } catch {
         return
       }
+      // A home check proves itself like any session, before it is welcomed.
+      if (frame.type === 'challenge') return this.#prove(ws, frame)
       if (ws === this.#homeCheck && frame.type === 'welcome') this.#takeOver(ws, url)
       if (this.#ws !== ws) return
       if (frame.type === 'welcome') {
@@ -375,6 +396,17 @@ export class PalaverClient {
       this.#lastError = event.reason || (welcomed ? 'connection lost' : `cannot reach ${url}`)
       this.#retry()
     }
+  }
+
+  /**
+   * Answers a keyed hello's `challenge` with the user's signature over it. A keyless client was
+   * not challenged by a node that keeps the protocol: it does not answer, and the node closes.
+   */
+  #prove(ws: WebSocket, challenge: ChallengeFrame): void {
+    const { node, nonce } = challenge
+    if (!this.#signer || typeof node?.id !== 'string' || typeof nonce !== 'string') return
+    if (ws.readyState !== WebSocket.OPEN) return
+    ws.send(JSON.stringify({ type: 'prove', sig: this.#signer.signSession(node.id, nonce) }))
   }
 
   /** Tries again after a backoff: the same node first, then the mesh's other nodes. */
@@ -445,6 +477,7 @@ export class PalaverClient {
 
   // ---- frames from the node
 
+  /** Frames of a welcomed session. Others (`event`: kinds the UI does not show yet) are ignored. */
   #onFrame(frame: ServerFrame, url: string): void {
     switch (frame.type) {
       case 'welcome':
@@ -547,15 +580,26 @@ export class PalaverClient {
   /**
    * Takes messages from the node into a room. One of ours among them is stored, whether or not
    * its ack ever comes (the node sends members the message before the sender's ack, so a link
-   * lost in between loses just the ack): it leaves the outbox.
+   * lost in between loses just the ack): it leaves the outbox, once its signatures show that it
+   * is ours (`#isOurs`).
    */
   #take(room: Room, messages: readonly ChatMessage[]): ChatMessage[] {
     let settled = false
     for (const m of messages) {
-      if (m.user.id === this.#user.id && this.#unqueue(m.cid)) settled = true
+      if (this.#outbox.has(m.cid) && this.#isOurs(m) && this.#unqueue(m.cid)) settled = true
     }
     if (settled) this.#saveOutbox()
     return room.timeline.addFromNode(messages)
+  }
+
+  /**
+   * Whether a message that claims to be one of our sends is ours: the claim is checked here, at
+   * once, rather than when its row is drawn, since it decides whether the send is done. A copy
+   * whose signatures fail (only a node that breaks the protocol sends one) neither settles the
+   * send nor takes its place on screen.
+   */
+  #isOurs(message: ChatMessage): boolean {
+    return message.user.id === this.#user.id && authenticityOf(message).status !== 'invalid'
   }
 
   #countUnread(room: Room, added: ChatMessage[]): number {
@@ -758,8 +802,14 @@ export class PalaverClient {
 
   // ---- plumbing
 
+  /**
+   * Sends (or sends again) one message. A keyed user signs it each time, for the name it now says
+   * hello with: Ed25519 signatures are deterministic, so a resend under the same name carries the
+   * same `usig`, and one after a rename the `usig` the new session's user needs.
+   */
   #sendMessage(room: string, text: string, cid: string): void {
-    this.#send({ type: 'send', room, text, cid, ref: `send:${cid}` })
+    const usig = this.#signer?.signSend({ room, cid, text, name: this.#user.name })
+    this.#send({ type: 'send', room, text, cid, ...(usig ? { usig } : {}), ref: `send:${cid}` })
   }
 
   #send(frame: Record<string, unknown>): void {
@@ -769,7 +819,7 @@ export class PalaverClient {
   #addRoom(name: string): Room {
     const room: Room = {
       name,
-      timeline: new Timeline(),
+      timeline: new Timeline({ isCopyOfPending: (message) => this.#isOurs(message) }),
       users: [],
       typing: new Map(),
       unread: 0,
@@ -804,7 +854,7 @@ export class PalaverClient {
   }
 
   #key(name: string): string {
-    return `palaver.${name}.${this.#user.id}`
+    return storageKey(name, this.#user.id)
   }
 
   #load<T>(name: string): T | undefined {
@@ -846,6 +896,28 @@ export class PalaverClient {
       if (!this.#settled.has(entry.cid)) entries.set(entry.cid, entry)
     for (const entry of this.#outbox.values()) entries.set(entry.cid, entry)
     this.#save('outbox', [...entries.values()])
+  }
+}
+
+/** What a client keeps in storage for each user id: its rooms and its unsent messages. */
+const STORED_STATE = ['rooms', 'outbox'] as const
+
+function storageKey(name: string, userId: string): string {
+  return `palaver.${name}.${userId}`
+}
+
+/**
+ * Moves what clients of user `fromId` kept in storage (rooms, unsent messages) to user `toId`,
+ * unless `toId` has its own already.
+ */
+export function moveUserState(storage: KeyValueStorage, fromId: string, toId: string): void {
+  for (const name of STORED_STATE) {
+    const from = storageKey(name, fromId)
+    const value = storage.getItem(from)
+    if (value === null) continue
+    if (storage.getItem(storageKey(name, toId)) === null)
+      storage.setItem(storageKey(name, toId), value)
+    storage.removeItem(from)
   }
 }
 

@@ -112,6 +112,37 @@ describe('Timeline pending sends', () => {
     expect(t.pending()).toEqual([])
   })
 
+  it('keeps the object each message came in, and none for a send of ours', () => {
+    const t = new Timeline()
+    const fromNode = msg('nodea', 1, 100)
+    t.addFromNode([fromNode])
+    t.addPending('general', ann, 'mine', 'c1', 300)
+    expect(t.messages.map((m) => m.received)).toEqual([fromNode, null])
+    expect(t.messages[0]?.received).toBe(fromNode)
+  })
+
+  it('a message that is not the copy of our pending send is a row of its own', () => {
+    const forged = msg('nodeb', 1, 200, { user: ann, cid: 'c1', text: 'not mine' })
+    const copy = msg('nodeb', 2, 250, { user: ann, cid: 'c1', text: 'mine' })
+    const t = new Timeline({ isCopyOfPending: (m) => m !== forged })
+    t.addPending('general', ann, 'mine', 'c1', 300)
+
+    expect(t.addFromNode([forged])).toEqual([forged])
+    expect(t.messages.map((m) => [m.key, m.state, m.text])).toEqual([
+      ['id:nodeb:1', 'sent', 'not mine'],
+      ['cid:c1', 'pending', 'mine'],
+    ])
+    expect(t.pending().map((m) => m.cid)).toEqual(['c1'])
+
+    // The real copy still takes the pending send's place.
+    t.addFromNode([copy])
+    expect(t.messages.map((m) => [m.key, m.state, m.text])).toEqual([
+      ['id:nodeb:1', 'sent', 'not mine'],
+      ['cid:c1', 'sent', 'mine'],
+    ])
+    expect(t.pending()).toEqual([])
+  })
+
   it('acknowledge before the node copy: sent at once, the copy later adds nothing', () => {
     const t = new Timeline()
     t.addPending('general', ann, 'mine', 'c1', 500)

@@ -2,7 +2,8 @@
  * One room's messages as the user sees them: in `(ts, origin)` order with late messages put in
  * place, each message once (by `id`, and by `(user.id, cid)` in case two nodes each accepted
  * the same send while cut off), and the user's own unacknowledged sends shown as pending until
- * the node's copy replaces them.
+ * the node's copy replaces them. Each message from the node keeps the object it came in
+ * (`received`), every field of it, so that its signatures can be checked (authenticity.ts).
  *
  * Pure data: no sockets, no timers. Every change makes a new `messages` array, so a UI can
  * tell what changed by identity.
@@ -26,6 +27,20 @@ export interface TimelineMessage {
   state: DeliveryState
   /** Why a send failed, for people. */
   error: string | null
+  /**
+   * The message as the node sent it, whose signatures say who wrote it; null for a send of this
+   * client that only the node's ack has reached so far (or not even that).
+   */
+  received: ChatMessage | null
+}
+
+export interface TimelineOptions {
+  /**
+   * Whether a message from the node with the `(user.id, cid)` of one of our pending sends is the
+   * node's copy of it, to take its place. One that is not (its signatures fail) is shown apart,
+   * and the pending send stays. Default: every such message is.
+   */
+  isCopyOfPending?: (message: ChatMessage) => boolean
 }
 
 const byCid = (userId: string, cid: string) => `${userId}\n${cid}`
@@ -44,6 +59,11 @@ export class Timeline {
   readonly #ids = new Set<string>()
   /** `(user.id, cid)` → the message's key. */
   readonly #cids = new Map<string, string>()
+  readonly #isCopyOfPending: (message: ChatMessage) => boolean
+
+  constructor(options: TimelineOptions = {}) {
+    this.#isCopyOfPending = options.isCopyOfPending ?? (() => true)
+  }
 
   /** Per origin, the highest seq seen in this room: what `join` sends as `since`. */
   get vector(): VectorMap {
@@ -66,8 +86,19 @@ export class Timeline {
       const cidKey = byCid(m.user.id, m.cid)
       const existingKey = this.#cids.get(cidKey)
       next ??= [...this.messages]
+      const at = existingKey === undefined ? -1 : next.findIndex((x) => x.key === existingKey)
+      const existing = next[at]
+      // A second copy of a send already stored (two nodes each took it while cut off).
+      if (existing?.id) {
+        this.#ids.add(m.id)
+        continue
+      }
+      // The node's copy of our pending send takes its place, and its key; a message that fails
+      // to be that copy is a row of its own, and leaves the cid to the real copy.
+      const replaces = existing !== undefined && this.#isCopyOfPending(m)
+      if (replaces) next.splice(at, 1)
       const message: TimelineMessage = {
-        key: existingKey ?? `id:${m.id}`,
+        key: replaces ? existing.key : `id:${m.id}`,
         room: m.room,
         id: m.id,
         origin: m.origin,
@@ -77,19 +108,10 @@ export class Timeline {
         cid: m.cid,
         state: 'sent',
         error: null,
-      }
-      if (existingKey !== undefined) {
-        const at = next.findIndex((x) => x.key === existingKey)
-        const existing = next[at]
-        // A second copy of a send already stored (two nodes each took it while cut off).
-        if (existing?.id) {
-          this.#ids.add(m.id)
-          continue
-        }
-        if (at >= 0) next.splice(at, 1) // the node's copy replaces our pending one
+        received: m,
       }
       this.#ids.add(m.id)
-      this.#cids.set(cidKey, message.key)
+      if (existing === undefined || replaces) this.#cids.set(cidKey, message.key)
       insertSorted(next, message)
       added.push(m)
     }
@@ -113,6 +135,7 @@ export class Timeline {
       cid,
       state: 'pending',
       error: null,
+      received: null,
     })
     this.messages = next
   }

@@ -22,6 +22,7 @@ function message(userId: string, ts: number, name = userId): TimelineMessage {
     cid: `c${seq}`,
     state: 'sent',
     error: null,
+    received: null,
   }
 }
 
