@@ -4,7 +4,7 @@
  * `PalaverClient`), so it runs the same in the desktop app and in a browser tab.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import type { User } from '../../shared/protocol.ts'
+import type { KeyedUser } from './client/keyed-user.ts'
 import { Dialog } from './components/Dialog.tsx'
 import { NameForm } from './components/NameForm.tsx'
 import { NameScreen } from './components/NameScreen.tsx'
@@ -16,7 +16,8 @@ import { TopBar } from './components/TopBar.tsx'
 import { desktopApi } from './desktop.ts'
 import { NodePanel } from './node-panel/NodePanel.tsx'
 import { hostOf } from './lib/connection-text.ts'
-import { loadIdentity, saveName } from './lib/identity.ts'
+import { loadName, saveName } from './lib/display-name.ts'
+import { loadPageIdentity, type UserIdentity } from './lib/identity.ts'
 import {
   defaultNodeUrl,
   loadNodeChoice,
@@ -27,36 +28,51 @@ import {
   withRecentNode,
 } from './lib/node-url.ts'
 import { appStorage } from './lib/storage.ts'
-import { roomAmbiguousUserIds } from './lib/verification.ts'
+import { nameCode, roomAmbiguousUserIds } from './lib/verification.ts'
 import { useClientState, usePalaverClient, useVisibility } from './use-client.ts'
 import './App.css'
 
 const ACTIVE_ROOM_KEY = 'palaver.room.active'
 
 export function App() {
-  const [identity, setIdentity] = useState(() => loadIdentity(appStorage))
+  const [name, setName] = useState(() => loadName(appStorage))
+  const identity = usePageIdentity()
   const defaultUrl = useDefaultNodeUrl()
   const rename = useCallback((name: string) => {
     saveName(appStorage, name)
-    setIdentity((current) => ({ ...current, name }))
+    setName(name)
   }, [])
 
   return (
     <div className="app" data-testid="app">
-      {identity.name === null ? (
+      {name === null ? (
         <NameScreen
           nodeHost={hostOf(loadNodeChoice(appStorage).url ?? defaultUrl)}
           onSubmit={rename}
         />
       ) : (
-        <Chat
-          user={{ id: identity.id, name: identity.name }}
-          defaultUrl={defaultUrl}
-          onRename={rename}
-        />
+        // The key comes from IndexedDB, in a moment: the chat starts once it is there.
+        identity !== null && (
+          <Chat identity={identity} name={name} defaultUrl={defaultUrl} onRename={rename} />
+        )
       )}
     </div>
   )
+}
+
+/** The user's keyed identity, null until it is loaded (or made, on the first visit). */
+function usePageIdentity(): UserIdentity | null {
+  const [identity, setIdentity] = useState<UserIdentity | null>(null)
+  useEffect(() => {
+    let mounted = true
+    void loadPageIdentity(appStorage).then((loaded) => {
+      if (mounted) setIdentity(loaded)
+    })
+    return () => {
+      mounted = false
+    }
+  }, [])
+  return identity
 }
 
 /**
@@ -84,18 +100,27 @@ type Modal =
   { kind: 'node'; focusToken: boolean } | { kind: 'name' } | { kind: 'node-panel' } | null
 
 function Chat({
-  user,
+  identity,
+  name,
   defaultUrl,
   onRename,
 }: {
-  user: User
+  identity: UserIdentity
+  name: string
   defaultUrl: string
   onRename: (name: string) => void
 }) {
+  const user: KeyedUser = useMemo(() => identity.user(name), [identity, name])
   const [choice, setChoice] = useState<NodeChoice>(() => loadNodeChoice(appStorage))
   const [recent, setRecent] = useState(() => loadRecentNodes(appStorage))
   const url = choice.url ?? defaultUrl
-  const client = usePalaverClient({ url, user, token: choice.token, storage: appStorage })
+  const client = usePalaverClient({
+    url,
+    user,
+    signer: identity,
+    token: choice.token,
+    storage: appStorage,
+  })
   const state = useClientState(client)
   useVisibility(client)
   const { connection, rooms } = state
@@ -261,8 +286,12 @@ function Chat({
             Others see this name beside your messages. You will reconnect with the new name.
           </p>
           <p className="dialog__text" data-testid="identity-note">
-            Your name is kept in this browser. Anyone can choose the same name; people with the same
-            name are told apart by a short code.
+            {identity.persistent
+              ? 'Your identity is kept in this browser; another browser or device is another you.'
+              : 'This browser does not let the page keep your identity: once you close the page, you come back as someone new.'}{' '}
+            What you write is signed with it, so nobody else can write as you. Anyone can choose the
+            same name; people with the same name are told apart by a short code (yours is{' '}
+            <span className="dialog__code">{nameCode(user.id)}</span>).
           </p>
           <NameForm
             initial={user.name}

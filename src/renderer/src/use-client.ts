@@ -3,13 +3,16 @@
  * a snapshot that re-renders on change, and the page's visibility fed to it (for unread counts).
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react'
-import type { User } from '../../shared/protocol.ts'
+import type { ChatUser } from '../../shared/signed-frames.ts'
+import type { UserSigner } from './client/keyed-user.ts'
 import { type ClientState, type KeyValueStorage, PalaverClient } from './client/palaver-client.ts'
 
 export interface ClientConfig {
   /** The node to chat through. */
   url: string
-  user: User
+  /** Who the user is: a keyed user has its `key` and a `signer`. */
+  user: ChatUser
+  signer?: UserSigner
   token: string | null
   /** Where the client keeps joined rooms and unsent messages across reloads. */
   storage: KeyValueStorage
@@ -22,16 +25,18 @@ export interface ClientConfig {
  * where it was, from the other node.
  */
 export function usePalaverClient(config: ClientConfig): PalaverClient {
-  const { url, user, token, storage } = config
+  const { url, user, signer, token, storage } = config
   const client = useMemo(
     () =>
       new PalaverClient({
         url,
-        user: { id: user.id, name: user.name },
+        user,
         storage,
+        ...(signer === undefined ? {} : { signer }),
         ...(token === null ? {} : { token }),
       }),
     // The first name, token and URL are read once; later ones reach it through the effects below.
+    // A user id comes with its key and signer.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [user.id, storage],
   )

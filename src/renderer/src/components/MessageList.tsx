@@ -170,7 +170,7 @@ export const MessageList = memo(function MessageList({
                     <MessageRow
                       message={row.message}
                       grouped={row.grouped}
-                      own={row.message.user.id === selfId}
+                      claimsSelf={row.message.user.id === selfId}
                       ambiguous={ambiguous.has(row.message.user.id)}
                       onRetry={onRetry}
                     />

@@ -2,6 +2,7 @@ import { memo } from 'react'
 import type { TimelineMessage } from '../client/timeline.ts'
 import { hueStyle } from '../lib/colors.ts'
 import { formatDateTime, formatTime, toDate } from '../lib/format.ts'
+import { useAuthenticity } from '../use-authenticity.ts'
 import { Avatar } from './Avatar.tsx'
 import { MessageText } from './MessageText.tsx'
 import { UserMarks } from './UserMarks.tsx'
@@ -11,7 +12,8 @@ interface Props {
   message: TimelineMessage
   /** Continues the previous message's author run: no avatar or name line. */
   grouped: boolean
-  own: boolean
+  /** The message names this page's user as its author: shown as ours once its signatures agree. */
+  claimsSelf: boolean
   /** Another author or online user of the room has the same name. */
   ambiguous: boolean
   onRetry: (cid: string) => void
@@ -20,14 +22,23 @@ interface Props {
 /**
  * One message: author, time, text, and whether it is still sending or failed. Text only, drawn
  * with CSS where it needs a symbol: the message list never holds an image or an SVG.
+ *
+ * Its signatures are checked once it is drawn (use-authenticity.ts). A message whose signature
+ * does not verify says so beside the name it claims, always with its own name line, never in
+ * the claimed author's colour and never as the user's own.
  */
 export const MessageRow = memo(function MessageRow({
   message,
-  grouped,
-  own,
+  grouped: follows,
+  claimsSelf,
   ambiguous,
   onRetry,
 }: Props) {
+  const authenticity = useAuthenticity(message)
+  const invalid = authenticity.status === 'invalid'
+  const grouped = follows && !invalid
+  const own =
+    claimsSelf && (authenticity.status === 'verified' || authenticity.status === 'unverified')
   const date = toDate(message.ts)
   const time = (
     <time className="msg__time" dateTime={date.toISOString()} title={formatDateTime(date)}>
@@ -36,32 +47,47 @@ export const MessageRow = memo(function MessageRow({
   )
   const classes = ['msg', grouped ? 'msg--grouped' : 'msg--first', `msg--${message.state}`]
   if (own) classes.push('msg--own')
+  if (invalid) classes.push('msg--invalid')
+  const marks = (
+    <UserMarks userId={message.user.id} ambiguous={ambiguous} authenticity={authenticity} />
+  )
 
   return (
     <div
       className={classes.join(' ')}
-      style={hueStyle(message.user.id)}
+      style={invalid ? undefined : hueStyle(message.user.id)}
       data-testid="message"
       data-id={message.id ?? ''}
       data-cid={message.cid}
       data-state={message.state}
       data-own={String(own)}
+      data-authenticity={authenticity.status}
     >
-      <div className="msg__gutter">{grouped ? time : <Avatar user={message.user} />}</div>
+      <div className="msg__gutter">
+        {grouped ? (
+          time
+        ) : invalid ? (
+          <span className="avatar avatar--md msg__forged-avatar" aria-hidden="true">
+            !
+          </span>
+        ) : (
+          <Avatar user={message.user} />
+        )}
+      </div>
       <div className="msg__body">
         {grouped ? (
           <span className="sr-only">
             <span data-testid="author" dir="auto">
               {message.user.name}
             </span>
-            <UserMarks user={message.user} ambiguous={ambiguous} />
+            {marks}
           </span>
         ) : (
           <div className="msg__meta">
             <span className="msg__author" data-testid="author" dir="auto">
               {message.user.name}
             </span>
-            <UserMarks user={message.user} ambiguous={ambiguous} />
+            {marks}
             {own && <span className="msg__you">you</span>}
             {time}
           </div>

@@ -1,5 +1,5 @@
 import { type FormEvent, useId, useRef, useState } from 'react'
-import { parseDisplayName } from '../lib/identity.ts'
+import { parseDisplayName } from '../lib/display-name.ts'
 
 interface Props {
   initial?: string

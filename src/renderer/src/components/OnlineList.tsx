@@ -1,5 +1,6 @@
 import { useId, useMemo } from 'react'
 import type { MeshNode, OnlineUser, User } from '../../../shared/protocol.ts'
+import { isVerified } from '../lib/verification.ts'
 import { Avatar } from './Avatar.tsx'
 import { UserMarks } from './UserMarks.tsx'
 import './OnlineList.css'
@@ -66,7 +67,12 @@ export function OnlineList({
             </span>
             <span className="online__who">
               <span className="online__name">
-                <bdi>{user.name}</bdi> <UserMarks user={user} ambiguous={ambiguous.has(user.id)} />
+                <bdi>{user.name}</bdi>{' '}
+                <UserMarks
+                  userId={user.id}
+                  ambiguous={ambiguous.has(user.id)}
+                  authenticity={{ status: isVerified(user) ? 'verified' : 'unverified' }}
+                />
                 {user.id === self.id && (
                   <span className="online__you">{live ? ' (you)' : ' (you, offline)'}</span>
                 )}

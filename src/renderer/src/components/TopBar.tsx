@@ -62,6 +62,7 @@ export function TopBar(props: Props) {
       <button
         type="button"
         className="topbar__me"
+        data-user-id={user.id}
         onClick={props.onChangeName}
         title="Change your name"
       >

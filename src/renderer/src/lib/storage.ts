@@ -4,7 +4,8 @@
  */
 import type { KeyValueStorage } from '../client/palaver-client.ts'
 
-function memoryStorage(): KeyValueStorage {
+/** A storage that lives in memory only: gone on reload. */
+export function memoryStorage(): KeyValueStorage {
   const map = new Map<string, string>()
   return {
     getItem: (key) => map.get(key) ?? null,

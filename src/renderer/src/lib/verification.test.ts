@@ -1,19 +1,29 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
+import { nobleEd25519 } from '../../../shared/ed25519.ts'
+import { encodeKey, userIdFromKey } from '../../../shared/keys.ts'
 import { ambiguousUserIds, isVerified, nameCode, roomAmbiguousUserIds } from './verification.ts'
 
 describe('isVerified', () => {
-  it('is false for a keyless user, as every user is today', () => {
+  const publicKey = nobleEd25519.signer(new Uint8Array(32).fill(7)).publicKey
+  const key = encodeKey(publicKey)
+  const id = userIdFromKey(publicKey)
+
+  it('is true for a user whose id is the hash of its key', () => {
+    expect(isVerified({ id, name: 'Ada', key })).toBe(true)
+  })
+
+  it('is false for a keyless user', () => {
     expect(isVerified({ id: 'user-abcdefgh', name: 'Ada' })).toBe(false)
+    expect(isVerified({ id, name: 'Ada' })).toBe(false)
   })
 
-  it('is false for an empty or non-string key', () => {
-    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada', key: '' })).toBe(false)
-    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada', key: 42 })).toBe(false)
-  })
-
-  it('is true for a user that holds a key', () => {
-    expect(isVerified({ id: 'k0123', name: 'Ada', key: 'MCowBQYDK2VwAyEA' })).toBe(true)
+  it('is false for a key that is not the id’s, or not a key', () => {
+    const other = encodeKey(nobleEd25519.signer(new Uint8Array(32).fill(8)).publicKey)
+    expect(isVerified({ id, name: 'Ada', key: other })).toBe(false)
+    expect(isVerified({ id: 'user-abcdefgh', name: 'Ada', key })).toBe(false)
+    for (const bad of ['', 42, 'MCowBQYDK2VwAyEA', `${key}=`])
+      expect(isVerified({ id, name: 'Ada', key: bad }), String(bad)).toBe(false)
   })
 })
 

@@ -1,10 +1,12 @@
 /**
- * Whether a user's name can be trusted, and how two people with the same name are told apart.
- * Today every user is unverified (docs/protocol.md: keyless, an id of their choosing); a keyed
- * user, once keys land, carries its public key as `key`.
+ * Whether a user is who their id says, and how two people with the same name are told apart.
+ * A keyed user carries its public key as `key`, and its id is derived from it; a keyless user
+ * (a script, a bot) has an id of its choosing and is unverified (docs/protocol.md, "Shared
+ * terms"). Whether a message is a keyed user's is for its signatures to say (authenticity.ts).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
+import { keyOwnsUserId } from '../../../shared/keys.ts'
 
 /** Hex digits of the id's SHA-256 shown beside a shared name: 16 bits, enough among a room. */
 const NAME_CODE_HEX_DIGITS = 4
@@ -15,9 +17,13 @@ export interface NamedUser {
   key?: unknown
 }
 
-/** A user is verified only when it holds a key; the node checks that the key proves the id. */
+/**
+ * Whether a user someone online names (`joined`, `presence`) is a keyed user: its `key` is one
+ * whose hash is its id. That the user holds the key, its node checked when the user said hello
+ * (`challenge` / `prove`); what the user writes carries its own signature besides.
+ */
 export function isVerified(user: NamedUser): boolean {
-  return typeof user.key === 'string' && user.key !== ''
+  return typeof user.key === 'string' && keyOwnsUserId(user.key, user.id)
 }
 
 /** The short code that tells apart people with the same name: the id's SHA-256, first hex. */
