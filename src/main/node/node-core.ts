@@ -12,7 +12,8 @@ import { NodeMetrics } from './metrics.ts'
 import type { NodeOptions } from './options.ts'
 import { type EventId, Rooms } from './rooms.ts'
 import type { Session } from './session.ts'
-import { type ChatEvent, Store, toMessage } from './store.ts'
+import { clientFrame } from './client-events.ts'
+import { type ChatEvent, Store } from './store.ts'
 
 export class NodeCore {
   readonly options: NodeOptions
@@ -161,7 +162,7 @@ export class NodeCore {
       if (event.origin === this.nodeId) local++
       reached.set(event.origin, Math.max(reached.get(event.origin) ?? 0, event.seq))
       if (hidden.has(event)) continue // a second copy of one send: clients have the first
-      const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
+      const frame = Buffer.from(JSON.stringify(clientFrame(event)))
       let batch = byRoom.get(event.room)
       if (!batch) byRoom.set(event.room, (batch = { frames: [], ids: [] }))
       batch.frames.push(frame)
