@@ -154,4 +154,6 @@ export function unknownFrameType(value: unknown): string | undefined {
 }
 
 export type PeerFrame = z.infer<typeof peerFrameSchema>
+/** A peer frame as it is written to the wire. */
+export type PeerFrameInput = z.input<typeof peerFrameSchema>
 export type PeerFrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>

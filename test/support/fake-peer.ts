@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type TLSSocket } from 'node:tls'
-import { encodeFrame, FrameDecoder } from '../../src/main/node/mesh/framing.ts'
+import { encodeRawFrame, FrameDecoder } from '../../src/main/node/mesh/framing.ts'
 import { meshProof } from '../../src/main/node/mesh/proof.ts'
 import { nodeIdentity, type NodeIdentity } from '../../src/main/node/node-identity.ts'
 import { signLink } from '../../src/shared/signatures.ts'
@@ -177,7 +177,7 @@ export class FakePeer {
 
   /** Encodes and writes one frame (any object: hostile tests send frames that break the rules). */
   send(frame: object): void {
-    this.socket.write(encodeFrame(frame))
+    this.socket.write(encodeRawFrame(frame))
   }
 
   /** Writes bytes as they are, framed or not. */

@@ -1,5 +1,6 @@
 /**
- * What a client gets for a stored event (docs/protocol.md, "Node → client"): a `message` frame
+ * Frames for clients, encoded once for every session that gets them, and what a client gets for
+ * a stored event (docs/protocol.md, "Node → client"): a `message` frame
  * for a chat message, with every field of the event so that the client can check its signatures,
  * and an `event` frame carrying an event of any other kind as stored, so that new kinds reach the
  * clients that know them through nodes that do not.
@@ -8,6 +9,11 @@ import type { ChatMessage, ServerFrame } from '../../shared/protocol.ts'
 import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import { messageFromEvent } from '../../shared/signed-frames.ts'
 import type { ChatEvent } from './store.ts'
+
+/** Encodes one frame for clients (typed: only a frame of the protocol gets through). */
+export function encodeServerFrame(frame: ServerFrame): Buffer {
+  return Buffer.from(JSON.stringify(frame))
+}
 
 export function isMessage(event: ChatEvent): boolean {
   return event.kind === MESSAGE_KIND

@@ -33,7 +33,7 @@ import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
-import { chatMessage, clientFrame, isMessage } from './client-events.ts'
+import { chatMessage, clientFrame, encodeServerFrame, isMessage } from './client-events.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -176,14 +176,14 @@ export class Session implements Member {
    */
   #reply(frames: ServerFrame[]): void {
     if (this.#fallenBehind()) return
-    const encoded = frames.map((frame) => Buffer.from(JSON.stringify(frame)))
+    const encoded = frames.map(encodeServerFrame)
     const bytes = encoded.reduce((sum, b) => sum + b.length, 0)
     this.#replyAllowance = Math.min(MAX_REPLY_ALLOWANCE_BYTES, this.#replyAllowance + bytes)
     this.#write(encoded)
   }
 
   send(frame: ServerFrame): void {
-    this.deliver([Buffer.from(JSON.stringify(frame))])
+    this.deliver([encodeServerFrame(frame)])
   }
 
   /**

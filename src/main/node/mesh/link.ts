@@ -110,7 +110,7 @@ export class PeerLink {
 
     const { self, mesh, secret, signer } = options
     const exporter = this.#exporter
-    this.send(encodeFrame({ type: 'hello', protocol: PROTOCOL_VERSION, node: self, mesh }))
+    this.send(encodeFrame({ type: 'hello', protocol: PROTOCOL_VERSION, node: { ...self }, mesh }))
     this.send(
       encodeFrame({
         type: 'auth',

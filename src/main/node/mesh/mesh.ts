@@ -563,7 +563,7 @@ export class Mesh {
     }
     this.#roomsOmitted = omitted
     const frame = this.#core.store.identity.sign({
-      type: 'presence',
+      type: 'presence' as const,
       node: this.#core.nodeId,
       // The clock is strictly increasing, even across restarts: every announcement is newer.
       version: this.#core.clock.now(),

@@ -267,7 +267,12 @@ export class Relay {
     const now = Date.now()
     if (now - (view.wantedAt.get(origin) ?? 0) < WANT_REPEAT_MS) return
     view.wantedAt.set(origin, now)
-    const frame = { type: 'want', origin, from, to: Math.min(to, from + MAX_WANT_SEQS - 1) }
+    const frame = {
+      type: 'want' as const,
+      origin,
+      from,
+      to: Math.min(to, from + MAX_WANT_SEQS - 1),
+    }
     link.send(encodeFrame(frame))
   }
 
