@@ -15,6 +15,11 @@ import { parseArgs } from 'node:util'
 import { freePort } from '../test/support/mesh.ts'
 import { cleanupNodes, health, type NodeProcess, startNode } from '../test/support/node-process.ts'
 import { waitUntil } from '../test/support/wait.ts'
+import { nativeEd25519 } from '../src/main/node/signing-native.ts'
+import type { Signer } from '../src/shared/ed25519.ts'
+import { encodeKey, userIdFromKey } from '../src/shared/keys.ts'
+import { signAsUser, signSessionProof } from '../src/shared/signatures.ts'
+import { signingShares } from './profile-share.ts'
 import { WsLite } from './ws-lite.ts'
 
 /** The node's per-session limit is 50 frames/s; a publisher stays at or under this. */
@@ -42,6 +47,8 @@ interface Config {
   tail: number
   /** When set, nodes run with `--cpu-prof` into this directory and are stopped gracefully. */
   profileDir: string | undefined
+  /** Sessions are keyless users that do not sign (as before keys); keyed users by default. */
+  keyless: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,10 +152,22 @@ async function scrape(node: NodeProcess): Promise<Map<string, number>> {
 
 interface Client {
   readonly index: number
+  /** Who the session is: a keyed user, or a keyless one with `--keyless`. */
+  readonly user: { id: string; name: string; key?: string }
+  /** Signs the session's proof and sends; undefined for a keyless user. */
+  readonly signer: Signer | undefined
   ws: WsLite | undefined
   /** One bit per message index: seen by this client. */
   readonly seen: Uint8Array
   joined: boolean
+}
+
+/** A frame the bench parses in full (not a delivery, ack or presence). */
+interface SlowFrame {
+  type?: string
+  code?: string
+  node?: { id: string }
+  nonce?: string
 }
 
 /** `{"type":"` — the node writes `type` first in every frame it encodes. */
@@ -202,12 +221,15 @@ class Run {
     const one = (index: number) =>
       new Promise<void>((resolve, reject) => {
         const node = nodes[index % nodes.length] as NodeProcess
-        const client: Client = { index, ws: undefined, seen: new Uint8Array(bytes), joined: false }
+        const client = this.#client(index, bytes)
         this.clients[index] = client
-        const id = `bench${this.tag}u${index}`
         WsLite.connect('127.0.0.1', node.clientPort, {
           frame: (chunk, start, end) => {
-            if (this.#frame(client, chunk, start, end) === 'welcome') {
+            const frame = this.#frame(client, chunk, start, end)
+            if (frame?.type === 'challenge' && client.signer && frame.node && frame.nonce) {
+              const sig = signSessionProof(client.signer, frame.node.id, frame.nonce)
+              client.ws?.send(JSON.stringify({ type: 'prove', sig }))
+            } else if (frame?.type === 'welcome') {
               client.ws?.send(`{"type":"join","room":"${room}"}`)
             } else if (client.joined) resolve()
           },
@@ -217,7 +239,7 @@ class Run {
           },
         }).then((ws) => {
           client.ws = ws
-          ws.send(JSON.stringify({ type: 'hello', protocol: 1, user: { id, name: `b${index}` } }))
+          ws.send(JSON.stringify({ type: 'hello', protocol: 1, user: client.user }))
         }, reject)
       })
     const worker = async () => {
@@ -235,8 +257,20 @@ class Run {
     ]).finally(() => clearTimeout(timer))
   }
 
-  /** Handles one frame, `chunk[start, end)`; returns the type when it took the slow path. */
-  #frame(client: Client, chunk: Buffer, start: number, end: number): string | undefined {
+  /** A session's state: a fresh key pair unless `--keyless`. */
+  #client(index: number, bytes: number): Client {
+    const name = `b${index}`
+    const common = { index, ws: undefined, seen: new Uint8Array(bytes), joined: false }
+    if (this.cfg.keyless) {
+      return { ...common, user: { id: `bench${this.tag}u${index}`, name }, signer: undefined }
+    }
+    const signer = nativeEd25519.signer(randomBytes(32))
+    const user = { id: userIdFromKey(signer.publicKey), name, key: encodeKey(signer.publicKey) }
+    return { ...common, user, signer }
+  }
+
+  /** Handles one frame, `chunk[start, end)`; returns the frame when it took the slow path. */
+  #frame(client: Client, chunk: Buffer, start: number, end: number): SlowFrame | undefined {
     const now = performance.now()
     let fast = end - start > 10
     for (let i = 0; fast && i < 9; i++) fast = chunk[start + i] === TYPE_PREFIX[i]
@@ -246,16 +280,16 @@ class Run {
       if (c === CH_A) return void this.#ack(chunk, start, end, now)
       if (c === CH_P) return undefined
     }
-    let frame: { type?: string; code?: string }
+    let frame: SlowFrame
     try {
-      frame = JSON.parse(chunk.toString('utf8', start, end)) as typeof frame
+      frame = JSON.parse(chunk.toString('utf8', start, end)) as SlowFrame
     } catch {
       this.#count(this.errors, 'unparsable frame')
       return undefined
     }
     if (frame.type === 'joined') client.joined = true
     else if (frame.type === 'error') this.#count(this.errors, frame.code ?? 'error')
-    return frame.type
+    return frame
   }
 
   #message(client: Client, chunk: Buffer, start: number, end: number, now: number): void {
@@ -295,9 +329,25 @@ class Run {
     this.ackLatency.add(now - (this.t0 + this.scheduled(i)))
   }
 
-  /** Sends every message on its schedule (open loop); resolves after the last one. */
-  publish(publishers: Client[]): Promise<void> {
+  /**
+   * Every `send` frame of the run, written (and signed, for keyed users) before the clock starts,
+   * so that the load generator's signing never delays a send or takes CPU from the nodes.
+   */
+  prepare(publishers: Client[]): string[] {
     const { room } = this.cfg
+    return Array.from({ length: this.total }, (_, i) => {
+      const publisher = publishers[i % publishers.length] as Client
+      const text = `b${this.tag}:${i}:${Math.round(this.scheduled(i) * 1000)}`
+      const cid = `b${this.tag}-${i}`
+      const usig =
+        publisher.signer &&
+        signAsUser(publisher.signer, { kind: 'message', room, cid, text, user: publisher.user })
+      return JSON.stringify({ type: 'send', room, text, cid, ...(usig ? { usig } : {}) })
+    })
+  }
+
+  /** Sends every message on its schedule (open loop); resolves after the last one. */
+  publish(publishers: Client[], frames: readonly string[]): Promise<void> {
     return new Promise((resolve) => {
       const tick = () => {
         const now = performance.now()
@@ -305,10 +355,7 @@ class Run {
           const i = this.sent
           const due = this.scheduled(i)
           if (this.t0 + due > now) break
-          const us = Math.round(due * 1000)
-          publishers[i % publishers.length]?.ws?.send(
-            `{"type":"send","room":"${room}","text":"b${this.tag}:${i}:${us}","cid":"b${this.tag}-${i}"}`,
-          )
+          publishers[i % publishers.length]?.ws?.send(frames[i] as string)
           this.sendLag.add(now - this.t0 - due)
           this.sent++
         }
@@ -352,9 +399,13 @@ interface NodeStats {
   commits: number | undefined
   commitMeanMs: number | undefined
   commitBusyPct: number | undefined
+  /** With `--profile`: % of the node's busy CPU samples spent signing and verifying. */
+  signingPct?: number
 }
 
 interface Result {
+  /** Sessions were keyed users that signed their sends. */
+  keyed: boolean
   nodes: number
   clients: number
   publishers: number
@@ -421,6 +472,12 @@ async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
 }
 
 async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result> {
+  const r = await measure(cfg, log)
+  if (cfg.profileDir) addSigningShares(r, cfg.profileDir)
+  return r
+}
+
+async function measure(cfg: Config, log: (line: string) => void): Promise<Result> {
   const nodes = await startNodes(cfg.nodes, cfg.profileDir)
   const run = new Run(cfg)
   try {
@@ -431,6 +488,7 @@ async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result
     await run.connect(nodes)
     const connectSeconds = (performance.now() - connectStart) / 1000
     const publishers = run.clients.slice(0, cfg.publishers)
+    const frames = run.prepare(publishers)
 
     // Before: let the join storm settle, then sample.
     await new Promise((r) => setTimeout(r, 300))
@@ -442,7 +500,7 @@ async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result
     const wallBefore = performance.now()
     run.t0 = wallBefore + 100
 
-    await run.publish(publishers)
+    await run.publish(publishers, frames)
     await run.drain()
 
     const wallSeconds = (performance.now() - wallBefore) / 1000
@@ -493,6 +551,7 @@ async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result
       max: round(h.max, 1),
     })
     return {
+      keyed: !cfg.keyless,
       nodes: cfg.nodes,
       clients: cfg.clients,
       publishers: cfg.publishers,
@@ -537,6 +596,19 @@ async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result
   }
 }
 
+/** With `--profile`, each node's share of busy CPU spent on signatures (whole process life). */
+function addSigningShares(r: Result, profileDir: string): void {
+  const shares = signingShares(
+    profileDir,
+    r.nodeStats.map((s) => s.pid),
+  )
+  for (const stats of r.nodeStats) {
+    const share = shares.get(stats.pid)
+    if (share && share.busySamples > 0)
+      stats.signingPct = round((share.signingSamples / share.busySamples) * 100, 1)
+  }
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits
   return Math.round(x * f) / f
@@ -547,7 +619,9 @@ function printResult(r: Result, log: (line: string) => void): void {
   const errors = Object.entries(r.errors)
   const closes = Object.entries(r.closes)
   log(`  nodes                ${r.nodes}`)
-  log(`  clients              ${r.clients} (connected and joined in ${r.connectSeconds} s)`)
+  log(
+    `  clients              ${r.clients} ${r.keyed ? 'keyed users, signing their sends' : 'keyless users'} (connected and joined in ${r.connectSeconds} s)`,
+  )
   log(`  publishers           ${r.publishers} (${round(r.rate / r.publishers, 1)} msg/s each)`)
   log(`  target rate          ${n(r.rate)} msg/s`)
   log(`  duration             ${r.duration} s (measured window ${r.wallSeconds} s incl. tail)`)
@@ -571,13 +645,17 @@ function printResult(r: Result, log: (line: string) => void): void {
   }
   for (const s of r.nodeStats) {
     const lag = s.loopLagP99Ms === undefined ? '' : `  event-loop lag p99 ${s.loopLagP99Ms} ms`
+    const signing =
+      s.signingPct === undefined
+        ? ''
+        : `\n    ${s.signingPct}% of its busy CPU signing and verifying`
     const commits =
       s.commits === undefined
         ? ''
         : `\n    store commits ${s.commits} (${s.commits ? round(r.sent / s.commits, 1) : 0} msgs each), ` +
           `mean ${s.commitMeanMs} ms, ${s.commitBusyPct}% of the window blocked in commits`
     log(
-      `  node ${s.name} (pid ${s.pid})  CPU ${s.cpuPct}% (sys ${s.sysPct}%)  RSS ${s.rssMbBefore} → ${s.rssMbAfter} MB (peak ${s.peakRssMb} MB)${lag}${commits}`,
+      `  node ${s.name} (pid ${s.pid})  CPU ${s.cpuPct}% (sys ${s.sysPct}%)  RSS ${s.rssMbBefore} → ${s.rssMbAfter} MB (peak ${s.peakRssMb} MB)${lag}${commits}${signing}`,
     )
   }
   log(`  bench client         CPU ${r.benchCpuPct}% (sys ${r.benchSysPct}%; one core = 100%)`)
@@ -610,6 +688,7 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
       room: { type: 'string', default: 'bench' },
       tail: { type: 'string' },
       profile: { type: 'string' },
+      keyless: { type: 'boolean', default: false },
       'find-max': { type: 'boolean', default: false },
     },
   })
@@ -631,6 +710,7 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
     room: values.room,
     tail: num('tail', values.tail ?? (findMax ? '5' : '10'), 0, 120),
     profileDir: values.profile,
+    keyless: values.keyless,
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)
   return { cfg, findMax }

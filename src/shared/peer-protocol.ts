@@ -3,15 +3,15 @@
  * exchange over their TLS links. Used by the node's mesh and by the tests that play a peer.
  */
 import { z } from 'zod'
+import { roomSchema, seqSchema } from './protocol.ts'
 import {
-  cidSchema,
-  MAX_TEXT_LENGTH,
+  chatUserSchema,
   nodeIdSchema,
-  roomSchema,
-  seqSchema,
-  textSchema,
-  userSchema,
-} from './protocol.ts'
+  openEventSchema,
+  publicKeySchema,
+  signatureSchema,
+  tsSchema,
+} from './signed-frames.ts'
 
 /** A peer frame's payload is 1 byte to 4 MiB. */
 export const MAX_PEER_FRAME_BYTES = 4 * 1024 * 1024
@@ -30,7 +30,6 @@ export const peerAddrSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a peer is HOST:PORT')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65_535, 'a port is 0-65535')
-const tsSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 /**
  * Origins a `sync` vector may name. Higher than a client's `since` allows (1024): a mesh
  * whose store came to hold more origins must still sync, and 40,000 origins fit a frame.
@@ -56,18 +55,24 @@ export const peerNodeSchema = z.looseObject({
   id: nodeIdSchema,
   name: z.string().min(1).max(64),
   url: z.string().max(512),
+  key: publicKeySchema,
 })
 
-export const chatEventSchema = z.looseObject({
-  kind: z.literal('message'),
-  origin: nodeIdSchema,
-  seq: seqSchema,
-  ts: tsSchema,
-  room: roomSchema,
-  user: userSchema,
-  text: textSchema.max(MAX_TEXT_LENGTH),
-  cid: cidSchema,
+/** Node records in one `nodes` frame. */
+export const MAX_NODES_PER_FRAME = 1024
+
+/** One entry of `nodes`, signed by the node it describes (docs/protocol.md, "Steady state"). */
+export const nodeRecordSchema = z.looseObject({
+  id: nodeIdSchema,
+  name: z.string().min(1).max(64),
+  url: z.string().max(512),
+  peerAddr: z.string().max(300),
+  /** The node's clock when it signed the record: a newer record replaces an older one. */
+  version: tsSchema,
+  key: publicKeySchema,
+  sig: signatureSchema,
 })
+export type NodeRecord = z.infer<typeof nodeRecordSchema>
 
 export const peerFrameSchema = z.discriminatedUnion('type', [
   z.looseObject({
@@ -76,57 +81,53 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     node: peerNodeSchema,
     mesh: meshNameSchema,
   }),
-  z.looseObject({ type: z.literal('auth'), proof: z.string().regex(/^[0-9a-f]{64}$/) }),
+  z.looseObject({
+    type: z.literal('auth'),
+    proof: z.string().regex(/^[0-9a-f]{64}$/, 'a proof is 64 lowercase hex digits'),
+    sig: signatureSchema,
+  }),
   z.looseObject({
     type: z.literal('error'),
     code: z.string().max(64),
     message: z.string().max(1024),
   }),
   z.looseObject({ type: z.literal('sync'), vector: peerVectorSchema }),
-  z.looseObject({ type: z.literal('event'), event: chatEventSchema }),
+  z.looseObject({ type: z.literal('event'), event: openEventSchema }),
   z.looseObject({
     type: z.literal('want'),
     origin: nodeIdSchema,
     from: seqSchema,
     to: seqSchema,
   }),
+  /** One node's whole local presence, signed by that node (`type` included). */
   z.looseObject({
     type: z.literal('presence'),
     node: nodeIdSchema,
     version: tsSchema,
+    key: publicKeySchema,
     /**
      * Parsed into a plain object: take it in with Object.entries, never read it by key. No
      * count bound here (the frame limit bounds it): a receiver keeps what fits its own bounds
      * and does not close the link over a node's many rooms.
      */
-    rooms: z.record(roomSchema, z.array(userSchema)),
+    rooms: z.record(roomSchema, z.array(chatUserSchema)),
     /** Optional (added in v1): the ids of the nodes this node has links to, for mesh maps. */
     links: z.array(nodeIdSchema).max(MAX_PRESENCE_LINKS).optional(),
+    sig: signatureSchema,
   }),
+  /** Someone is typing, signed by the origin node (`type` included). */
   z.looseObject({
     type: z.literal('typing'),
     origin: nodeIdSchema,
     eseq: seqSchema,
     room: roomSchema,
-    user: userSchema,
+    user: chatUserSchema,
+    key: publicKeySchema,
+    sig: signatureSchema,
   }),
   z.looseObject({
     type: z.literal('nodes'),
-    nodes: z
-      .array(
-        z.looseObject({
-          id: nodeIdSchema,
-          name: z.string().min(1).max(64),
-          url: z.string().max(512),
-          peerAddr: z.string().max(300),
-          /**
-           * Optional (this implementation's addition): the node's clock when it made the entry;
-           * 0 for an entry not heard from the node itself.
-           */
-          version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-        }),
-      )
-      .max(1024),
+    nodes: z.array(nodeRecordSchema).max(MAX_NODES_PER_FRAME),
   }),
   z.looseObject({ type: z.literal('ping'), t: z.number() }),
   z.looseObject({ type: z.literal('pong'), t: z.number() }),
@@ -153,5 +154,6 @@ export function unknownFrameType(value: unknown): string | undefined {
 }
 
 export type PeerFrame = z.infer<typeof peerFrameSchema>
+/** A peer frame as it is written to the wire. */
+export type PeerFrameInput = z.input<typeof peerFrameSchema>
 export type PeerFrameOf<T extends PeerFrame['type']> = Extract<PeerFrame, { type: T }>
-export type WireEvent = z.infer<typeof chatEventSchema>

@@ -143,16 +143,22 @@ export type ClientFrame = z.output<typeof clientFrameSchema>
 /** A client frame as it is written to the wire. */
 export type ClientFrameInput = z.input<typeof clientFrameSchema>
 
-/** One chat message as clients see it. */
+/**
+ * One chat message as clients see it: its event's fields but `kind`, and its `id`. `key` and
+ * `sig` are the origin's, `usig` the keyed user's; with them a client checks the event itself.
+ */
 export interface ChatMessage {
   room: string
   id: string
   origin: string
   seq: number
   ts: number
-  user: User
+  user: User & { key?: string | undefined }
   text: string
   cid: string
+  key: string
+  sig: string
+  usig?: string | undefined
 }
 
 export interface MeshNode {
@@ -191,6 +197,7 @@ export interface PeerStatus {
 export type ServerFrame =
   | { type: 'welcome'; protocol: 1; node: { id: string; name: string }; nodes: MeshNode[] }
   | ({ type: 'message' } & ChatMessage)
+  | { type: 'event'; room: string; event: Readonly<Record<string, unknown>> }
   | { type: 'ack'; cid: string; id: string; ts: number; ref?: string }
   | { type: 'joined'; room: string; users: OnlineUser[]; truncated: boolean; ref?: string }
   | { type: 'left'; room: string; ref?: string }

@@ -1,9 +1,8 @@
 /**
- * Schemas of the frames that carry keys and signatures (docs/protocol.md, "Keys and signatures"):
- * the keyed `user`, the client's `hello`, `prove` and `send` and the node's `challenge`; the open
- * event envelope; the peer `hello`, `auth`, `event`, `presence`, `typing` and `nodes` frames.
- * Each replaces the schema of the same frame in protocol.ts or peer-protocol.ts; the frames these
- * files do not name are unchanged. A schema checks shapes only: whether a key owns an id and a
+ * Schemas of what carries keys and signatures (docs/protocol.md, "Keys and signatures"): keys,
+ * signatures and node ids, the keyed `user`, the client's `hello`, `prove` and `send` and the
+ * node's `challenge`, and the open event envelope. The peer frames that carry them are in
+ * peer-protocol.ts. A schema checks shapes only: whether a key owns an id and a
  * signature verifies is for signatures.ts, and a keyless `hello` with an id of the keyed form is
  * the session's to refuse (with `unauthorized`, not `bad_request`).
  *
@@ -15,7 +14,6 @@ import { base64urlLength, decodeBase64url } from './base64url.ts'
 import { without, type Without } from './canonical.ts'
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './ed25519.ts'
 import { NODE_ID_PATTERN } from './keys.ts'
-import { meshNameSchema, peerNodeSchema } from './peer-protocol.ts'
 import {
   cidSchema,
   eventId,
@@ -32,6 +30,8 @@ import { MESSAGE_KIND, type SignedEvent } from './signatures.ts'
 /** A challenge nonce is base64url of 16 to 64 bytes (the protocol asks for at least 16). */
 export const MIN_NONCE_BYTES = 16
 export const MAX_NONCE_BYTES = 64
+/** The fields a `message` frame adds to its event's: a message event has neither. */
+const MESSAGE_FRAME_FIELDS = ['type', 'id'] as const
 /** An event kind: 1-64 of [A-Za-z0-9_.-]. Kinds this node does not know are kept and relayed. */
 export const EVENT_KIND_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/
 
@@ -110,7 +110,7 @@ const messageTextSchema = textSchema.max(MAX_TEXT_LENGTH)
 /**
  * The open event envelope `{kind, origin, seq, ts, key, room, user, cid, …kind's fields, usig?,
  * sig}`. Every kind passes; a `message` (the one kind whose fields a node checks) must also have a
- * valid `text`. Replaces peer-protocol.ts's `chatEventSchema`.
+ * valid `text`, and no field named like those its `message` frame adds.
  */
 export const openEventSchema = z
   .looseObject({
@@ -127,6 +127,12 @@ export const openEventSchema = z
   })
   .superRefine((event, ctx) => {
     if (event.kind !== MESSAGE_KIND) return
+    // A client gets a message as a `message` frame with the event's fields beside `type` and
+    // `id`: an event of its own with either field could not be told apart from the frame's.
+    for (const reserved of MESSAGE_FRAME_FIELDS) {
+      if (Object.hasOwn(event, reserved))
+        ctx.addIssue({ code: 'custom', message: `a message has no ${reserved}`, path: [reserved] })
+    }
     const text = messageTextSchema.safeParse(event.text)
     for (const issue of text.success ? [] : text.error.issues) {
       ctx.addIssue({ code: 'custom', message: issue.message, path: ['text'] })
@@ -143,66 +149,3 @@ export function messageFromEvent<T extends SignedEvent & { seq: number }>(
 ): Without<T, 'kind'> & { id: string } {
   return { ...without(event, ['kind']), id: eventId(event.origin, event.seq) }
 }
-
-// --- node ↔ node
-
-export const peerHelloFrameSchema = z.looseObject({
-  type: z.literal('hello'),
-  protocol: z.number(),
-  node: peerNodeSchema.extend({ id: nodeIdSchema, key: publicKeySchema }),
-  mesh: meshNameSchema,
-})
-export const peerAuthFrameSchema = z.looseObject({
-  type: z.literal('auth'),
-  proof: z.string().regex(/^[0-9a-f]{64}$/, 'a proof is 64 lowercase hex digits'),
-  sig: signatureSchema,
-})
-export const peerEventFrameSchema = z.looseObject({
-  type: z.literal('event'),
-  event: openEventSchema,
-})
-/** The bounds of today's peer-protocol.ts, kept until the frames' new bounds replace them. */
-const MAX_PRESENCE_ROOMS = 10_000
-const MAX_PRESENCE_ROOM_USERS = 10_000
-const MAX_PRESENCE_LINKS = 1024
-const MAX_NODE_RECORDS = 1024
-
-/** One node's whole local presence, signed by that node (`type` included). */
-export const presenceFrameSchema = z.looseObject({
-  type: z.literal('presence'),
-  node: nodeIdSchema,
-  version: tsSchema,
-  key: publicKeySchema,
-  rooms: z
-    .record(roomSchema, z.array(chatUserSchema).max(MAX_PRESENCE_ROOM_USERS))
-    .refine(
-      (rooms) => Object.keys(rooms).length <= MAX_PRESENCE_ROOMS,
-      `at most ${MAX_PRESENCE_ROOMS} rooms`,
-    ),
-  links: z.array(nodeIdSchema).max(MAX_PRESENCE_LINKS).optional(),
-  sig: signatureSchema,
-})
-/** Someone is typing, signed by the origin node (`type` included). */
-export const typingFrameSchema = z.looseObject({
-  type: z.literal('typing'),
-  origin: nodeIdSchema,
-  eseq: seqSchema,
-  room: roomSchema,
-  user: chatUserSchema,
-  key: publicKeySchema,
-  sig: signatureSchema,
-})
-/** One entry of `nodes`, signed by the node it describes. */
-export const nodeRecordSchema = z.looseObject({
-  id: nodeIdSchema,
-  name: z.string().min(1).max(64),
-  url: z.string().max(512),
-  peerAddr: z.string().max(300),
-  version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  key: publicKeySchema,
-  sig: signatureSchema,
-})
-export const nodesFrameSchema = z.looseObject({
-  type: z.literal('nodes'),
-  nodes: z.array(nodeRecordSchema).max(MAX_NODE_RECORDS),
-})

@@ -9,8 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type TLSSocket } from 'node:tls'
-import { encodeFrame, FrameDecoder } from '../../src/main/node/mesh/framing.ts'
+import { encodeRawFrame, FrameDecoder } from '../../src/main/node/mesh/framing.ts'
 import { meshProof } from '../../src/main/node/mesh/proof.ts'
+import { nodeIdentity, type NodeIdentity } from '../../src/main/node/node-identity.ts'
+import { signLink } from '../../src/shared/signatures.ts'
 import { loadOrCreateIdentity, type TlsIdentity } from '../../src/main/node/mesh/tls-identity.ts'
 import {
   EXPORTER_LABEL,
@@ -24,23 +26,32 @@ export interface FakeNode {
   name: string
   /** Its client WebSocket URL, as a `hello` carries it. */
   url: string
+  /** Its public key, as a `hello` carries it. */
+  key: string
 }
 
 export interface FakePeerOptions {
   /** 127.0.0.1 by default. */
   host?: string
   port: number
-  /** Who the peer says it is; a fresh random id by default. */
+  /** Who the peer says it is; by default who its identity makes it. */
   node?: Partial<FakeNode>
+  /** The key it signs with; a fresh one by default. */
+  keys?: NodeIdentity
   /** A fresh identity by default. */
   identity?: TlsIdentity
   /** How long the TLS connection may take. */
   timeoutMs?: number
 }
 
-/** A fresh node id, `fake` and 12 hex digits. */
+/** A fresh node key pair, and the id it makes. */
+export function testIdentity(): NodeIdentity {
+  return nodeIdentity(randomBytes(32))
+}
+
+/** A fresh node id, of a key nobody keeps. */
 export function randomNodeId(): string {
-  return `fake${randomBytes(6).toString('hex')}`
+  return testIdentity().id
 }
 
 /** A fresh key pair and self-signed certificate, made the way a node makes its own. */
@@ -53,18 +64,28 @@ export async function freshIdentity(nodeId = randomNodeId()): Promise<TlsIdentit
   }
 }
 
-/** A valid chat event as a peer relays it: `origin`'s event `seq` in `room`, by a keyless user. */
-export function wireEvent(origin: string, seq: number, room: string, text = `event ${seq}`) {
-  return {
+/**
+ * A valid chat event as a peer relays it: `origin`'s event `seq` in `room`, by a keyless user,
+ * signed by `origin`. `fields` change it before it is signed.
+ */
+export function wireEvent(
+  origin: NodeIdentity,
+  seq: number,
+  room: string,
+  text = `event ${seq}`,
+  fields: Record<string, unknown> = {},
+) {
+  return origin.sign({
     kind: 'message',
-    origin,
+    origin: origin.id,
     seq,
     ts: Date.now() * 1000 + seq,
     room,
     user: { id: 'user_eve01', name: 'Eve' },
     text,
-    cid: `eve-${origin}-${seq}`,
-  }
+    cid: `eve-${origin.id}-${seq}`,
+    ...fields,
+  })
 }
 
 const open = new Set<FakePeer>()
@@ -77,6 +98,8 @@ export function closeFakePeers(): void {
 export class FakePeer {
   readonly socket: TLSSocket
   readonly node: FakeNode
+  /** The key this peer signs with (its own id's, unless the test made it claim another). */
+  readonly keys: NodeIdentity
   /** Hex of this TLS session's keying material, the `exporter` a proof is bound to. */
   readonly exporter: string
   /** Every valid frame received, in order. */
@@ -94,12 +117,14 @@ export class FakePeer {
    * Takes over a TLS socket that is already encrypted (from `secureConnect`, or from a test's
    * own server's `secureConnection`, to play the listening end).
    */
-  constructor(socket: TLSSocket, node: Partial<FakeNode> = {}) {
+  constructor(socket: TLSSocket, node: Partial<FakeNode> = {}, keys = testIdentity()) {
     this.socket = socket
+    this.keys = keys
     this.node = {
-      id: node.id ?? randomNodeId(),
+      id: node.id ?? keys.id,
       name: node.name ?? 'Fake',
       url: node.url ?? 'ws://127.0.0.1:1/',
+      key: node.key ?? keys.key,
     }
     this.exporter = socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0)).toString('hex')
     // Resets and the like end in `closed`; a test asserts on that, not on the error.
@@ -118,7 +143,8 @@ export class FakePeer {
 
   /** Connects with TLS 1.3 (certificates unchecked, as nodes do) and resolves once encrypted. */
   static async connect(options: FakePeerOptions): Promise<FakePeer> {
-    const node = { ...options.node, id: options.node?.id ?? randomNodeId() }
+    const keys = options.keys ?? testIdentity()
+    const node = { ...options.node, id: options.node?.id ?? keys.id }
     const identity = options.identity ?? (await freshIdentity(node.id))
     const socket = connect({
       host: options.host ?? '127.0.0.1',
@@ -142,7 +168,7 @@ export class FakePeer {
         resolve()
       })
     })
-    return new FakePeer(socket, node)
+    return new FakePeer(socket, node, keys)
   }
 
   get isClosed(): boolean {
@@ -151,7 +177,7 @@ export class FakePeer {
 
   /** Encodes and writes one frame (any object: hostile tests send frames that break the rules). */
   send(frame: object): void {
-    this.socket.write(encodeFrame(frame))
+    this.socket.write(encodeRawFrame(frame))
   }
 
   /** Writes bytes as they are, framed or not. */
@@ -169,9 +195,18 @@ export class FakePeer {
     return meshProof(secret, mesh, this.exporter, nodeId)
   }
 
-  /** Sends `auth` with the proof for `secret` on this session (or with a proof given as is). */
+  /** The link signature this peer's key makes for `nodeId` on this TLS session. */
+  linkSig(mesh = 'default', nodeId = this.node.id): string {
+    return signLink(this.keys.signer, { mesh, exporter: this.exporter, nodeId })
+  }
+
+  /** Sends `auth` with the proof for `secret` and this peer's link signature on this session. */
   auth(secret: string, mesh = 'default', nodeId = this.node.id): void {
-    this.send({ type: 'auth', proof: this.proof(secret, mesh, nodeId) })
+    this.send({
+      type: 'auth',
+      proof: this.proof(secret, mesh, nodeId),
+      sig: this.linkSig(mesh, nodeId),
+    })
   }
 
   /**

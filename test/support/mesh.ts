@@ -6,7 +6,8 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { DB_FILE, type EventRow, toEvent, toMessage } from '../../src/main/node/store.ts'
+import { chatMessage } from '../../src/main/node/client-events.ts'
+import { type ChatEvent, DB_FILE } from '../../src/main/node/store.ts'
 import { HISTORY_MAX_LIMIT, type ChatMessage } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
 import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
@@ -209,14 +210,16 @@ export function storedEvents(
   try {
     const query =
       'room' in which
-        ? db.prepare(`SELECT * FROM events WHERE room = ? ORDER BY ts, origin`).all(which.room)
+        ? db.prepare(`SELECT body FROM events WHERE room = ? ORDER BY ts, origin`).all(which.room)
         : db
             .prepare(
-              `SELECT * FROM events WHERE origin = ? AND seq >= ? AND seq <= ? AND shown = 0
+              `SELECT body FROM events WHERE origin = ? AND seq >= ? AND seq <= ? AND shown = 0
                ORDER BY ts, origin`,
             )
             .all(which.hiddenOf, which.from, which.to)
-    return (query as unknown as EventRow[]).map((row) => toMessage(toEvent(row)))
+    return (query as unknown as { body: string }[]).map((row) =>
+      chatMessage(JSON.parse(row.body) as ChatEvent),
+    )
   } finally {
     db.close()
   }

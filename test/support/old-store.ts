@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { DB_FILE, MIGRATIONS } from '../../src/main/node/store.ts'
+import { DB_FILE, MIGRATIONS, runMigration } from '../../src/main/node/store.ts'
 
 /** An event row as every schema version holds it; `ts` may be a bigint past 2^53. */
 export interface OldEventRow {
@@ -30,7 +30,7 @@ export function writeOldStore(
   mkdirSync(dataDir, { recursive: true })
   const db = new DatabaseSync(join(dataDir, DB_FILE))
   try {
-    for (const migration of MIGRATIONS.slice(0, version)) db.exec(migration)
+    for (const migration of MIGRATIONS.slice(0, version)) runMigration(db, migration)
     db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(nodeId)
     const insert = db.prepare(
       `INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid)

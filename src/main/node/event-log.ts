@@ -10,7 +10,8 @@
  */
 import type { HybridClock } from './clock.ts'
 import type { ChatEvent, Store } from './store.ts'
-import type { User } from '../../shared/protocol.ts'
+import { MESSAGE_KIND } from '../../shared/signatures.ts'
+import type { ChatUser } from '../../shared/signed-frames.ts'
 
 /** A batch this large is committed at once instead of waiting for the next turn. */
 export const MAX_BATCH_EVENTS = 2_000
@@ -65,10 +66,11 @@ export class EventLog {
   }
 
   /**
-   * Writes a message from a local client and resolves with it once it is committed. A send
-   * with a `(user.id, cid)` already held resolves with the first event and writes nothing.
+   * Writes a message from a local client, signed by this node (with the user's `usig` inside
+   * when the user has a key: the session checked it), and resolves with it once it is committed.
+   * A send with a `(user.id, cid)` already held resolves with the first event and writes nothing.
    */
-  send(room: string, user: User, text: string, cid: string): Promise<ChatEvent> {
+  send(room: string, user: ChatUser, text: string, cid: string, usig?: string): Promise<ChatEvent> {
     const key = `${user.id}\n${cid}`
     const pending = this.#pendingSends.get(key)
     if (pending) return pending
@@ -80,16 +82,26 @@ export class EventLog {
     }
     if (existing) return Promise.resolve(existing)
 
-    const origin = this.#store.nodeId
-    const event: ChatEvent = {
-      origin,
-      seq: this.acceptedSeq(origin) + 1,
+    const identity = this.#store.identity
+    // Exactly the fields the protocol names: what the user signed, and what the node adds.
+    const event: ChatEvent = identity.sign({
+      kind: MESSAGE_KIND,
+      origin: identity.id,
+      seq: this.acceptedSeq(identity.id) + 1,
       ts: this.#options.clock.now(),
       room,
-      user: { id: user.id, name: user.name },
+      user:
+        user.key === undefined
+          ? { id: user.id, name: user.name }
+          : {
+              id: user.id,
+              name: user.name,
+              key: user.key,
+            },
       text,
       cid,
-    }
+      ...(usig === undefined ? {} : { usig }),
+    })
     return this.#pending(event)
   }
 

@@ -21,6 +21,7 @@ export class NodeMetrics {
   readonly meshEventsSent: Counter<'peer'>
   readonly meshFramesSent: Counter
   readonly meshUnknownFrames: Counter
+  readonly meshRefused: Counter<'what'>
   readonly linksUp: Gauge
   readonly internalErrors: Counter<'scope'>
   readonly earlyEvents: Gauge
@@ -68,6 +69,12 @@ export class NodeMetrics {
     this.meshUnknownFrames = new Counter({
       name: 'palaver_mesh_unknown_frames_total',
       help: 'Frames of a type this node does not know, received on authenticated peer links and dropped',
+      registers,
+    })
+    this.meshRefused = new Counter({
+      name: 'palaver_mesh_refused_total',
+      help: 'Events, presence, typing frames and node records from peers whose signatures did not hold, dropped, by what they were',
+      labelNames: ['what'],
       registers,
     })
     this.linksUp = new Gauge({

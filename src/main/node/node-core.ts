@@ -12,7 +12,8 @@ import { NodeMetrics } from './metrics.ts'
 import type { NodeOptions } from './options.ts'
 import { type EventId, Rooms } from './rooms.ts'
 import type { Session } from './session.ts'
-import { type ChatEvent, Store, toMessage } from './store.ts'
+import { clientFrame, encodeServerFrame } from './client-events.ts'
+import { type ChatEvent, Store } from './store.ts'
 
 export class NodeCore {
   readonly options: NodeOptions
@@ -122,19 +123,19 @@ export class NodeCore {
   }
 
   publishTyping(room: string, user: User): void {
-    const frame = Buffer.from(JSON.stringify({ type: 'typing', room, user }))
+    const frame = encodeServerFrame({ type: 'typing', room, user })
     // The typist's own sessions do not need to hear it.
     this.rooms.publish(room, [frame], (member) => member.user.id === user.id)
   }
 
   /** Tells every session the mesh's nodes changed (for failover lists). */
   publishNodes(nodes: MeshNode[]): void {
-    const frame = Buffer.from(JSON.stringify({ type: 'nodes', nodes }))
+    const frame = encodeServerFrame({ type: 'nodes', nodes })
     for (const session of this.sessions) if (session.welcomed) session.deliver([frame])
   }
 
   #publish(room: string, frame: ServerFrame): void {
-    this.rooms.publish(room, [Buffer.from(JSON.stringify(frame))])
+    this.rooms.publish(room, [encodeServerFrame(frame)])
   }
 
   sessionOpened(session: Session): void {
@@ -161,7 +162,7 @@ export class NodeCore {
       if (event.origin === this.nodeId) local++
       reached.set(event.origin, Math.max(reached.get(event.origin) ?? 0, event.seq))
       if (hidden.has(event)) continue // a second copy of one send: clients have the first
-      const frame = Buffer.from(JSON.stringify({ type: 'message', ...toMessage(event) }))
+      const frame = encodeServerFrame(clientFrame(event))
       let batch = byRoom.get(event.room)
       if (!batch) byRoom.set(event.room, (batch = { frames: [], ids: [] }))
       batch.frames.push(frame)

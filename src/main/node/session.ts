@@ -33,6 +33,7 @@ import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
+import { chatMessage, clientFrame, encodeServerFrame, isMessage } from './client-events.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -175,14 +176,14 @@ export class Session implements Member {
    */
   #reply(frames: ServerFrame[]): void {
     if (this.#fallenBehind()) return
-    const encoded = frames.map((frame) => Buffer.from(JSON.stringify(frame)))
+    const encoded = frames.map(encodeServerFrame)
     const bytes = encoded.reduce((sum, b) => sum + b.length, 0)
     this.#replyAllowance = Math.min(MAX_REPLY_ALLOWANCE_BYTES, this.#replyAllowance + bytes)
     this.#write(encoded)
   }
 
   send(frame: ServerFrame): void {
-    this.deliver([Buffer.from(JSON.stringify(frame))])
+    this.deliver([encodeServerFrame(frame)])
   }
 
   /**
@@ -335,7 +336,7 @@ export class Session implements Member {
     const page: Page = since
       ? store.missing(room, since, MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
-    this.#backlogLimiter.charge(page.messages.length)
+    this.#backlogLimiter.charge(page.events.length)
     // The backlog is read, the session joins and the backlog is queued in one turn of the event
     // loop, and events reach rooms only once committed: so backlog and live stream neither
     // overlap nor leave a hole. What `since` covers that this node does not hold yet is kept
@@ -343,13 +344,13 @@ export class Session implements Member {
     this.#rooms.add(room)
     const cameOnline = rooms.join(room, this, since, held)
     this.#reply([
-      ...page.messages.map((message): ServerFrame => ({ type: 'message', ...message })),
+      ...page.events.map(clientFrame),
       withRef(
         { type: 'joined', room, users: this.#core.roomUsers(room), truncated: page.more },
         frame.ref,
       ),
     ])
-    this.#core.metrics.delivered.inc(page.messages.length)
+    this.#core.metrics.delivered.inc(page.events.length)
     if (cameOnline) this.#core.presenceChanged(room)
   }
 
@@ -396,12 +397,11 @@ export class Session implements Member {
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
       page = store.before(frame.room, before, limit)
     }
-    this.#backlogLimiter.charge(page.messages.length)
+    this.#backlogLimiter.charge(page.events.length)
+    // History pages hold messages; events of other kinds reach a client live and in backlogs.
+    const messages = page.events.filter(isMessage).map(chatMessage)
     this.#reply([
-      withRef(
-        { type: 'history', room: frame.room, messages: page.messages, hasMore: page.more },
-        frame.ref,
-      ),
+      withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])
   }
 

@@ -1,49 +1,57 @@
 /**
- * The node's durable log of chat events in SQLite (Node's built-in `node:sqlite`, WAL mode,
+ * The node's durable log of events in SQLite (Node's built-in `node:sqlite`, WAL mode,
  * synchronous=FULL so a commit that returned is on disk).
  *
- * Events are keyed by (origin, seq). The node's own id lives in the same file, so a fresh data
- * directory means a new id and a seq is never reused under an id (docs/architecture.md, invariant 4).
- * Every method is synchronous; batching writes into one transaction is `EventLog`'s job.
+ * Events are keyed by (origin, seq) and kept as received: the whole signed event as canonical
+ * JSON (`body`), whatever its kind and fields, with the columns queries need beside it (docs/
+ * protocol.md, "An open envelope"). The node's secret key lives in the same file, so a fresh data
+ * directory means a new key, a new id, and a seq is never reused under an id (docs/architecture.md,
+ * invariant 4). Every method is synchronous; batching writes into one transaction is `EventLog`'s
+ * job.
  *
  * One send, two events: two nodes cut off from each other may each accept the same resend
  * (same user id and cid). Both events are kept (vectors stay equal), but only the first this
  * node stored is `shown`: clients get one message per (user.id, cid), live, in a backlog and in
  * history alike (docs/protocol.md, "Guarantees to a client", 4).
  */
-import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import type { ChatMessage, User, Vector } from '../../shared/protocol.ts'
-import { eventId } from '../../shared/protocol.ts'
+import { decodeBase64url, encodeBase64url } from '../../shared/base64url.ts'
+import { canonical } from '../../shared/canonical.ts'
+import { SECRET_KEY_BYTES } from '../../shared/ed25519.ts'
+import { generateSecretKey } from '../../shared/keys.ts'
+import type { Vector } from '../../shared/protocol.ts'
+import { checkEvent, MESSAGE_KIND } from '../../shared/signatures.ts'
+import { openEventSchema, type OpenEvent } from '../../shared/signed-frames.ts'
+import { nodeIdentity, type NodeIdentity } from './node-identity.ts'
+import { nativeEd25519 } from './signing-native.ts'
 
-/** One chat event as the log holds it and the mesh carries it. */
-export interface ChatEvent {
-  origin: string
-  seq: number
-  ts: number
-  room: string
-  user: User
-  text: string
-  cid: string
-}
+/** One event as the log holds it and the mesh carries it: signed by its origin, any kind. */
+export type ChatEvent = OpenEvent
 
 export interface Page {
-  messages: ChatMessage[]
-  /** Whether older messages exist than the first one returned. */
+  /** Events of every kind, oldest first. */
+  events: ChatEvent[]
+  /** Whether older events exist than the first one returned. */
   more: boolean
 }
 
 export const DB_FILE = 'palaver.db'
 /** The largest ts the store holds: node:sqlite reads no larger integer into a number. */
 export const MAX_TS = Number.MAX_SAFE_INTEGER
+/** The meta row that holds the node's Ed25519 secret key (base64url of its 32-byte seed). */
+const SECRET_KEY_META = 'node_secret_key'
+
+/** One step of the schema: SQL, or a function for a step SQL alone cannot take. */
+export type Migration = string | ((db: DatabaseSync) => void)
+
 /**
  * The schema's history, oldest first: migration `i` takes a store of version `i` to `i + 1`
  * (`PRAGMA user_version`). A store is opened by running, in one transaction, every migration
  * from its version on; a store newer than the last is refused. Append, never edit.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 0 → 1: events and meta.
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE events (
@@ -67,25 +75,127 @@ export const MIGRATIONS: readonly string[] = [
      WHERE first.user_id = events.user_id AND first.cid = events.cid
        AND (first.ts < events.ts OR (first.ts = events.ts AND first.origin < events.origin))
    );`,
+  // 3 → 4: node keys and the open envelope.
+  (db) => adoptUnsignedHistory(db),
 ]
 const SCHEMA_VERSION = MIGRATIONS.length
 
-/** One row of the `events` table (the columns of COLUMNS). */
-export interface EventRow {
-  origin: string
-  seq: number
-  ts: number
-  room: string
-  user_id: string
-  user_name: string
-  text: string
-  cid: string
+/** Runs one migration on `db` (tests build stores of old versions with it). */
+export function runMigration(db: DatabaseSync, migration: Migration): void {
+  if (typeof migration === 'string') db.exec(migration)
+  else migration(db)
 }
 
-const COLUMNS = 'origin, seq, ts, room, user_id, user_name, text, cid'
+/**
+ * Migration 3 → 4. The node gets its Ed25519 key (and with it a new id), every event gets its
+ * `kind` and its signed `body`. Events stored before there were keys carry no signature that
+ * anyone could check, so this node re-issues each of them as an event of its own, signed by its
+ * new key, in display order and with its old ts, room, user, text and cid; the unsigned rows go.
+ * Every node of an upgraded mesh does the same, and the copies of one old message from several
+ * nodes share (user.id, cid): clients are shown one of them (guarantee 4). A row that could not
+ * be signed as a valid event today (a user id of the keyed form, a text the rules now refuse) is
+ * left out and logged by count in the `meta` row `unsigned_rows_dropped`.
+ */
+function adoptUnsignedHistory(db: DatabaseSync): void {
+  db.exec(`ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT '${MESSAGE_KIND}';
+           ALTER TABLE events ADD COLUMN body TEXT`)
+  const secretKey = generateSecretKey()
+  const identity = nodeIdentity(secretKey)
+  db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(
+    SECRET_KEY_META,
+    encodeBase64url(secretKey),
+  )
+  db.exec("DELETE FROM meta WHERE key = 'node_id'")
+  const old = db
+    .prepare(
+      `SELECT ts, room, user_id, user_name, text, cid FROM events WHERE body IS NULL
+       ORDER BY ts, origin`,
+    )
+    .all() as {
+    ts: number
+    room: string
+    user_id: string
+    user_name: string
+    text: string
+    cid: string
+  }[]
+  db.exec('DELETE FROM events WHERE body IS NULL')
+  const insert = insertStatement(db)
+  const cidTaken = db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
+  let seq = 0
+  let lastTs = 0
+  let dropped = 0
+  for (const row of old) {
+    const ts = Math.min(MAX_TS, Math.max(row.ts, lastTs + 1))
+    const event = signedEvent(identity, {
+      kind: MESSAGE_KIND,
+      origin: identity.id,
+      seq: seq + 1,
+      ts,
+      room: row.room,
+      user: { id: row.user_id, name: row.user_name },
+      cid: row.cid,
+      text: row.text,
+    })
+    if (!event) {
+      dropped++
+      continue
+    }
+    insertEvent(insert, event, cidTaken.get(row.user_id, row.cid) === undefined)
+    seq++
+    lastTs = ts
+  }
+  if (dropped > 0) {
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('unsigned_rows_dropped', ?)").run(
+      String(dropped),
+    )
+  }
+}
+
+/** `fields` signed by the node, if the result is an event every node would accept. */
+function signedEvent(
+  identity: NodeIdentity,
+  fields: Readonly<Record<string, unknown>>,
+): ChatEvent | undefined {
+  try {
+    const parsed = openEventSchema.safeParse(identity.sign(fields))
+    if (!parsed.success || !checkEvent(parsed.data, nativeEd25519).ok) return undefined
+    return parsed.data
+  } catch {
+    return undefined // no canonical form
+  }
+}
+
+function insertStatement(db: DatabaseSync): StatementSync {
+  return db.prepare(
+    `INSERT INTO events (origin, seq, ts, room, user_id, user_name, text, cid, shown, kind, body)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+}
+
+function insertEvent(insert: StatementSync, e: ChatEvent, shown: boolean): void {
+  insert.run(
+    e.origin,
+    e.seq,
+    e.ts,
+    e.room,
+    e.user.id,
+    e.user.name,
+    typeof e.text === 'string' ? e.text : '',
+    e.cid,
+    shown ? 1 : 0,
+    e.kind,
+    canonical(e),
+  )
+}
+
+/** The event a row's `body` holds (every row has one from schema 4 on). */
+function eventOf(row: { body: string }): ChatEvent {
+  return JSON.parse(row.body) as ChatEvent
+}
 
 export class Store {
-  readonly nodeId: string
+  readonly identity: NodeIdentity
   readonly #db: DatabaseSync
   readonly #vector = new Map<string, number>()
   #count: number
@@ -107,7 +217,7 @@ export class Store {
     this.#db.exec('PRAGMA synchronous = FULL')
     this.#db.exec('PRAGMA busy_timeout = 5000')
     this.#migrate()
-    this.nodeId = this.#loadNodeId()
+    this.identity = this.#loadIdentity()
 
     for (const row of this.#db
       .prepare('SELECT origin, MAX(seq) AS seq FROM events GROUP BY origin')
@@ -121,31 +231,33 @@ export class Store {
     this.#count = totals.n
     this.#maxTs = totals.ts ?? 0
 
-    this.#insert = this.#db.prepare(
-      `INSERT INTO events (${COLUMNS}, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    this.#byId = this.#db.prepare(`SELECT ${COLUMNS} FROM events WHERE origin = ? AND seq = ?`)
+    this.#insert = insertStatement(this.#db)
+    this.#byId = this.#db.prepare('SELECT body FROM events WHERE origin = ? AND seq = ?')
     this.#byCid = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE user_id = ? AND cid = ?
+      `SELECT body FROM events WHERE user_id = ? AND cid = ?
        ORDER BY shown DESC, ts, origin LIMIT 1`,
     )
     this.#cidTaken = this.#db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
     this.#latest = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? AND shown = 1
+      `SELECT body, ts, origin FROM events WHERE room = ? AND shown = 1
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#before = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events
+      `SELECT body, ts, origin FROM events
        WHERE room = ? AND shown = 1 AND (ts < ? OR (ts = ? AND origin < ?))
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#originAfter = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE room = ? AND origin = ? AND seq > ? AND shown = 1
+      `SELECT body, ts, origin FROM events WHERE room = ? AND origin = ? AND seq > ? AND shown = 1
        ORDER BY seq DESC LIMIT ?`,
     )
     this.#range = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq`,
+      'SELECT body FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq',
     )
+  }
+
+  get nodeId(): string {
+    return this.identity.id
   }
 
   #migrate(): void {
@@ -158,7 +270,7 @@ export class Store {
     if (version === SCHEMA_VERSION) return
     this.#db.exec('BEGIN')
     try {
-      for (const migration of MIGRATIONS.slice(version)) this.#db.exec(migration)
+      for (const migration of MIGRATIONS.slice(version)) runMigration(this.#db, migration)
       this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
       this.#db.exec('COMMIT')
     } catch (error) {
@@ -167,13 +279,12 @@ export class Store {
     }
   }
 
-  #loadNodeId(): string {
-    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'node_id'").get() as
+  #loadIdentity(): NodeIdentity {
+    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(SECRET_KEY_META) as
       { value: string } | undefined
-    if (row) return row.value
-    const id = randomBytes(10).toString('hex')
-    this.#db.prepare("INSERT INTO meta (key, value) VALUES ('node_id', ?)").run(id)
-    return id
+    const secretKey = row && decodeBase64url(row.value, SECRET_KEY_BYTES)
+    if (!secretKey) throw new Error(`the store's ${SECRET_KEY_META} is missing or damaged`)
+    return nodeIdentity(secretKey)
   }
 
   /** For each origin, the highest seq held (there are no gaps below it). */
@@ -208,17 +319,7 @@ export class Store {
         // Inside the transaction, so an earlier copy in this very batch counts too.
         const shown = this.#cidTaken.get(e.user.id, e.cid) === undefined
         if (!shown) hidden.add(e)
-        this.#insert.run(
-          e.origin,
-          e.seq,
-          e.ts,
-          e.room,
-          e.user.id,
-          e.user.name,
-          e.text,
-          e.cid,
-          shown ? 1 : 0,
-        )
+        insertEvent(this.#insert, e, shown)
       }
       this.#db.exec('COMMIT')
     } catch (error) {
@@ -234,38 +335,38 @@ export class Store {
   }
 
   get(origin: string, seq: number): ChatEvent | undefined {
-    const row = this.#byId.get(origin, seq) as EventRow | undefined
-    return row && toEvent(row)
+    const row = this.#byId.get(origin, seq) as { body: string } | undefined
+    return row && eventOf(row)
   }
 
   /** The event a user sent with this cid, the shown one when there are several (idempotent send). */
   findByCid(userId: string, cid: string): ChatEvent | undefined {
-    const row = this.#byCid.get(userId, cid) as EventRow | undefined
-    return row && toEvent(row)
+    const row = this.#byCid.get(userId, cid) as { body: string } | undefined
+    return row && eventOf(row)
   }
 
   /** The events of one origin with seq in [from, to], in seq order. */
   range(origin: string, from: number, to: number): ChatEvent[] {
-    return (this.#range.all(origin, from, to) as unknown as EventRow[]).map(toEvent)
+    return (this.#range.all(origin, from, to) as unknown as { body: string }[]).map(eventOf)
   }
 
-  /** The newest `limit` messages of a room, oldest first. */
+  /** The newest `limit` events of a room, oldest first. */
   latest(room: string, limit: number): Page {
-    return page(this.#latest.all(room, limit + 1) as unknown as EventRow[], limit)
+    return page(this.#latest.all(room, limit + 1) as unknown as PageRow[], limit)
   }
 
-  /** The `limit` messages of a room just older than `before`, oldest first. */
+  /** The `limit` events of a room just older than `before`, oldest first. */
   before(room: string, before: ChatEvent, limit: number): Page {
     const rows = this.#before.all(room, before.ts, before.ts, before.origin, limit + 1)
-    return page(rows as unknown as EventRow[], limit)
+    return page(rows as unknown as PageRow[], limit)
   }
 
   /**
-   * The messages of a room that `since` does not cover, oldest first; past `limit`, the newest
+   * The events of a room that `since` does not cover, oldest first; past `limit`, the newest
    * `limit` of them with `more` set.
    */
   missing(room: string, since: ReadonlyMap<string, number>, limit: number): Page {
-    const rows: EventRow[] = []
+    const rows: PageRow[] = []
     // A client may name up to 1024 origins; only those this store holds can need a query.
     const known = [...since.keys()].filter((origin) => this.#vector.has(origin))
     for (const origin of known) {
@@ -275,15 +376,15 @@ export class Store {
           origin,
           since.get(origin) ?? 0,
           limit + 1,
-        ) as unknown as EventRow[]),
+        ) as unknown as PageRow[]),
       )
     }
     const others = this.#db.prepare(
-      `SELECT ${COLUMNS} FROM events
+      `SELECT body, ts, origin FROM events
        WHERE room = ? AND shown = 1 AND origin NOT IN (${known.map(() => '?').join(',')})
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
-    rows.push(...(others.all(room, ...known, limit + 1) as unknown as EventRow[]))
+    rows.push(...(others.all(room, ...known, limit + 1) as unknown as PageRow[]))
     rows.sort((a, b) => b.ts - a.ts || (a.origin < b.origin ? 1 : a.origin > b.origin ? -1 : 0))
     return page(rows, limit)
   }
@@ -293,39 +394,14 @@ export class Store {
   }
 }
 
+/** A row of a page query: the event and its display order. */
+interface PageRow {
+  body: string
+  ts: number
+  origin: string
+}
+
 /** Rows newest first, up to limit + 1 of them, to a page oldest first. */
-function page(rows: EventRow[], limit: number): Page {
-  const more = rows.length > limit
-  return {
-    messages: rows
-      .slice(0, limit)
-      .reverse()
-      .map((row) => toMessage(toEvent(row))),
-    more,
-  }
-}
-
-export function toEvent(row: EventRow): ChatEvent {
-  return {
-    origin: row.origin,
-    seq: row.seq,
-    ts: row.ts,
-    room: row.room,
-    user: { id: row.user_id, name: row.user_name },
-    text: row.text,
-    cid: row.cid,
-  }
-}
-
-export function toMessage(event: ChatEvent): ChatMessage {
-  return {
-    room: event.room,
-    id: eventId(event.origin, event.seq),
-    origin: event.origin,
-    seq: event.seq,
-    ts: event.ts,
-    user: event.user,
-    text: event.text,
-    cid: event.cid,
-  }
+function page(rows: PageRow[], limit: number): Page {
+  return { events: rows.slice(0, limit).reverse().map(eventOf), more: rows.length > limit }
 }

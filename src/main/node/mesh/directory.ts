@@ -10,6 +10,7 @@
  * out records for any newcomer would never settle: a record pushed out here comes back from a
  * neighbour that still holds it and pushes out another, around and around the mesh.
  */
+import type { NodeRecord } from '../../../shared/peer-protocol.ts'
 import { encodeFrame } from './framing.ts'
 
 /** Records kept; past this only a linked node's record gets in (see above). */
@@ -23,17 +24,8 @@ export const NODES_FRAME_MAX_RECORDS = 256
 /** Bytes of records in one `nodes` frame: far under the 4 MiB frame limit. */
 export const NODES_FRAME_MAX_BYTES = 256 * 1024
 
-export interface DirectoryEntry {
-  id: string
-  name: string
-  url: string
-  peerAddr: string
-  /** The node's clock when it made this record (0: not from the node itself). */
-  version: number
-}
-
 interface Held {
-  entry: DirectoryEntry
+  record: NodeRecord
   heardAt: number
 }
 
@@ -58,29 +50,35 @@ export class NodeDirectory {
     return this.#held.size
   }
 
-  get(id: string): DirectoryEntry | undefined {
-    return this.#held.get(id)?.entry
+  get(id: string): NodeRecord | undefined {
+    return this.#held.get(id)?.record
   }
 
-  values(): DirectoryEntry[] {
-    return [...this.#held.values()].map((held) => held.entry)
+  values(): NodeRecord[] {
+    return [...this.#held.values()].map((held) => held.record)
+  }
+
+  /** Whether `record` would replace the one held of its node (or is of a node not held). */
+  isNewer(record: NodeRecord): boolean {
+    return (this.#held.get(record.id)?.record.version ?? 0) < record.version
   }
 
   /**
-   * Takes in records; returns those that were new or newer than the one held (to pass on). A
-   * known node's record is replaced only by a newer one that node made: with "last heard wins",
-   * two nodes relaying different records of one node at the same moment would swap them forever.
+   * Takes in records, already verified as signed by the nodes they describe; returns those that
+   * were new or newer than the one held (to pass on). A known node's record is replaced only by a
+   * newer one: with "last heard wins", two nodes relaying different records of one node at the
+   * same moment would swap them forever.
    */
-  learn(entries: readonly DirectoryEntry[]): DirectoryEntry[] {
-    const changed: DirectoryEntry[] = []
-    for (const { id, name, url, peerAddr, version } of entries) {
-      const held = this.#held.get(id)
-      if (held && version <= held.entry.version) continue
-      if (!held && this.#held.size >= MAX_DIRECTORY_NODES && !this.#makeRoomFor(id)) continue
-      const entry = { id, name, url, peerAddr, version }
+  learn(records: readonly NodeRecord[]): NodeRecord[] {
+    const changed: NodeRecord[] = []
+    for (const record of records) {
+      const { id } = record
+      if (!this.isNewer(record)) continue
+      if (!this.#held.has(id) && this.#held.size >= MAX_DIRECTORY_NODES && !this.#makeRoomFor(id))
+        continue
       this.#held.delete(id) // re-inserted last: heard most recently
-      this.#held.set(id, { entry, heardAt: this.#now() })
-      changed.push(entry)
+      this.#held.set(id, { record, heardAt: this.#now() })
+      changed.push(record)
     }
     return changed
   }
@@ -111,9 +109,9 @@ export class NodeDirectory {
 }
 
 /** `entries` as `nodes` frames within `NODES_FRAME_MAX_RECORDS` and `NODES_FRAME_MAX_BYTES`. */
-export function nodesFrames(entries: readonly DirectoryEntry[]): Buffer[] {
+export function nodesFrames(entries: readonly NodeRecord[]): Buffer[] {
   const frames: Buffer[] = []
-  let batch: DirectoryEntry[] = []
+  let batch: NodeRecord[] = []
   let bytes = 0
   for (const entry of entries) {
     const size = Buffer.byteLength(JSON.stringify(entry)) + 1

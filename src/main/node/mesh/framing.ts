@@ -2,7 +2,7 @@
  * Peer frames on a byte stream: a 4-byte unsigned big-endian length N (1 ≤ N ≤ limit), then N
  * bytes of UTF-8 JSON. The decoder takes chunks cut anywhere and yields whole frames.
  */
-import { MAX_PEER_FRAME_BYTES } from '../../../shared/peer-protocol.ts'
+import { MAX_PEER_FRAME_BYTES, type PeerFrameInput } from '../../../shared/peer-protocol.ts'
 
 export class FrameError extends Error {
   override name = 'FrameError'
@@ -10,9 +10,20 @@ export class FrameError extends Error {
 
 const HEADER_BYTES = 4
 
-/** Encodes one frame. Encode once, write the same buffer to every link. */
-export function encodeFrame(frame: object): Buffer {
-  const body = Buffer.from(JSON.stringify(frame), 'utf8')
+/**
+ * Encodes one peer frame (typed: only a frame of the protocol gets through). Encode once, write
+ * the same buffer to every link.
+ */
+export function encodeFrame(frame: PeerFrameInput): Buffer {
+  return encodeRawFrame(frame)
+}
+
+/**
+ * Encodes any JSON value as a frame, for tests that play a hostile peer. Throws `FrameError`
+ * past the frame limit.
+ */
+export function encodeRawFrame(value: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(value), 'utf8')
   if (body.length > MAX_PEER_FRAME_BYTES)
     throw new FrameError(`frame of ${body.length} bytes is over the limit`)
   const out = Buffer.allocUnsafe(HEADER_BYTES + body.length)
@@ -25,7 +36,7 @@ export function encodeFrame(frame: object): Buffer {
  * Like `encodeFrame`, but undefined for a frame over the limit: for a frame passed on as it was
  * received, whose encoding may come out longer than the bytes it arrived as.
  */
-export function tryEncodeFrame(frame: object): Buffer | undefined {
+export function tryEncodeFrame(frame: PeerFrameInput): Buffer | undefined {
   try {
     return encodeFrame(frame)
   } catch (error) {

@@ -21,6 +21,10 @@ import { contain, type ErrorSink } from '../containment.ts'
 import type { Logger } from '../logger.ts'
 import { encodeFrame, FrameDecoder, FrameError } from './framing.ts'
 import { meshProof, proofMatches } from './proof.ts'
+import type { Signer } from '../../../shared/ed25519.ts'
+import { keyOwnsNodeId } from '../../../shared/keys.ts'
+import { signLink, verifyLink } from '../../../shared/signatures.ts'
+import { nativeEd25519 } from '../signing-native.ts'
 
 /** TLS 1.3 treats no exporter context and an empty one alike (RFC 8446, 7.5). */
 const NO_CONTEXT = Buffer.alloc(0)
@@ -37,6 +41,8 @@ export interface NodeInfo {
   name: string
   /** The node's client WebSocket URL. */
   url: string
+  /** The node's public key (base64url): `id` is its hash. */
+  key: string
 }
 
 /** The link's timings, in ms (the node's `meshTimings`). */
@@ -52,6 +58,8 @@ export interface LinkOptions {
   /** True when this node dialled the link. */
   initiator: boolean
   self: NodeInfo
+  /** Signs with this node's key (the handshake's `sig`). */
+  signer: Signer
   mesh: string
   secret: string
   logger: Logger
@@ -100,10 +108,15 @@ export class PeerLink {
       options.timings.handshakeTimeoutMs,
     )
 
-    const { self, mesh, secret } = options
-    this.send(encodeFrame({ type: 'hello', protocol: PROTOCOL_VERSION, node: self, mesh }))
+    const { self, mesh, secret, signer } = options
+    const exporter = this.#exporter
+    this.send(encodeFrame({ type: 'hello', protocol: PROTOCOL_VERSION, node: { ...self }, mesh }))
     this.send(
-      encodeFrame({ type: 'auth', proof: meshProof(secret, mesh, this.#exporter, self.id) }),
+      encodeFrame({
+        type: 'auth',
+        proof: meshProof(secret, mesh, exporter, self.id),
+        sig: signLink(signer, { mesh, exporter, nodeId: self.id }),
+      }),
     )
   }
 
@@ -225,12 +238,30 @@ export class PeerLink {
         if (frame.node.id === self.id) {
           return this.close('own id', { code: 'self', message: 'a node does not link to itself' })
         }
-        this.remote = { id: frame.node.id, name: frame.node.name, url: frame.node.url }
+        const { id, name, url, key } = frame.node
+        if (!keyOwnsNodeId(key, id)) {
+          return this.close('id not of its key', {
+            code: 'unauthorized',
+            message: 'a node id is the hash of its key',
+          })
+        }
+        this.remote = { id, name, url, key }
         return
       }
       case 'auth': {
         if (!this.remote)
           return this.close('auth before hello', { code: 'bad_hello', message: 'hello first' })
+        const binding = { mesh, exporter: this.#exporter, nodeId: this.remote.id }
+        if (!verifyLink(binding, this.remote.key, frame.sig, nativeEd25519)) {
+          this.#options.logger.warn(
+            { addr: this.addr, peer: this.remote.id },
+            'peer failed the link signature: it does not hold the key of the id it claims',
+          )
+          return this.close('wrong signature', {
+            code: 'unauthorized',
+            message: 'the link signature does not verify',
+          })
+        }
         if (!proofMatches(frame.proof, secret, mesh, this.#exporter, this.remote.id)) {
           this.#options.logger.warn(
             { addr: this.addr, peer: this.remote.id },

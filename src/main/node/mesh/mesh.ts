@@ -17,25 +17,29 @@ import { backoffDelay } from '../../../shared/backoff.ts'
 import { isClientUrl } from '../../../shared/client-url.ts'
 import {
   MAX_PRESENCE_LINKS,
+  type NodeRecord,
   type PeerFrame,
   type PeerFrameOf,
 } from '../../../shared/peer-protocol.ts'
+import {
+  checkEvent,
+  EVENT_REFUSALS,
+  verifyNodeRecord,
+  verifyPresence,
+  verifyTyping,
+} from '../../../shared/signatures.ts'
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
 import { contain } from '../containment.ts'
 import type { NodeCore } from '../node-core.ts'
 import { PendingConnections } from '../pending-connections.ts'
 import type { ChatEvent } from '../store.ts'
-import {
-  DIRECTORY_REFRESH_MS,
-  type DirectoryEntry,
-  NodeDirectory,
-  nodesFrames,
-} from './directory.ts'
+import { DIRECTORY_REFRESH_MS, NodeDirectory, nodesFrames } from './directory.ts'
 import { encodeFrame, tryEncodeFrame } from './framing.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
 import type { MeshTimings } from '../options.ts'
 import { announcedRooms, PRESENCE_MIN_GAP_MS, PresenceTable } from './presence.ts'
 import { Relay } from './relay.ts'
+import { nativeEd25519 } from '../signing-native.ts'
 import { Throttle } from './throttle.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
@@ -50,6 +54,11 @@ export const MAX_TYPING_ORIGINS = 1_000
 export const MAX_LISTED_NODES = 100
 /** Clients hear that the list of nodes changed at most this often. */
 export const NODES_PUBLISH_MIN_GAP_MS = 1_000
+
+/** What a peer sent that failed verification (the label of `palaver_mesh_refused_total`). */
+type RefusedKind = 'event' | 'presence' | 'typing' | 'record'
+/** A refused frame is logged at most this often (they are all counted). */
+const REFUSAL_LOG_GAP_MS = 60_000
 
 /** A configured peer address and the link this node keeps to it. */
 interface Dialer {
@@ -106,6 +115,7 @@ export class Mesh {
   readonly #nodesPublication = new Throttle(NODES_PUBLISH_MIN_GAP_MS, () =>
     contain(this.#core, 'timer', 'list of nodes', () => this.#publishNodes()),
   )
+  #refusalLoggedAt = -Infinity
   /** Rooms the last announcement left out (logged when that starts). */
   #roomsOmitted = 0
   #closed = false
@@ -124,6 +134,9 @@ export class Mesh {
       sink: this.#core,
       onEventSent: (link, count) =>
         this.#core.metrics.meshEventsSent.inc({ peer: link.remote?.id ?? '' }, count),
+      verify: (event) => checkEvent(event, nativeEd25519),
+      onRefused: (link, event, reason) =>
+        this.#refused(link, 'event', EVENT_REFUSALS[reason], event.origin),
     })
     this.#server = createServer({
       key: options.identity.key,
@@ -153,7 +166,22 @@ export class Mesh {
   }
 
   get #self(): NodeInfo {
-    return { id: this.#core.nodeId, name: this.#core.options.name, url: this.#core.clientUrl }
+    const { id, key } = this.#core.store.identity
+    return { id, key, name: this.#core.options.name, url: this.#core.clientUrl }
+  }
+
+  /**
+   * A frame from `link` failed verification and was dropped (counted, and logged at most once a
+   * minute per kind: a hostile peer must not fill the log).
+   */
+  #refused(link: PeerLink, what: RefusedKind, reason: string, claimed: string): void {
+    this.#core.metrics.meshRefused.inc({ what })
+    if (Date.now() - this.#refusalLoggedAt < REFUSAL_LOG_GAP_MS) return
+    this.#refusalLoggedAt = Date.now()
+    this.#core.logger.warn(
+      { peer: link.remote?.id, what, claimed, reason },
+      'dropped a frame whose signature does not hold (more are only counted for a minute)',
+    )
   }
 
   /** Listens on the peer port and starts dialling the configured peers. Resolves with the port. */
@@ -378,6 +406,7 @@ export class Mesh {
       timings: this.#options.timings,
       initiator,
       self: this.#self,
+      signer: this.#core.store.identity.signer,
       mesh: this.#core.options.mesh,
       secret: this.#core.options.secret,
       logger: this.#core.logger,
@@ -429,8 +458,6 @@ export class Mesh {
     // the other end takes no more); the others only what changed.
     const records = this.#recordsUpFirst().map(({ record }) => record)
     for (const frame of nodesFrames([this.#ownRecord(), ...records])) link.send(frame)
-    // The hello only fills a gap: the node's own versioned record came in its `nodes` frames.
-    this.#learn([{ ...remote, peerAddr: '', version: 0 }])
     this.#nodesMaybeChanged()
   }
 
@@ -492,16 +519,7 @@ export class Mesh {
       case 'typing':
         return this.#onTyping(link, frame)
       case 'nodes':
-        this.#learn(
-          frame.nodes.map(({ id, name, url, peerAddr, version }) => ({
-            id,
-            name,
-            url,
-            peerAddr,
-            version: version ?? 0,
-          })),
-        )
-        return
+        return this.#learn(link, frame.nodes)
     }
   }
 
@@ -544,19 +562,23 @@ export class Mesh {
       )
     }
     this.#roomsOmitted = omitted
-    const frame = {
-      type: 'presence',
+    const frame = this.#core.store.identity.sign({
+      type: 'presence' as const,
       node: this.#core.nodeId,
       // The clock is strictly increasing, even across restarts: every announcement is newer.
       version: this.#core.clock.now(),
       rooms,
       links: [...this.#links.keys()].slice(0, MAX_PRESENCE_LINKS),
-    }
+    })
     this.#flood(encodeFrame(frame))
   }
 
   #onPresence(link: PeerLink, frame: PeerFrameOf<'presence'>): void {
     if (frame.node === this.#core.nodeId) return
+    if (!this.#presence.isNewer(frame.node, frame.version)) return
+    if (!verifyPresence(frame, nativeEd25519)) {
+      return this.#refused(link, 'presence', 'not signed by the node it describes', frame.node)
+    }
     const changed = this.#presence.apply(frame.node, frame.version, frame.rooms, link, frame.links)
     if (!changed) return
     // Passed on as received; one whose encoding would pass the frame limit goes no further.
@@ -583,12 +605,18 @@ export class Mesh {
 
   typing(room: string, user: User): void {
     const eseq = this.#core.clock.now()
-    this.#flood(encodeFrame({ type: 'typing', origin: this.#core.nodeId, eseq, room, user }))
+    const { identity } = this.#core.store
+    this.#flood(
+      encodeFrame(identity.sign({ type: 'typing', origin: identity.id, eseq, room, user })),
+    )
   }
 
   #onTyping(link: PeerLink, frame: PeerFrameOf<'typing'>): void {
     if (frame.origin === this.#core.nodeId) return
     if ((this.#typingSeen.get(frame.origin) ?? 0) >= frame.eseq) return
+    if (!verifyTyping(frame, nativeEd25519)) {
+      return this.#refused(link, 'typing', 'not signed by its origin', frame.origin)
+    }
     this.#typingSeen.delete(frame.origin) // re-inserted last: the most recently updated
     this.#typingSeen.set(frame.origin, frame.eseq)
     if (this.#typingSeen.size > MAX_TYPING_ORIGINS) {
@@ -597,13 +625,16 @@ export class Mesh {
     }
     const forwarded = tryEncodeFrame(frame)
     if (forwarded) this.#flood(forwarded, link)
-    this.#core.publishTyping(frame.room, { id: frame.user.id, name: frame.user.name })
+    this.#core.publishTyping(frame.room, frame.user)
   }
 
   // ---- the nodes of the mesh
 
-  #ownRecord(): DirectoryEntry {
-    return { ...this.#self, peerAddr: this.#options.peerAddr(), version: this.#version }
+  /** This node's record, signed. */
+  #ownRecord(): NodeRecord {
+    const { id, name, url } = this.#self
+    const record = { id, name, url, peerAddr: this.#options.peerAddr(), version: this.#version }
+    return this.#core.store.identity.sign(record)
   }
 
   /** A new version of this node's record, so that other nodes keep it past their TTL. */
@@ -613,12 +644,20 @@ export class Mesh {
   }
 
   /**
-   * Takes in records of other nodes; the new and newer ones go on to every link, as they are
-   * (what changed, not the whole directory), and make a waiting dialer of that node dial now.
+   * Takes in records of other nodes from `link`: only a record signed by the node it describes
+   * is believed, and it replaces only an older one (so nobody can rewrite another node's URL).
+   * The new and newer ones go on to every link, as they are (what changed, not the whole
+   * directory), and make a waiting dialer of that node dial now.
    */
-  #learn(entries: readonly DirectoryEntry[]): void {
+  #learn(link: PeerLink, records: readonly NodeRecord[]): void {
     const own = this.#core.nodeId
-    const changed = this.#directory.learn(entries.filter((entry) => entry.id !== own))
+    const fresh: NodeRecord[] = []
+    for (const record of records) {
+      if (record.id === own || !this.#directory.isNewer(record)) continue
+      if (verifyNodeRecord(record, nativeEd25519)) fresh.push(record)
+      else this.#refused(link, 'record', 'not signed by the node it describes', record.id)
+    }
+    const changed = this.#directory.learn(fresh)
     if (changed.length === 0) return
     for (const frame of nodesFrames(changed)) this.#flood(frame)
     for (const entry of changed) this.#heardOf(entry.id, entry.peerAddr)
@@ -642,7 +681,7 @@ export class Mesh {
   }
 
   /** The directory's records, those of nodes up (linked or heard from lately) first. */
-  #recordsUpFirst(): { record: DirectoryEntry; up: boolean }[] {
+  #recordsUpFirst(): { record: NodeRecord; up: boolean }[] {
     const all = this.#directory.values().map((record) => ({
       record,
       up: this.#links.has(record.id) || this.#presence.has(record.id),

@@ -85,6 +85,11 @@ export class PresenceTable {
     this.#now = options.now ?? Date.now
   }
 
+  /** Whether `version` is newer than the state held of `node` (only then is it worth checking). */
+  isNewer(node: string, version: number): boolean {
+    return (this.#nodes.get(node)?.version ?? 0) < version
+  }
+
   /**
    * Takes a node's announced state (`rooms` as parsed from the wire). Returns the rooms whose
    * online users changed, or undefined when the state was not newer than the one held, or is

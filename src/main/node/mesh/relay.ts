@@ -9,8 +9,9 @@
  * (bounded, see early-events.ts) and its hole asked for with `want`. A `want` is answered with
  * exactly the seqs it asks for, at most `MAX_WANT_SEQS`, paced by the socket too.
  */
-import { MAX_WANT_SEQS, type PeerFrameOf, type WireEvent } from '../../../shared/peer-protocol.ts'
+import { MAX_WANT_SEQS, type PeerFrameOf } from '../../../shared/peer-protocol.ts'
 import type { Vector } from '../../../shared/protocol.ts'
+import type { EventCheck, EventRefusal } from '../../../shared/signatures.ts'
 import { vectorFromWire } from '../../../shared/vector.ts'
 import { MAX_CLOCK_AHEAD_MS, type HybridClock } from '../clock.ts'
 import { contain, type ErrorSink } from '../containment.ts'
@@ -66,6 +67,10 @@ export interface RelayOptions {
   sink: ErrorSink
   /** Counts event frames written to a link (for the mesh-frames-per-message figure). */
   onEventSent: (link: PeerLink, count: number) => void
+  /** Whether an event's signatures hold (`checkEvent` with the node's Ed25519). */
+  verify: (event: ChatEvent) => EventCheck
+  /** An event from `link` failed verification and was dropped. */
+  onRefused: (link: PeerLink, event: ChatEvent, reason: EventRefusal) => void
 }
 
 export class Relay {
@@ -134,22 +139,25 @@ export class Relay {
     void this.#pump(link, view, 'answering', () => this.#answerStep(link, view))
   }
 
-  onEvent(link: PeerLink, wire: WireEvent): void {
+  /**
+   * An event from a peer. A duplicate is dropped before anything else (the common case in a
+   * mesh, and the cheapest); any other is verified before it is kept, early or not, so that
+   * nothing unsigned is stored, relayed or delivered (docs/protocol.md, "Verification and
+   * limits").
+   */
+  onEvent(link: PeerLink, event: ChatEvent): void {
     const view = this.#views.get(link)
     if (!view) return
-    const event: ChatEvent = {
-      origin: wire.origin,
-      seq: wire.seq,
-      ts: wire.ts,
-      room: wire.room,
-      user: { id: wire.user.id, name: wire.user.name },
-      text: wire.text,
-      cid: wire.cid,
-    }
     const log = this.#options.log
-    // Our own events come back only as duplicates; a higher one would mean a reused id.
-    if (event.origin === this.#options.store.nodeId) {
-      if (event.seq <= log.acceptedSeq(event.origin)) raiseKnown(view, event)
+    if (event.seq <= log.acceptedSeq(event.origin)) {
+      raiseKnown(view, event)
+      return
+    }
+    // Our own events come back only as duplicates: a newer one is a forgery or a reused key.
+    if (event.origin === this.#options.store.nodeId) return
+    const check = this.#options.verify(event)
+    if (!check.ok) {
+      this.#options.onRefused(link, event, check.reason)
       return
     }
     switch (log.accept(event)) {
@@ -259,7 +267,12 @@ export class Relay {
     const now = Date.now()
     if (now - (view.wantedAt.get(origin) ?? 0) < WANT_REPEAT_MS) return
     view.wantedAt.set(origin, now)
-    const frame = { type: 'want', origin, from, to: Math.min(to, from + MAX_WANT_SEQS - 1) }
+    const frame = {
+      type: 'want' as const,
+      origin,
+      from,
+      to: Math.min(to, from + MAX_WANT_SEQS - 1),
+    }
     link.send(encodeFrame(frame))
   }
 
@@ -308,5 +321,5 @@ function raiseKnown(view: PeerView, event: ChatEvent): void {
 }
 
 function eventFrame(event: ChatEvent): Buffer {
-  return encodeFrame({ type: 'event', event: { kind: 'message', ...event } })
+  return encodeFrame({ type: 'event', event })
 }
