@@ -5,14 +5,18 @@ import { Timeline } from './timeline.ts'
 const ann: User = { id: 'ann-00001', name: 'Ann' }
 const bob: User = { id: 'bob-00001', name: 'Bob' }
 
-/** A message as a node sends it; `id` is `origin:seq`. */
+/**
+ * A message as a node sends it; `id` is `origin:seq`. The timeline does not check signatures
+ * (authenticity.ts does): `key` and `sig` are placeholders.
+ */
 function msg(
   origin: string,
   seq: number,
   ts: number,
   { user = bob, cid = `${origin}-${seq}`, text = `${origin}:${seq}` } = {},
 ): ChatMessage {
-  return { room: 'general', id: `${origin}:${seq}`, origin, seq, ts, user, text, cid }
+  const id = `${origin}:${seq}`
+  return { room: 'general', id, origin, seq, ts, user, text, cid, key: 'key', sig: 'sig' }
 }
 
 const ids = (t: Timeline) => t.messages.map((m) => m.id)
