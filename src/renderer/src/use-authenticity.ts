@@ -21,14 +21,19 @@ const pageChecks = new AuthenticityChecks()
 
 const noUnsubscribe = () => {}
 
-export function useAuthenticity(message: TimelineMessage): ShownAuthenticity {
-  const { received, user } = message
+/** The authenticity of a message as a row shows it (null for no message). */
+export function useAuthenticity(message: TimelineMessage): ShownAuthenticity
+export function useAuthenticity(message: TimelineMessage | null): ShownAuthenticity | null
+export function useAuthenticity(message: TimelineMessage | null): ShownAuthenticity | null {
+  const received = message?.received ?? null
   const subscribe = useCallback(
     (onChange: () => void) =>
       received === null ? noUnsubscribe : pageChecks.watch(received, onChange),
     [received],
   )
-  return useSyncExternalStore(subscribe, () =>
-    received === null ? ownSendAuthenticity(user) : (knownAuthenticity(received) ?? CHECKING),
-  )
+  return useSyncExternalStore(subscribe, () => {
+    if (message === null) return null
+    if (received === null) return ownSendAuthenticity(message.user)
+    return knownAuthenticity(received) ?? CHECKING
+  })
 }

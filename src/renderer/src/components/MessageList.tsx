@@ -169,7 +169,7 @@ export const MessageList = memo(function MessageList({
                     {row.dayStart !== null && <DaySeparator ts={row.message.ts} today={today} />}
                     <MessageRow
                       message={row.message}
-                      grouped={row.grouped}
+                      runAfter={row.grouped ? (rowAt(item.index - 1)?.message ?? null) : null}
                       claimsSelf={row.message.user.id === selfId}
                       ambiguous={ambiguous.has(row.message.user.id)}
                       onRetry={onRetry}

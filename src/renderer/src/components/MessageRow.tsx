@@ -10,8 +10,11 @@ import './MessageRow.css'
 
 interface Props {
   message: TimelineMessage
-  /** Continues the previous message's author run: no avatar or name line. */
-  grouped: boolean
+  /**
+   * The message whose author run this one continues (then it has no avatar or name line), or
+   * null.
+   */
+  runAfter: TimelineMessage | null
   /** The message names this page's user as its author: shown as ours once its signatures agree. */
   claimsSelf: boolean
   /** Another author or online user of the room has the same name. */
@@ -29,14 +32,16 @@ interface Props {
  */
 export const MessageRow = memo(function MessageRow({
   message,
-  grouped: follows,
+  runAfter,
   claimsSelf,
   ambiguous,
   onRetry,
 }: Props) {
   const authenticity = useAuthenticity(message)
   const invalid = authenticity.status === 'invalid'
-  const grouped = follows && !invalid
+  const previous = useAuthenticity(runAfter)
+  // A run is one author's: a message that may be anyone's neither joins one nor is joined.
+  const grouped = runAfter !== null && !invalid && previous?.status !== 'invalid'
   const own =
     claimsSelf && (authenticity.status === 'verified' || authenticity.status === 'unverified')
   const date = toDate(message.ts)
