@@ -17,7 +17,7 @@ import { MAX_WANT_SEQS } from '../src/shared/peer-protocol.ts'
 import type { OnlineUser, User } from '../src/shared/protocol.ts'
 import { MAX_CLOCK_AHEAD_MS } from '../src/main/node/clock.ts'
 import { NODES_FRAME_MAX_RECORDS, MAX_DIRECTORY_NODES } from '../src/main/node/mesh/directory.ts'
-import { MAX_LISTED_NODES } from '../src/main/node/mesh/mesh.ts'
+import { MAX_LISTED_NODES } from '../src/main/node/mesh/node-records.ts'
 import {
   EARLY_MAX_BYTES_PER_LINK,
   EARLY_MAX_EVENTS_PER_LINK,

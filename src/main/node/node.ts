@@ -94,17 +94,34 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     let mesh: Mesh | undefined
     try {
       core = new NodeCore(options)
-      const identity = await loadOrCreateIdentity(options.dataDir, core.nodeId)
+      const tls = await loadOrCreateIdentity(options.dataDir, core.nodeId)
       clients = new ClientServer(core, () => this.health())
       const clientPort = await clients.listen(options.host, options.port)
       const host = options.advertiseHost ?? advertisedHost(options.host)
       core.clientUrl = wsUrl(host, clientPort)
       let peerPort = 0
+      const nodeCore = core
       mesh = new Mesh({
-        core,
-        identity,
-        peerAddr: () => `${host.includes(':') ? `[${host}]` : host}:${peerPort}`,
+        identity: core.store.identity,
+        tls,
+        name: options.name,
+        mesh: options.mesh,
+        secret: options.secret,
+        peers: options.peers,
+        redialMaxMs: options.redialMaxMs,
+        maxPendingPeersPerAddress: options.maxPendingPeersPerAddress,
+        presenceMaxRooms: options.presenceMaxRooms,
         timings: options.meshTimings,
+        clientUrl: () => nodeCore.clientUrl,
+        peerAddr: () => `${host.includes(':') ? `[${host}]` : host}:${peerPort}`,
+        log: core.log,
+        store: core.store,
+        clock: core.clock,
+        sink: core,
+        localRooms: () => nodeCore.rooms.snapshot(),
+        onRoomPresence: (room) => nodeCore.publishPresence(room),
+        onTyping: (room, user) => nodeCore.publishTyping(room, user),
+        onNodes: (nodes) => nodeCore.publishNodes(nodes),
       })
       peerPort = await mesh.listen(options.host, options.peerPort)
       core.mesh = mesh
