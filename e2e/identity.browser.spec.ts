@@ -1,6 +1,7 @@
 /**
- * Names are not verified today (every user is keyless): the UI marks every author and online
- * user as unverified, and tells apart two people who chose the same name by a short code.
+ * Anyone can pick any name: the UI tells apart two people who chose the same name by a short
+ * code of their user id. Every page is a keyed user, so every author and online user here is
+ * marked verified (keyless scripts, marked unverified, are in keyed-identity.browser.spec.ts).
  */
 import { expect, test } from '@playwright/test'
 import { nameCode } from '../src/renderer/src/lib/verification.ts'
@@ -17,7 +18,7 @@ test.afterEach(async () => {
   await cleanupNodes()
 })
 
-test('two people named Ada are told apart by their codes, and every name is marked unverified', async ({
+test('two people named Ada are told apart by their codes, and each is marked verified', async ({
   browser,
 }) => {
   const node = await startNode({ name: 'A', logLevel: 'warn' })
@@ -42,13 +43,13 @@ test('two people named Ada are told apart by their codes, and every name is mark
   ] as const) {
     await expect(row.getByTestId('author')).toHaveText('Ada')
     await expect(row.getByTestId('name-code')).toHaveText(`· ${code}, code ${code}`)
-    await expect(row.getByTestId('unverified')).toHaveAttribute(
+    await expect(row.getByTestId('verified')).toHaveAttribute(
       'title',
-      'This name is not verified: anyone can use it',
+      'Verified: signed with this person’s own key, so nobody else can write as them',
     )
   }
 
-  // The people list: both Adas with their codes; Cyd's name is unique, so no code, but unverified.
+  // The people list: both Adas with their codes; Cyd's name is unique, so no code; all verified.
   await expect(cyd.onlineUsers()).toHaveCount(3)
   const adas = cyd.onlineUsers().filter({ hasText: 'Ada' })
   await expect(adas.getByTestId('name-code')).toHaveCount(2)
@@ -59,8 +60,9 @@ test('two people named Ada are told apart by their codes, and every name is mark
   ).toEqual([...codes].sort())
   const self = cyd.selfInPeople()
   await expect(self.getByTestId('name-code')).toHaveCount(0)
-  await expect(self.getByTestId('unverified')).toBeVisible()
-  await expect(cyd.onlineUsers().getByTestId('unverified')).toHaveCount(3)
+  await expect(self.getByTestId('verified')).toBeVisible()
+  await expect(cyd.onlineUsers().getByTestId('verified')).toHaveCount(3)
+  await expect(cyd.onlineUsers().getByTestId('unverified')).toHaveCount(0)
 
   await expectNoAxeViolations(cyd.page, 'the chat view with a shared name')
 
@@ -68,14 +70,16 @@ test('two people named Ada are told apart by their codes, and every name is mark
   const own = ada1.message('hello from the first Ada')
   for (const hover of [false, true]) {
     if (hover) await own.hover()
-    for (const mark of ['name-code', 'unverified'])
+    for (const mark of ['name-code', 'verified'])
       expect(await textContrast(own.getByTestId(mark))).toBeGreaterThanOrEqual(AA_TEXT)
   }
 
-  // The name dialog says where the identity lives.
+  // The name dialog says where the identity lives, and the code others tell Cyd apart by.
   await cyd.nameButton().click()
-  await expect(cyd.page.getByRole('dialog', { name: 'Change your name' })).toContainText(
-    'Your name is kept in this browser.',
+  const dialog = cyd.page.getByRole('dialog', { name: 'Change your name' })
+  await expect(dialog).toContainText(
+    'Your identity is kept in this browser; another browser or device is another you.',
   )
+  await expect(dialog).toContainText(`(yours is ${nameCode(await cyd.userId())})`)
   await expectNoAxeViolations(cyd.page, 'the Change your name dialog')
 })

@@ -81,9 +81,9 @@ export class ChatPage {
     return this.page.getByRole('list', { name: `Online in ${room}` }).getByTestId('online-user')
   }
 
-  /** The user id this page made and keeps in its storage. */
+  /** The user id of this page's identity (`data-user-id` of the name button). */
   async userId(): Promise<string> {
-    const id = await this.page.evaluate(() => localStorage.getItem('palaver.user.id'))
+    const id = await this.nameButton().getAttribute('data-user-id')
     if (id === null) throw new Error('the page has no user id yet')
     return id
   }
