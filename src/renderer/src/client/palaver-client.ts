@@ -477,7 +477,6 @@ export class PalaverClient {
 
   // ---- frames from the node
 
-  /** Frames of a welcomed session. Others (`event`: kinds the UI does not show yet) are ignored. */
   #onFrame(frame: ServerFrame, url: string): void {
     switch (frame.type) {
       case 'welcome':
@@ -515,6 +514,7 @@ export class PalaverClient {
         return this.#error(frame.code, frame.message, frame.ref)
       case 'left':
       case 'pong':
+      case 'event': // events of kinds other than `message`: the UI shows none yet
         return
     }
   }
