@@ -694,6 +694,22 @@ describe('Store: migrations', () => {
     }
   })
 
+  it('keeps showing, from a store of version 3, the copy it showed even when a hidden one sorts first', () => {
+    // The node stored A's copy of c1 first; C's copy came later with an earlier ts, and was hidden.
+    writeOldStore(dir, 3, OLD_A, [
+      old(OLD_A, 1, 100, { text: 'said twice', cid: 'c1' }),
+      old(OLD_C, 1, 90, { text: 'said twice', cid: 'c1', shown: false }),
+      old(OLD_A, 2, 200, { text: 'after' }),
+    ])
+    const store = open()
+    expect(reissued(store).map((e) => e.ts)).toEqual([90, 100, 200])
+    expect(store.latest('general', 10).events.map((e) => [e.text, e.ts])).toEqual([
+      ['said twice', 100],
+      ['after', 200],
+    ])
+    expect(store.findByCid(ada.id, 'c1')?.ts).toBe(100)
+  })
+
   it('keeps the display order of old messages that share a ts, moving the later by 1 µs', () => {
     writeOldStore(dir, 3, OLD_A, [
       old(OLD_B, 1, 500, { text: 'b at 500' }),
