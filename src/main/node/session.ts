@@ -14,6 +14,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
+import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_INTERNAL_ERROR,
@@ -33,7 +34,7 @@ import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
-import { chatMessage, clientFrame, isMessage } from './client-events.ts'
+import { chatMessage, clientFrame } from './client-events.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -389,17 +390,17 @@ export class Session implements Member {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
     const store = this.#core.store
     let page: Page
+    // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
-      page = store.latest(frame.room, limit)
+      page = store.latest(frame.room, limit, MESSAGE_KIND)
     } else {
       const { origin, seq } = parseEventId(frame.before)
       const before = store.get(origin, seq)
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
-      page = store.before(frame.room, before, limit)
+      page = store.before(frame.room, before, limit, MESSAGE_KIND)
     }
     this.#backlogLimiter.charge(page.events.length)
-    // History pages hold messages; events of other kinds reach a client live and in backlogs.
-    const messages = page.events.filter(isMessage).map(chatMessage)
+    const messages = page.events.map(chatMessage)
     this.#reply([
       withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])

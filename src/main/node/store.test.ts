@@ -335,6 +335,33 @@ describe('Store: latest', () => {
   })
 })
 
+describe('Store: pages of one kind', () => {
+  it('count and return only events of that kind, so a history page holds limit messages', () => {
+    const store = open()
+    const older = ev(a, 1, 10, { text: 'older' })
+    const newer = ev(a, 4, 40, { text: 'newer' })
+    const reactions = [reactionTo(older, a, 2, 20), reactionTo(older, a, 3, 30)]
+    store.append([older, ...reactions, newer])
+
+    expect(store.latest('general', 1, MESSAGE_KIND)).toEqual({ events: [newer], more: true })
+    expect(store.latest('general', 10, MESSAGE_KIND)).toEqual({
+      events: [older, newer],
+      more: false,
+    })
+    expect(store.before('general', newer, 1, MESSAGE_KIND)).toEqual({
+      events: [older],
+      more: false,
+    })
+    expect(store.latest('general', 1, 'reaction')).toEqual({
+      events: [reactions[1]],
+      more: true,
+    })
+    // Without a kind, a page holds every kind.
+    expect(store.latest('general', 2)).toEqual({ events: [reactions[1], newer], more: true })
+    expect(store.before('general', newer, 1)).toEqual({ events: [reactions[1]], more: true })
+  })
+})
+
 describe('Store: before', () => {
   /**
    * 230 events in `general` from three origins that share every ts (so page cuts fall inside

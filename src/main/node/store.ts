@@ -245,13 +245,16 @@ export class Store {
        ORDER BY shown DESC, ts, origin LIMIT 1`,
     )
     this.#cidTaken = this.#db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
+    // `kind` is bound twice: null for events of every kind, or the one kind a page holds.
     this.#latest = this.#db.prepare(
-      `SELECT body, ts, origin FROM events WHERE room = ? AND shown = 1
+      `SELECT body, ts, origin FROM events
+       WHERE room = ? AND shown = 1 AND (? IS NULL OR kind = ?)
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#before = this.#db.prepare(
       `SELECT body, ts, origin FROM events
-       WHERE room = ? AND shown = 1 AND (ts < ? OR (ts = ? AND origin < ?))
+       WHERE room = ? AND shown = 1 AND (? IS NULL OR kind = ?)
+         AND (ts < ? OR (ts = ? AND origin < ?))
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#originAfter = this.#db.prepare(
@@ -357,14 +360,19 @@ export class Store {
     return (this.#range.all(origin, from, to) as unknown as { body: string }[]).map(eventOf)
   }
 
-  /** The newest `limit` events of a room, oldest first. */
-  latest(room: string, limit: number): Page {
-    return page(this.#latest.all(room, limit + 1) as unknown as PageRow[], limit)
+  /**
+   * The newest `limit` events of a room, oldest first; with `kind`, only events of that kind
+   * count and are returned (a `history` page holds messages, and `limit` of them).
+   */
+  latest(room: string, limit: number, kind?: string): Page {
+    const only = kind ?? null
+    return page(this.#latest.all(room, only, only, limit + 1) as unknown as PageRow[], limit)
   }
 
-  /** The `limit` events of a room just older than `before`, oldest first. */
-  before(room: string, before: ChatEvent, limit: number): Page {
-    const rows = this.#before.all(room, before.ts, before.ts, before.origin, limit + 1)
+  /** The `limit` events of a room just older than `before` (of `kind` only), oldest first. */
+  before(room: string, before: ChatEvent, limit: number, kind?: string): Page {
+    const only = kind ?? null
+    const rows = this.#before.all(room, only, only, before.ts, before.ts, before.origin, limit + 1)
     return page(rows as unknown as PageRow[], limit)
   }
 
