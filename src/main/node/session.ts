@@ -14,6 +14,7 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
+import { isKeyedUserId } from '../../shared/keys.ts'
 import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
@@ -300,6 +301,14 @@ export class Session implements Member {
           ? `too many wrong access tokens from your address: try again in ${Math.ceil(access.retryAfterMs / 1000)} s`
           : 'this node needs a valid access token'
       this.#error('unauthorized', message, frame.ref)
+      this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+      return
+    }
+    // Only a session that proves the key may use an id of the keyed form, and this node has no
+    // challenge yet: its events by such an id would carry no user key, every other node would
+    // refuse them, and each refused one would hold back all of this node's later events there.
+    if (isKeyedUserId(frame.user.id)) {
+      this.#error('unauthorized', 'an id of the keyed form needs its key proven', frame.ref)
       this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
       return
     }
