@@ -3,11 +3,11 @@
  * synchronous=FULL so a commit that returned is on disk).
  *
  * Events are keyed by (origin, seq) and kept as received: the whole signed event as canonical
- * JSON (`body`), whatever its kind and fields, with the columns queries need beside it (docs/
- * protocol.md, "An open envelope"). The node's secret key lives in the same file, so a fresh data
- * directory means a new key, a new id, and a seq is never reused under an id (docs/architecture.md,
- * invariant 4). Every method is synchronous; batching writes into one transaction is `EventLog`'s
- * job.
+ * JSON (`body`), whatever its kind and fields, with the columns queries need beside it
+ * (docs/protocol.md, "An open envelope"). The node's secret key lives in the same file, so a
+ * fresh data directory means a new key, a new id, and a seq is never reused under an id
+ * (docs/architecture.md, invariant 4). Every method is synchronous; batching writes into one
+ * transaction is `EventLog`'s job.
  *
  * One send, two events: two nodes cut off from each other may each accept the same resend
  * (same user id and cid). Both events are kept (vectors stay equal), but only the first this
