@@ -423,6 +423,24 @@ describe('errors', () => {
   })
 })
 
+describe('an id of the keyed form', () => {
+  // This node has no challenge yet, so nobody can prove such an id: an event by it would be
+  // refused by every other node, and would hold back every later event of this node there.
+  for (const [label, key] of [
+    ['without a key', undefined],
+    ['with a key it cannot prove yet', 'A'.repeat(43)],
+  ] as const) {
+    it(`is refused at hello ${label}: unauthorized, then close code 4001`, async () => {
+      const client = await ChatClient.open(node.wsUrl)
+      const user = { id: `k${'0123456789'.repeat(4)}`, name: 'Claimed', ...(key ? { key } : {}) }
+      client.send({ type: 'hello', protocol: 1, user, ref: 'h' })
+      expect(await client.next('error')).toMatchObject({ code: 'unauthorized', ref: 'h' })
+      expect((await client.closed).code).toBe(4001)
+      expect(client.frames.some((f) => f.type === 'welcome')).toBe(false)
+    })
+  }
+})
+
 describe('access token', () => {
   let secured: NodeProcess
   beforeAll(async () => {

@@ -14,6 +14,8 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
+import { isKeyedUserId } from '../../shared/keys.ts'
+import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_INTERNAL_ERROR,
@@ -33,7 +35,7 @@ import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
-import { chatMessage, clientFrame, encodeServerFrame, isMessage } from './client-events.ts'
+import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -302,6 +304,14 @@ export class Session implements Member {
       this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
       return
     }
+    // Only a session that proves the key may use an id of the keyed form, and this node has no
+    // challenge yet: its events by such an id would carry no user key, every other node would
+    // refuse them, and each refused one would hold back all of this node's later events there.
+    if (isKeyedUserId(frame.user.id)) {
+      this.#error('unauthorized', 'an id of the keyed form needs its key proven', frame.ref)
+      this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+      return
+    }
     this.#user = { id: frame.user.id, name: frame.user.name }
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
@@ -389,17 +399,17 @@ export class Session implements Member {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
     const store = this.#core.store
     let page: Page
+    // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
-      page = store.latest(frame.room, limit)
+      page = store.latest(frame.room, limit, MESSAGE_KIND)
     } else {
       const { origin, seq } = parseEventId(frame.before)
       const before = store.get(origin, seq)
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
-      page = store.before(frame.room, before, limit)
+      page = store.before(frame.room, before, limit, MESSAGE_KIND)
     }
     this.#backlogLimiter.charge(page.events.length)
-    // History pages hold messages; events of other kinds reach a client live and in backlogs.
-    const messages = page.events.filter(isMessage).map(chatMessage)
+    const messages = page.events.map(chatMessage)
     this.#reply([
       withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])
