@@ -6,6 +6,7 @@
  * to commit (a full or broken disk), which a client cannot cause from outside without faking
  * the store; and `internal` is sent only when a handler throws, i.e. on a bug in the node.
  */
+import { checkMessage, type SignedEvent } from '../src/shared/signatures.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerFrame } from '../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
@@ -184,7 +185,11 @@ describe('join, leave, send', () => {
       user: annUser,
       text: 'hello, room',
       cid: 'cid-1',
+      key: expect.any(String),
+      sig: expect.any(String),
     })
+    // Signed by the node it came from, so that the client can check it itself.
+    expect(checkMessage(seen as unknown as SignedEvent)).toEqual({ ok: true })
     expect(ack.id).toBe(seen?.id)
     expect(ack.id).toBe(`${nodeId}:${seen?.seq}`)
     const messageAt = ann.frames.findIndex((f) => f.type === 'message')
