@@ -3,15 +3,8 @@
  * exchange over their TLS links. Used by the node's mesh and by the tests that play a peer.
  */
 import { z } from 'zod'
-import {
-  cidSchema,
-  MAX_TEXT_LENGTH,
-  nodeIdSchema,
-  roomSchema,
-  seqSchema,
-  textSchema,
-  userSchema,
-} from './protocol.ts'
+import { cidSchema, nodeIdSchema, roomSchema, seqSchema, textSchema, userSchema } from './fields.ts'
+import { MAX_TEXT_LENGTH } from './limits.ts'
 
 /** A peer frame's payload is 1 byte to 4 MiB. */
 export const MAX_PEER_FRAME_BYTES = 4 * 1024 * 1024
