@@ -220,6 +220,9 @@ export class Session implements Member {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
+    // ws still hands over frames that arrive while a close is under way: a session the node
+    // refused or closed must not act on them.
+    if (this.#ws.readyState !== this.#ws.OPEN) return
     if (isBinary) return this.#error('bad_request', 'frames are JSON text, not binary')
     const parsed = parseClientFrame(data.toString('utf8'))
     if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.ref)
