@@ -3,19 +3,13 @@
  * the node, the renderer's client library and the tests learn what a frame looks like.
  *
  * Schemas are loose objects: receivers ignore fields they do not know (the protocol grows only
- * by optional fields and new frame types).
+ * by optional fields and new frame types). The frames that carry keys and signatures (`hello`,
+ * `prove`, `send`) have their schemas in signed-frames.ts, beside the other signed frames.
  */
 import { z } from 'zod'
-import {
-  cidSchema,
-  eventIdSchema,
-  roomSchema,
-  textSchema,
-  type User,
-  userSchema,
-  vectorSchema,
-} from './fields.ts'
-import { HISTORY_MAX_LIMIT, MAX_TEXT_LENGTH, PROTOCOL_VERSION } from './limits.ts'
+import { eventIdSchema, roomSchema, type User, vectorSchema } from './fields.ts'
+import { HISTORY_MAX_LIMIT, MAX_TEXT_LENGTH } from './limits.ts'
+import { helloFrameSchema, proveFrameSchema, sendFrameSchema } from './signed-frames.ts'
 import { vectorFromWire } from './vector.ts'
 
 export {
@@ -57,9 +51,11 @@ export {
 /** Every error code a node sends, with when it is sent (docs/protocol.md, "Error codes"). */
 export const ERROR_CODES = {
   bad_request:
-    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), or a join past the rooms a session may be in',
-  hello_required: 'a frame other than hello came before hello',
-  unauthorized: 'the access token is missing or wrong; the session is closed (4001)',
+    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), a join past the rooms a session may be in, or a prove with no challenge to answer',
+  hello_required:
+    'a frame other than hello came before hello, or a frame other than prove before a keyed user is welcomed',
+  unauthorized:
+    "at hello or prove: the access token is missing or wrong, the user id is refused, or the key is not proved (the session is closed, 4001)",
   not_joined: 'the frame names a room this session has not joined',
   too_long: 'the message text is longer than 4000 characters',
   rate_limited:
@@ -72,13 +68,8 @@ export type ErrorCode = keyof typeof ERROR_CODES
 const refSchema = z.string().max(64).optional()
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
-  z.looseObject({
-    type: z.literal('hello'),
-    protocol: z.literal(PROTOCOL_VERSION),
-    user: userSchema,
-    token: z.string().max(1024).optional(),
-    ref: refSchema,
-  }),
+  helloFrameSchema,
+  proveFrameSchema,
   z.looseObject({
     type: z.literal('join'),
     room: roomSchema,
@@ -87,13 +78,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     ref: refSchema,
   }),
   z.looseObject({ type: z.literal('leave'), room: roomSchema, ref: refSchema }),
-  z.looseObject({
-    type: z.literal('send'),
-    room: roomSchema,
-    text: textSchema,
-    cid: cidSchema,
-    ref: refSchema,
-  }),
+  sendFrameSchema,
   z.looseObject({
     type: z.literal('history'),
     room: roomSchema,
@@ -155,6 +140,7 @@ export interface PeerStatus {
 }
 
 export type ServerFrame =
+  | { type: 'challenge'; node: { id: string }; nonce: string }
   | { type: 'welcome'; protocol: 1; node: { id: string; name: string }; nodes: MeshNode[] }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'ack'; cid: string; id: string; ts: number; ref?: string }

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from '../../../test/support/chat-client.ts'
 import { tempDir, cleanupNodes } from '../../../test/support/node-process.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
+import { encodeSignature } from '../../shared/keys.ts'
 import { CLOSE_INTERNAL_ERROR, CLOSE_UNAUTHORIZED } from '../../shared/limits.ts'
 import { ClientServer } from './client-server.ts'
 import type { NodeMetrics } from './metrics.ts'
@@ -153,5 +154,18 @@ describe('a session the node refused', () => {
       expect.objectContaining({ type: 'error', code: 'unauthorized' }),
     ])
     expect(core.store.count).toBe(0)
+  })
+})
+
+describe('keys at hello, prove and send', () => {
+  it('answers a prove with no challenge to answer', async () => {
+    const { url } = await startInProcess()
+    const client = await ChatClient.open(url)
+    const prove = { type: 'prove', sig: encodeSignature(new Uint8Array(64)) }
+    expect(await client.request(prove)).toMatchObject({ code: 'hello_required' })
+    client.send({ type: 'hello', protocol: 1, user: randomUser() })
+    await client.next('welcome')
+    expect(await client.request(prove)).toMatchObject({ code: 'bad_request' })
+    expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
   })
 })

@@ -9,11 +9,16 @@
  *
  * Everything a session can make the node do is bounded: frames, typing frames and messages read
  * for backlogs per second (token buckets), rooms per session and per node, and the time it may
- * take to say `hello`.
+ * take to be welcomed.
+ *
+ * A keyed user (docs/protocol.md, "Shared terms") is welcomed only once it has answered the
+ * node's `challenge` with a `prove` its key verifies; a keyless `hello` with an id of the keyed
+ * form is refused. Signatures are checked with node:crypto.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
-import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
+import { isKeyedUserId, keyOwnsUserId } from '../../shared/keys.ts'
+import type { ClientFrame, ErrorCode, ServerFrame } from '../../shared/protocol.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_INTERNAL_ERROR,
@@ -28,11 +33,14 @@ import {
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
+import { makeNonce, verifySessionProof } from '../../shared/signatures.ts'
+import type { ChatUser } from '../../shared/signed-frames.ts'
 import type { TokenCheck } from './access.ts'
 import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
+import { nativeEd25519 } from './signing-native.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -41,6 +49,12 @@ const CLOSE_GRACE_MS = 1_000
 const MAX_REPLY_ALLOWANCE_BYTES = 16 * 1024 * 1024
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
+
+/** A keyed user's `hello` that waits for its `prove`: the user it named and the nonce sent. */
+interface Challenge {
+  user: ChatUser & { key: string }
+  nonce: string
+}
 
 export interface SessionOptions {
   /** Called once, when the session is welcomed (it no longer counts as pending). */
@@ -66,7 +80,9 @@ export class Session implements Member {
    */
   readonly #waiting: ClientFrame[] = []
   #waitTimer: NodeJS.Timeout | undefined
-  #user: User | undefined
+  /** The session's user, once welcomed: `{id, name}`, and `key` for a keyed user. */
+  #user: ChatUser | undefined
+  #challenge: Challenge | undefined
   #helloTimer: NodeJS.Timeout | undefined
   /** A handler failed: the session is closing (1011). */
   #failed = false
@@ -122,7 +138,7 @@ export class Session implements Member {
     })
   }
 
-  get user(): User {
+  get user(): ChatUser {
     // Only sessions past hello are ever members of a room.
     if (!this.#user) throw new Error('session has no user before hello')
     return this.#user
@@ -275,6 +291,10 @@ export class Session implements Member {
 
   #handle(frame: ClientFrame): void {
     if (frame.type === 'hello') return this.#hello(frame)
+    if (this.#challenge) {
+      if (frame.type === 'prove') return this.#prove(frame, this.#challenge)
+      return this.#error('hello_required', 'answer the challenge with prove first', frame.ref)
+    }
     if (!this.#user) return this.#error('hello_required', 'say hello first', frame.ref)
     switch (frame.type) {
       case 'join':
@@ -289,22 +309,56 @@ export class Session implements Member {
         return this.#typing(frame)
       case 'ping':
         return this.send(withRef({ type: 'pong' }, frame.ref))
+      case 'prove':
+        return this.#error('bad_request', 'there is no challenge to answer', frame.ref)
     }
   }
 
   #hello(frame: Frame<'hello'>): void {
-    if (this.#user) return this.#error('bad_request', 'hello was already said', frame.ref)
+    if (this.#user || this.#challenge) {
+      return this.#error('bad_request', 'hello was already said', frame.ref)
+    }
     const access = this.#options.checkToken(frame.token)
     if (!access.ok) {
-      const message =
+      return this.#refuse(
         access.reason === 'wait'
           ? `too many wrong access tokens from your address: try again in ${Math.ceil(access.retryAfterMs / 1000)} s`
-          : 'this node needs a valid access token'
-      this.#error('unauthorized', message, frame.ref)
-      this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
-      return
+          : 'this node needs a valid access token',
+        frame.ref,
+      )
     }
-    this.#user = { id: frame.user.id, name: frame.user.name }
+    const { id, name, key } = frame.user
+    if (key === undefined) {
+      if (isKeyedUserId(id)) {
+        return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
+      }
+      return this.#welcome({ id, name })
+    }
+    if (!keyOwnsUserId(key, id)) {
+      return this.#refuse("the user id is not the hash of the user's key", frame.ref)
+    }
+    const nonce = makeNonce()
+    this.#challenge = { user: { id, name, key }, nonce }
+    this.send({ type: 'challenge', node: { id: this.#core.nodeId }, nonce })
+  }
+
+  /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
+  #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
+    this.#challenge = undefined
+    if (!verifySessionProof(this.#core.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+      return this.#refuse("the signature does not prove the user's key", frame.ref)
+    }
+    this.#welcome(user)
+  }
+
+  /** Refuses the session at `hello` or `prove`: `unauthorized`, then close 4001. */
+  #refuse(message: string, ref: string | undefined): void {
+    this.#error('unauthorized', message, ref)
+    this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+  }
+
+  #welcome(user: ChatUser): void {
+    this.#user = user
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
     this.#options.onWelcome?.()
@@ -366,11 +420,12 @@ export class Session implements Member {
   }
 
   #send(frame: Frame<'send'>): void {
-    if (!this.#rooms.has(frame.room)) {
-      return this.#error('not_joined', `join ${frame.room} before sending to it`, frame.ref)
+    const { room, text, cid } = frame
+    if (!this.#rooms.has(room)) {
+      return this.#error('not_joined', `join ${room} before sending to it`, frame.ref)
     }
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#core.log.send(frame.room, this.user, frame.text, frame.cid).then(
+    this.#core.log.send(room, this.user, text, cid).then(
       (event) =>
         this.send(
           withRef(
