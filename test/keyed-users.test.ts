@@ -1,13 +1,14 @@
 /**
  * Keyed users against real `chat-node` processes (docs/protocol.md, "Shared terms", `challenge`
- * and `prove`): a keyed user is welcomed only once it proves its key, and its id cannot be used
- * by a session without that key. The clients sign with the pure-JavaScript Ed25519 and the node
- * checks with node:crypto.
+ * and `prove`, "The user's signature"): a keyed user is welcomed only once it proves its key; its
+ * id cannot be used by a session without that key; a `send` of a keyed user without its valid
+ * `usig` is refused, stored on no node and delivered to no one. The clients sign with the pure-JavaScript Ed25519 and the node checks with
+ * node:crypto.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { decodeBase64url } from '../src/shared/base64url.ts'
 import { CLOSE_HELLO_TIMEOUT, CLOSE_UNAUTHORIZED, HELLO_TIMEOUT_MS } from '../src/shared/limits.ts'
-import { signSessionProof } from '../src/shared/signatures.ts'
+import { MESSAGE_KIND, signAsUser, signSessionProof } from '../src/shared/signatures.ts'
 import {
   ChatClient,
   type FrameOf,
@@ -16,6 +17,7 @@ import {
   randomUser,
   usigOf,
 } from './support/chat-client.ts'
+import { messagesIn, startFullMesh, storedEvents, waitForEqualVectors } from './support/mesh.ts'
 import { cleanupNodes, health, startNode } from './support/node-process.ts'
 
 afterAll(cleanupNodes)
@@ -114,5 +116,60 @@ describe('a keyed user', () => {
     expect(joined.users.map((u) => u.id).sort()).toEqual([id, watcherUser.id].sort())
     expect(real.ws.readyState).toBe(real.ws.OPEN)
     expect((await health(node)).events).toBe(0)
+  })
+})
+
+describe("a keyed user's send", () => {
+  it('without its valid usig is refused, stored on no node and delivered to no one', async () => {
+    const {
+      nodes: [a, b],
+    } = await startFullMesh(['SignA', 'SignB'])
+    if (!a || !b) throw new Error('no mesh')
+    const ada = keyedUser('Ada')
+    const writer = await ChatClient.connect(a.wsUrl, ada)
+    await writer.join('general')
+    const readers = await Promise.all([a, b].map((n) => ChatClient.connect(n.wsUrl)))
+    for (const reader of readers) await reader.join('general')
+
+    const text = 'the words Ada signs'
+    const mallory = keyedUser('Mallory')
+    const forged: [string, Record<string, unknown>][] = [
+      ['no usig', {}],
+      ['a usig of another text', { usig: usigOf(ada, 'general', 'other words', 'c1') }],
+      ['a usig of another room', { usig: usigOf(ada, 'elsewhere', text, 'c1') }],
+      [
+        'a usig by another key',
+        {
+          usig: signAsUser(mallory.signer, {
+            kind: MESSAGE_KIND,
+            room: 'general',
+            cid: 'c1',
+            text,
+            user: ada.user,
+          }),
+        },
+      ],
+    ]
+    for (const [what, fields] of forged) {
+      const send = { type: 'send', room: 'general', text, cid: 'c1', ref: 'r1', ...fields }
+      expect(await writer.request(send), what).toMatchObject({
+        type: 'error',
+        code: 'unauthorized',
+        ref: 'r1',
+      })
+    }
+    // The session stays open, and the cid was never taken: Ada's signed send with it is new.
+    expect(await writer.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+    const ack = await writer.say('general', text, 'c1')
+
+    await waitForEqualVectors([a, b])
+    for (const node of [a, b]) {
+      const stored = storedEvents(node, { room: 'general' })
+      expect(stored.map((m) => [m.id, m.user.id, m.text])).toEqual([[ack.id, ada.user.id, text]])
+    }
+    for (const reader of readers) {
+      await reader.next('message', (m) => m.id === ack.id)
+      expect(messagesIn(reader, 'general').map((m) => m.id)).toEqual([ack.id])
+    }
   })
 })

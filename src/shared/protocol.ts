@@ -51,11 +51,11 @@ export {
 /** Every error code a node sends, with when it is sent (docs/protocol.md, "Error codes"). */
 export const ERROR_CODES = {
   bad_request:
-    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), a join past the rooms a session may be in, or a prove with no challenge to answer',
+    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), a join past the rooms a session may be in, a prove with no challenge to answer, or a usig on the send of a user without a key',
   hello_required:
     'a frame other than hello came before hello, or a frame other than prove before a keyed user is welcomed',
   unauthorized:
-    "at hello or prove: the access token is missing or wrong, the user id is refused, or the key is not proved (the session is closed, 4001)",
+    "at hello or prove: the access token is missing or wrong, the user id is refused, or the key is not proved (the session is closed, 4001); on send: a keyed user's usig is missing or wrong (the session stays open)",
   not_joined: 'the frame names a room this session has not joined',
   too_long: 'the message text is longer than 4000 characters',
   rate_limited:

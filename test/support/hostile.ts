@@ -245,6 +245,11 @@ function clientFrameIn(room: fc.Arbitrary<string>): fc.Arbitrary<Record<string, 
             room: f(room),
             text: f(text),
             cid: f(cid),
+            // Now and then: only a keyed user signs, and no fuzzing run can be one.
+            usig: fc.oneof(
+              { arbitrary: fc.constant(undefined), weight: 6 },
+              { arbitrary: f(signature), weight: 1 },
+            ),
             ref,
           }),
         ),

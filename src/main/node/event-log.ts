@@ -67,8 +67,15 @@ export class EventLog {
   /**
    * Writes a message from a local client and resolves with it once it is committed. A send
    * with a `(user.id, cid)` already held resolves with the first event and writes nothing.
+   * `usig` is a keyed user's signature of the message, checked by the session. A keyed user's
+   * message without one, or a keyless user's with one, is refused (the promise rejects) and
+   * never numbered: every node would refuse that event, and the origin's later events would wait
+   * behind it forever. The store does not keep `usig` yet (docs/protocol.md, "This version").
    */
-  send(room: string, user: User, text: string, cid: string): Promise<ChatEvent> {
+  send(room: string, user: User, text: string, cid: string, usig?: string): Promise<ChatEvent> {
+    if ((user.key === undefined) !== (usig === undefined)) {
+      return Promise.reject(new Error("a keyed user's message, and only one, carries a usig"))
+    }
     const key = `${user.id}\n${cid}`
     const pending = this.#pendingSends.get(key)
     if (pending) return pending

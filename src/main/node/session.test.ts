@@ -168,4 +168,19 @@ describe('keys at hello, prove and send', () => {
     expect(await client.request(prove)).toMatchObject({ code: 'bad_request' })
     expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
   })
+
+  it('refuses a usig in the send of a user without a key, and stores nothing', async () => {
+    const { core, url } = await startInProcess()
+    const client = await ChatClient.connect(url)
+    await client.join('general')
+    const send = { type: 'send', room: 'general', text: 'unsigned', cid: 'c1' }
+    const usig = encodeSignature(new Uint8Array(64).fill(1))
+    expect(await client.request({ ...send, usig })).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: expect.stringContaining('usig'),
+    })
+    expect(core.store.count).toBe(0)
+    expect(await client.request(send)).toMatchObject({ type: 'ack', cid: 'c1' })
+  })
 })

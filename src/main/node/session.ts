@@ -12,8 +12,9 @@
  * take to be welcomed.
  *
  * A keyed user (docs/protocol.md, "Shared terms") is welcomed only once it has answered the
- * node's `challenge` with a `prove` its key verifies; a keyless `hello` with an id of the keyed
- * form is refused. Signatures are checked with node:crypto.
+ * node's `challenge` with a `prove` its key verifies, and each of its `send`s must carry its
+ * `usig`; a keyless `hello` with an id of the keyed form is refused. Signatures are checked
+ * with node:crypto.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
@@ -33,7 +34,12 @@ import {
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
-import { makeNonce, verifySessionProof } from '../../shared/signatures.ts'
+import {
+  MESSAGE_KIND,
+  makeNonce,
+  verifySessionProof,
+  verifyUserSignature,
+} from '../../shared/signatures.ts'
 import type { ChatUser } from '../../shared/signed-frames.ts'
 import type { TokenCheck } from './access.ts'
 import { contain } from './containment.ts'
@@ -420,12 +426,15 @@ export class Session implements Member {
   }
 
   #send(frame: Frame<'send'>): void {
-    const { room, text, cid } = frame
+    const { room, text, cid, usig } = frame
     if (!this.#rooms.has(room)) {
       return this.#error('not_joined', `join ${room} before sending to it`, frame.ref)
     }
+    const user = this.user
+    const refusal = usigRefusal(user, frame)
+    if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#core.log.send(room, this.user, text, cid).then(
+    this.#core.log.send(room, user, text, cid, usig).then(
       (event) =>
         this.send(
           withRef(
@@ -481,6 +490,30 @@ export class Session implements Member {
     const offline = [...this.#rooms].filter((room) => this.#core.rooms.leave(room, this))
     this.#rooms.clear()
     for (const room of offline) this.#core.presenceChanged(room)
+  }
+}
+
+/**
+ * Why a `send` by `user` may not be stored, as far as its `usig` goes; undefined when it may. A
+ * keyed user's `usig` must verify over the message it makes. A user without a key has nothing to
+ * sign with, and every node would refuse an event with a `usig` and no key.
+ */
+function usigRefusal(
+  user: ChatUser,
+  { room, cid, text, usig }: Frame<'send'>,
+): { code: ErrorCode; message: string } | undefined {
+  if (user.key === undefined) {
+    if (usig === undefined) return undefined
+    return { code: 'bad_request', message: 'usig: a user without a key does not sign' }
+  }
+  const message = { kind: MESSAGE_KIND, room, cid, text, user, usig }
+  if (verifyUserSignature(message, nativeEd25519)) return undefined
+  return {
+    code: 'unauthorized',
+    message:
+      usig === undefined
+        ? 'usig: a keyed user signs each send'
+        : "usig: not the user's signature of this message",
   }
 }
 
