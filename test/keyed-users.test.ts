@@ -2,7 +2,8 @@
  * Keyed users against real `chat-node` processes (docs/protocol.md, "Shared terms", `challenge`
  * and `prove`, "The user's signature"): a keyed user is welcomed only once it proves its key; its
  * id cannot be used by a session without that key; a `send` of a keyed user without its valid
- * `usig` is refused, stored on no node and delivered to no one. The clients sign with the pure-JavaScript Ed25519 and the node checks with
+ * `usig` is refused, stored on no node and delivered to no one; `--require-keys` refuses
+ * unverified users. The clients sign with the pure-JavaScript Ed25519 and the node checks with
  * node:crypto.
  */
 import { afterAll, describe, expect, it } from 'vitest'
@@ -171,5 +172,17 @@ describe("a keyed user's send", () => {
       await reader.next('message', (m) => m.id === ack.id)
       expect(messagesIn(reader, 'general').map((m) => m.id)).toEqual([ack.id])
     }
+  })
+})
+
+describe('--require-keys', () => {
+  it('refuses a keyless hello and still welcomes a keyed user', async () => {
+    const node = await startNode({ name: 'KeysOnly', args: ['--require-keys'] })
+    expect(await refused(await hello(node.wsUrl, randomUser('bot')))).toMatch(/only keyed users/)
+    const ada = await ChatClient.connect(node.wsUrl, keyedUser('Ada'))
+    await ada.join('general')
+    const ack = await ada.say('general', 'keyed users only')
+    await ada.next('message', (m) => m.id === ack.id)
+    expect((await health(node)).events).toBe(1)
   })
 })

@@ -183,4 +183,12 @@ describe('keys at hello, prove and send', () => {
     expect(core.store.count).toBe(0)
     expect(await client.request(send)).toMatchObject({ type: 'ack', cid: 'c1' })
   })
+
+  it('refuses keyless users on a node that requires keys', async () => {
+    const { url } = await startInProcess({ requireKeys: true })
+    const client = await ChatClient.open(url)
+    client.send({ type: 'hello', protocol: 1, user: randomUser() })
+    expect(await client.next('error')).toMatchObject({ code: 'unauthorized' })
+    expect((await client.closed).code).toBe(CLOSE_UNAUTHORIZED)
+  })
 })

@@ -13,8 +13,8 @@
  *
  * A keyed user (docs/protocol.md, "Shared terms") is welcomed only once it has answered the
  * node's `challenge` with a `prove` its key verifies, and each of its `send`s must carry its
- * `usig`; a keyless `hello` with an id of the keyed form is refused. Signatures are checked
- * with node:crypto.
+ * `usig`; a keyless `hello` with an id of the keyed form is refused, and so is every keyless
+ * `hello` on a node that requires keys. Signatures are checked with node:crypto.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
@@ -67,6 +67,8 @@ export interface SessionOptions {
   onWelcome?: () => void
   /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
   checkToken: (given: string | undefined) => TokenCheck
+  /** Refuse a `hello` without a key (an unverified user), as the node option `requireKeys`. */
+  requireKeys: boolean
 }
 
 export class Session implements Member {
@@ -337,6 +339,9 @@ export class Session implements Member {
     if (key === undefined) {
       if (isKeyedUserId(id)) {
         return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
+      }
+      if (this.#options.requireKeys) {
+        return this.#refuse('this node takes only keyed users: say hello with a key', frame.ref)
       }
       return this.#welcome({ id, name })
     }
