@@ -141,7 +141,9 @@ describe('FrameDecoder, limits and bad payloads', () => {
     const atLimit = { s: 'a'.repeat(MAX_PREAUTH_FRAME_BYTES - 8) }
     const big = { s: 'b'.repeat(10_000) }
     // A small frame, one at the limit, then a big one, all in the same chunk (as after `auth`).
-    decoder.push(Buffer.concat([encodeRawFrame(hello), encodeRawFrame(atLimit), encodeRawFrame(big)]))
+    decoder.push(
+      Buffer.concat([encodeRawFrame(hello), encodeRawFrame(atLimit), encodeRawFrame(big)]),
+    )
     expect(decoder.read()).toEqual(hello)
     expect(decoder.read()).toEqual(atLimit)
     expect(() => decoder.read()).toThrow(FrameError)
