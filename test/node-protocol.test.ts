@@ -6,6 +6,7 @@
  * to commit (a full or broken disk), which a client cannot cause from outside without faking
  * the store; and `internal` is sent only when a handler throws, i.e. on a bug in the node.
  */
+import { checkMessage, type SignedEvent } from '../src/shared/signatures.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServerFrame } from '../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
@@ -184,7 +185,11 @@ describe('join, leave, send', () => {
       user: annUser,
       text: 'hello, room',
       cid: 'cid-1',
+      key: expect.any(String),
+      sig: expect.any(String),
     })
+    // Signed by the node it came from, so that the client can check it itself.
+    expect(checkMessage(seen as unknown as SignedEvent)).toEqual({ ok: true })
     expect(ack.id).toBe(seen?.id)
     expect(ack.id).toBe(`${nodeId}:${seen?.seq}`)
     const messageAt = ann.frames.findIndex((f) => f.type === 'message')
@@ -421,6 +426,24 @@ describe('errors', () => {
     expect(message?.text).toBe('back to normal')
     client.close()
   })
+})
+
+describe('an id of the keyed form', () => {
+  // This node has no challenge yet, so nobody can prove such an id: an event by it would be
+  // refused by every other node, and would hold back every later event of this node there.
+  for (const [label, key] of [
+    ['without a key', undefined],
+    ['with a key it cannot prove yet', 'A'.repeat(43)],
+  ] as const) {
+    it(`is refused at hello ${label}: unauthorized, then close code 4001`, async () => {
+      const client = await ChatClient.open(node.wsUrl)
+      const user = { id: `k${'0123456789'.repeat(4)}`, name: 'Claimed', ...(key ? { key } : {}) }
+      client.send({ type: 'hello', protocol: 1, user, ref: 'h' })
+      expect(await client.next('error')).toMatchObject({ code: 'unauthorized', ref: 'h' })
+      expect((await client.closed).code).toBe(4001)
+      expect(client.frames.some((f) => f.type === 'welcome')).toBe(false)
+    })
+  }
 })
 
 describe('access token', () => {

@@ -38,6 +38,7 @@ Flags:
   --secret S             mesh secret (or PALAVER_MESH_SECRET); without one, any node that
                          reaches the peer port can join
   --token T              access token clients must give (or PALAVER_TOKEN); needs --secret
+  --require-keys         take only keyed users (who prove their key); refuse unverified ones
   --allow-origin URL     a browser origin allowed to open chat sessions (repeatable)
   --advertise-host HOST  host name or address other machines use to reach this node
   --web DIR              folder of the web UI to serve at / (default: the built UI)
@@ -75,6 +76,7 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
       mesh: { type: 'string' },
       secret: { type: 'string' },
       token: { type: 'string' },
+      'require-keys': { type: 'boolean' },
       'allow-origin': { type: 'string', multiple: true },
       'advertise-host': { type: 'string' },
       web: { type: 'string' },
@@ -106,6 +108,7 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
     mesh: values.mesh,
     secret: values.secret ?? env.PALAVER_MESH_SECRET,
     token: values.token ?? env.PALAVER_TOKEN,
+    requireKeys: values['require-keys'],
     allowOrigins: values['allow-origin'],
     advertiseHost: values['advertise-host'],
     staticDir: values.web ? resolve(values.web) : builtWebUi(),

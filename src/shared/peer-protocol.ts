@@ -3,7 +3,7 @@
  * exchange over their TLS links. Used by the node's mesh and by the tests that play a peer.
  */
 import { z } from 'zod'
-import { roomSchema, seqSchema } from './protocol.ts'
+import { roomSchema, seqSchema } from './fields.ts'
 import {
   chatUserSchema,
   nodeIdSchema,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { encodeBase64url } from './base64url.ts'
 import {
   HISTORY_MAX_LIMIT,
   MAX_TEXT_LENGTH,
@@ -10,6 +11,9 @@ import {
 } from './protocol.ts'
 
 const user = { id: 'user_0001', name: 'Ada' }
+/** A public key and a signature in their wire form (their bytes do not matter to a schema). */
+const key = encodeBase64url(new Uint8Array(32).fill(7))
+const sig = encodeBase64url(new Uint8Array(64).fill(9))
 
 /** One valid example of every client frame type, with every optional field left out. */
 const valid = {
@@ -20,6 +24,7 @@ const valid = {
   history: { type: 'history', room: 'general' },
   typing: { type: 'typing', room: 'general' },
   ping: { type: 'ping' },
+  prove: { type: 'prove', sig },
 } as const
 
 /** The required fields of each frame type besides `type`. */
@@ -31,6 +36,7 @@ const required: Record<keyof typeof valid, string[]> = {
   history: ['room'],
   typing: ['room'],
   ping: [],
+  prove: ['sig'],
 }
 
 function parse(frame: unknown): ClientParse {
@@ -66,6 +72,9 @@ describe('parseClientFrame: valid frames', () => {
     expectOk({ ...valid.join, since: {} })
     expectOk({ ...valid.history, before: 'abcdefgh:12', limit: 10 })
     expectOk({ ...valid.ping, ref: 'p' })
+    expectOk({ ...valid.hello, user: { ...user, key } })
+    expectOk({ ...valid.send, usig: sig })
+    expectOk({ ...valid.prove, ref: 'p' })
   })
 
   it('keeps the since vector of a join, as a Map (its keys come from the wire)', () => {
@@ -195,6 +204,15 @@ describe('parseClientFrame: hello', () => {
     expectBad(withName('\u3164'), 'user.name')
     expectBad(withName('Ada\ud800'), 'user.name')
     expectOk(withName('Ada\u200d'))
+  })
+
+  it('takes a key only as the base64url of 32 bytes', () => {
+    const withKey = (k: unknown) => ({ ...valid.hello, user: { ...user, key: k } })
+    expectOk(withKey(key))
+    expectBad(withKey(`${key}=`), 'user.key')
+    expectBad(withKey(key.slice(1)), 'user.key')
+    expectBad(withKey(sig), 'user.key')
+    expectBad(withKey(7), 'user.key')
   })
 
   it('takes a string token and rejects any other', () => {
@@ -376,6 +394,15 @@ describe('parseClientFrame: send', () => {
     expectBad(withCid('c 1'), 'cid')
     expectBad(withCid('c:1'), 'cid')
     expectBad(withCid(1), 'cid')
+  })
+})
+
+describe('parseClientFrame: signatures', () => {
+  it('takes a usig and a prove sig only as the base64url of 64 bytes', () => {
+    for (const bad of [`${sig}==`, sig.slice(1), key, 64, null]) {
+      expectBad({ ...valid.send, usig: bad }, 'usig')
+      expectBad({ ...valid.prove, sig: bad }, 'sig')
+    }
   })
 })
 

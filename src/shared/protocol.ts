@@ -3,20 +3,31 @@
  * the node, the renderer's client library and the tests learn what a frame looks like.
  *
  * Schemas are loose objects: receivers ignore fields they do not know (the protocol grows only
- * by optional fields and new frame types).
+ * by optional fields and new frame types). The frames that carry keys and signatures (`hello`,
+ * `prove`, `send`) have their schemas in signed-frames.ts, beside the other signed frames.
  */
 import { z } from 'zod'
-import {
-  CONTROL_CHARACTER,
-  HISTORY_MAX_LIMIT,
-  MAX_NAME_LENGTH,
-  MAX_TEXT_LENGTH,
-  MAX_VECTOR_ORIGINS,
-  PROTOCOL_VERSION,
-  ROOM_PATTERN,
-} from './limits.ts'
-import { hasVisibleCharacter, isWellFormedText } from './text.ts'
+import { eventIdSchema, roomSchema, type User, vectorSchema } from './fields.ts'
+import { HISTORY_MAX_LIMIT, MAX_TEXT_LENGTH } from './limits.ts'
+import { helloFrameSchema, proveFrameSchema, sendFrameSchema } from './signed-frames.ts'
 import { vectorFromWire } from './vector.ts'
+
+export {
+  nodeIdSchema,
+  roomSchema,
+  userIdSchema,
+  userNameSchema,
+  userSchema,
+  cidSchema,
+  seqSchema,
+  vectorSchema,
+  eventIdSchema,
+  textSchema,
+  type User,
+  type Vector,
+  eventId,
+  parseEventId,
+} from './fields.ts'
 
 export {
   PROTOCOL_VERSION,
@@ -40,9 +51,11 @@ export {
 /** Every error code a node sends, with when it is sent (docs/protocol.md, "Error codes"). */
 export const ERROR_CODES = {
   bad_request:
-    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), or a join past the rooms a session may be in',
-  hello_required: 'a frame other than hello came before hello',
-  unauthorized: 'the access token is missing or wrong; the session is closed (4001)',
+    'not JSON, unknown type, missing or invalid field (a text or name with nothing visible or a lone surrogate), a join past the rooms a session may be in, a prove with no challenge to answer, or a usig on the send of a user without a key',
+  hello_required:
+    'a frame other than hello came before hello, or a frame other than prove before a keyed user is welcomed',
+  unauthorized:
+    "at hello or prove: the access token is missing or wrong, the user id is refused, or the key is not proved (the session is closed, 4001); on send: a keyed user's usig is missing or wrong (the session stays open)",
   not_joined: 'the frame names a room this session has not joined',
   too_long: 'the message text is longer than 4000 characters',
   rate_limited:
@@ -52,67 +65,11 @@ export const ERROR_CODES = {
 } as const
 export type ErrorCode = keyof typeof ERROR_CODES
 
-export const nodeIdSchema = z.string().regex(/^[a-z0-9]{8,64}$/, 'a node id is 8-64 of [a-z0-9]')
-export const roomSchema = z
-  .string()
-  .regex(ROOM_PATTERN, 'a room is 1-64 of [a-z0-9_-], starting with a letter or digit')
-export const userIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'a user id is 8-64 of [A-Za-z0-9_-]')
-/**
- * A name shows something and is well-formed (a lone surrogate cannot be stored or sent as
- * UTF-8: one copy would hold U+FFFD and another not). The same rule for a `hello` and for a
- * user in a peer's event, presence or typing frame, so that no node stores what another refuses.
- */
-export const userNameSchema = z
-  .string()
-  .min(1, `a name is 1-${MAX_NAME_LENGTH} characters`)
-  .max(MAX_NAME_LENGTH, `a name is 1-${MAX_NAME_LENGTH} characters`)
-  .refine((name) => !CONTROL_CHARACTER.test(name), 'a name has no control characters')
-  .refine(isWellFormedText, 'a name has no lone surrogates')
-  .refine(hasVisibleCharacter, 'a name has a visible character')
-export const userSchema = z.looseObject({ id: userIdSchema, name: userNameSchema })
-export const cidSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cid is 1-64 of [A-Za-z0-9_-]')
-export const seqSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
-/** Per-origin highest contiguous seq. Bounded so a vector cannot be used to make work. */
-export const vectorSchema = z
-  .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
-  .refine(
-    (v) => Object.keys(v).length <= MAX_VECTOR_ORIGINS,
-    `a vector names at most ${MAX_VECTOR_ORIGINS} origins`,
-  )
-export const eventIdSchema = z
-  .string()
-  .regex(/^[a-z0-9]{8,64}:[1-9][0-9]{0,15}$/, 'an event id is "<origin>:<seq>"')
-  .refine(
-    (id) => Number(id.slice(id.lastIndexOf(':') + 1)) <= Number.MAX_SAFE_INTEGER,
-    'seq is too large',
-  )
 const refSchema = z.string().max(64).optional()
 
-/**
- * The text of a message, from a client's `send` or in a peer's event alike: a text with nothing
- * visible is refused like a blank one, and one with a lone surrogate too (UTF-8 cannot carry
- * it: one copy of the message would hold U+FFFD and another not). Checked apart from the frame
- * so that an over-long text gets `too_long`.
- */
-export const textSchema = z
-  .string()
-  .min(1, 'text is 1-4000 characters')
-  .refine(isWellFormedText, 'text has a lone surrogate')
-  .refine(hasVisibleCharacter, 'text is not blank (it has no visible character)')
-
-export type User = z.infer<typeof userSchema>
-export type Vector = Record<string, number>
-
 export const clientFrameSchema = z.discriminatedUnion('type', [
-  z.looseObject({
-    type: z.literal('hello'),
-    protocol: z.literal(PROTOCOL_VERSION),
-    user: userSchema,
-    token: z.string().max(1024).optional(),
-    ref: refSchema,
-  }),
+  helloFrameSchema,
+  proveFrameSchema,
   z.looseObject({
     type: z.literal('join'),
     room: roomSchema,
@@ -121,13 +78,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     ref: refSchema,
   }),
   z.looseObject({ type: z.literal('leave'), room: roomSchema, ref: refSchema }),
-  z.looseObject({
-    type: z.literal('send'),
-    room: roomSchema,
-    text: textSchema,
-    cid: cidSchema,
-    ref: refSchema,
-  }),
+  sendFrameSchema,
   z.looseObject({
     type: z.literal('history'),
     room: roomSchema,
@@ -195,6 +146,7 @@ export interface PeerStatus {
 }
 
 export type ServerFrame =
+  | { type: 'challenge'; node: { id: string }; nonce: string }
   | { type: 'welcome'; protocol: 1; node: { id: string; name: string }; nodes: MeshNode[] }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'event'; room: string; event: Readonly<Record<string, unknown>> }
@@ -250,14 +202,4 @@ function describeIssue(error: z.ZodError): string {
   if (!issue) return 'invalid frame'
   const where = issue.path.length > 0 ? issue.path.join('.') : 'frame'
   return `${where}: ${issue.message}`
-}
-
-export function eventId(origin: string, seq: number): string {
-  return `${origin}:${seq}`
-}
-
-/** Splits an event id checked by `eventIdSchema`. */
-export function parseEventId(id: string): { origin: string; seq: number } {
-  const at = id.lastIndexOf(':')
-  return { origin: id.slice(0, at), seq: Number(id.slice(at + 1)) }
 }

@@ -17,14 +17,13 @@ import { NODE_ID_PATTERN } from './keys.ts'
 import {
   cidSchema,
   eventId,
-  MAX_TEXT_LENGTH,
-  PROTOCOL_VERSION,
   roomSchema,
   seqSchema,
   textSchema,
   userIdSchema,
   userNameSchema,
-} from './protocol.ts'
+} from './fields.ts'
+import { MAX_TEXT_LENGTH, PROTOCOL_VERSION } from './limits.ts'
 import { MESSAGE_KIND, type SignedEvent } from './signatures.ts'
 
 /** A challenge nonce is base64url of 16 to 64 bytes (the protocol asks for at least 16). */

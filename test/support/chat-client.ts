@@ -1,10 +1,14 @@
 /**
  * A WebSocket client for tests that speaks the client protocol frame by frame and lets a test
- * wait on the frames it expects (never on a fixed sleep).
+ * wait on the frames it expects (never on a fixed sleep). It can be a keyed user: it answers the
+ * node's challenge and signs its sends, as the bundled UI does.
  */
 import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
+import { nobleEd25519, type Signer } from '../../src/shared/ed25519.ts'
+import { encodeKey, generateSecretKey, userIdFromKey } from '../../src/shared/keys.ts'
 import type { ClientFrameInput, ServerFrame, User } from '../../src/shared/protocol.ts'
+import { MESSAGE_KIND, signAsUser, signSessionProof } from '../../src/shared/signatures.ts'
 
 export type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>
 
@@ -17,6 +21,36 @@ export const SAFE_PACE: Pace = { perSecond: 40, burst: 80 }
 
 export function randomUser(name = 'tester'): User {
   return { id: `u${randomBytes(6).toString('hex')}`, name }
+}
+
+/** A keyed user: the user its `hello` names (the id is the hash of `key`) and its key's signer. */
+export interface KeyedUser {
+  user: { id: string; name: string; key: string }
+  signer: Signer
+}
+
+/**
+ * A keyed user with a fresh key pair. It signs with the pure-JavaScript Ed25519 the browser
+ * uses, while the node checks with node:crypto: so each test also checks that the two agree.
+ */
+export function keyedUser(name = 'tester'): KeyedUser {
+  const signer = nobleEd25519.signer(generateSecretKey())
+  const key = encodeKey(signer.publicKey)
+  return { user: { id: userIdFromKey(signer.publicKey), name, key }, signer }
+}
+
+function isKeyed(who: User | KeyedUser): who is KeyedUser {
+  return 'signer' in who
+}
+
+/** `keyed`'s signature of the message `text` to `room` with `cid`: the `usig` of its `send`. */
+export function usigOf(keyed: KeyedUser, room: string, text: string, cid: string): string {
+  return signAsUser(keyed.signer, { kind: MESSAGE_KIND, room, cid, text, user: keyed.user })
+}
+
+/** `keyed`'s `prove` frame for a `challenge`. */
+export function proveFrame(keyed: KeyedUser, challenge: FrameOf<'challenge'>): ClientFrameInput {
+  return { type: 'prove', sig: signSessionProof(keyed.signer, challenge.node.id, challenge.nonce) }
 }
 
 /** An `error` frame a request was answered with. */
@@ -41,6 +75,8 @@ export class ChatClient {
   /** `sendMany`'s token bucket, mirroring the node's limiter for this session. */
   #tokens: number | undefined
   #tokensAt = 0
+  /** The keyed user this session proved, whose key signs `say` and `sendMany`. */
+  #keyed: KeyedUser | undefined
 
   private constructor(ws: WebSocket) {
     this.ws = ws
@@ -79,18 +115,26 @@ export class ChatClient {
   }
 
   /**
-   * Opens a session and says hello; resolves once welcomed. Rejects when the upgrade or the
-   * welcome takes longer than `timeoutMs` (a node that is paused accepts TCP and says nothing).
+   * Opens a session and says hello; resolves once welcomed. A keyed user (`keyedUser()`) also
+   * answers the node's challenge, and then signs every `say` and `sendMany`. Rejects when the
+   * upgrade or the welcome takes longer than `timeoutMs` (a node that is paused accepts TCP and
+   * says nothing).
    */
   static async connect(
     url: string,
-    user: User = randomUser(),
+    who: User | KeyedUser = randomUser(),
     token?: string,
     timeoutMs = 10_000,
   ): Promise<ChatClient> {
     const client = await ChatClient.open(url, { handshakeTimeout: timeoutMs })
+    const keyed = isKeyed(who) ? who : undefined
+    const user = isKeyed(who) ? who.user : who
     try {
       client.send({ type: 'hello', protocol: 1, user, ...(token === undefined ? {} : { token }) })
+      if (keyed) {
+        client.send(proveFrame(keyed, await client.next('challenge', () => true, timeoutMs)))
+        client.#keyed = keyed
+      }
       await client.next('welcome', () => true, timeoutMs)
     } catch (error) {
       client.ws.terminate()
@@ -211,7 +255,7 @@ export class ChatClient {
   ): Promise<FrameOf<'ack'>> {
     const ref = `send-${cid}`
     const from = this.frames.length
-    this.send({ type: 'send', room, text, cid, ref })
+    this.send({ type: 'send', room, text, cid, ref, ...this.#usig(room, text, cid) })
     const { frame } = await this.waitFor(
       (f) => (f.type === 'ack' || f.type === 'error') && f.ref === ref,
       from,
@@ -267,11 +311,16 @@ export class ChatClient {
     for (const [i, text] of texts.entries()) {
       await this.#takeToken(pace)
       const cid = cids[i] as string
-      this.send({ type: 'send', room, text, cid, ref: cid })
+      this.send({ type: 'send', room, text, cid, ref: cid, ...this.#usig(room, text, cid) })
     }
     if (texts.length > 0) await done
     if (failure) throw new Error(`send failed: ${failure.code}: ${failure.message}`)
     return acks
+  }
+
+  /** `{usig}` for a keyed session's send, nothing for a keyless one. */
+  #usig(room: string, text: string, cid: string): { usig?: string } {
+    return this.#keyed ? { usig: usigOf(this.#keyed, room, text, cid) } : {}
   }
 
   async #takeToken({ perSecond, burst }: Pace): Promise<void> {

@@ -11,6 +11,8 @@
  * replaces when the run knows them.
  */
 import fc from 'fast-check'
+import { encodeBase64url } from '../../src/shared/base64url.ts'
+import { userIdFromKey } from '../../src/shared/keys.ts'
 
 /** Keys of Object.prototype: what a lookup in a plain object finds when the key is missing. */
 export const PROTOTYPE_KEYS = [
@@ -155,6 +157,34 @@ const userName = fc.oneof(
   { arbitrary: oddString, weight: 1 },
 )
 const userWith = (f: Fields) => withExtras(fc.record({ id: f(userId), name: f(userName) }))
+/** A signature in its wire form, of random bytes: it verifies nothing. */
+const signature = fc.uint8Array({ minLength: 64, maxLength: 64 }).map(encodeBase64url)
+/**
+ * The user of a client `hello`: mostly keyless; else keyed, with the id of its key (the node
+ * challenges it, and a run cannot prove it), or keyless with an id of the keyed form (refused).
+ */
+const helloUserWith = (f: Fields) =>
+  fc.oneof(
+    { arbitrary: userWith(f), weight: 4 },
+    {
+      arbitrary: fc.uint8Array({ minLength: 32, maxLength: 32 }).chain((key) =>
+        withExtras(
+          fc.record({
+            id: f(fc.constant(userIdFromKey(key))),
+            name: f(userName),
+            key: f(fc.constant(encodeBase64url(key))),
+          }),
+        ),
+      ),
+      weight: 1,
+    },
+    {
+      arbitrary: withExtras(
+        fc.record({ id: f(fc.stringMatching(/^k[0-9a-f]{40}$/)), name: f(userName) }),
+      ),
+      weight: 1,
+    },
+  )
 const cid = fc.oneof(
   fc.constantFrom(...PROTOTYPE_KEYS),
   fc.stringMatching(/^[A-Za-z0-9_-]{1,10}$/),
@@ -193,7 +223,7 @@ function clientFrameIn(room: fc.Arbitrary<string>): fc.Arbitrary<Record<string, 
         fc.record({
           type: fc.constant('hello'),
           protocol: f(fc.constant(1)),
-          user: f(userWith(f)),
+          user: f(helloUserWith(f)),
           token: fc.option(oddString, { nil: undefined }),
           ref,
         }),
@@ -215,6 +245,11 @@ function clientFrameIn(room: fc.Arbitrary<string>): fc.Arbitrary<Record<string, 
             room: f(room),
             text: f(text),
             cid: f(cid),
+            // Now and then: only a keyed user signs, and no fuzzing run can be one.
+            usig: fc.oneof(
+              { arbitrary: fc.constant(undefined), weight: 6 },
+              { arbitrary: f(signature), weight: 1 },
+            ),
             ref,
           }),
         ),
@@ -231,10 +266,11 @@ function clientFrameIn(room: fc.Arbitrary<string>): fc.Arbitrary<Record<string, 
       ),
       withExtras(fc.record({ type: fc.constant('typing'), room: f(room), ref })),
       withExtras(fc.record({ type: fc.constant('ping'), ref })),
+      withExtras(fc.record({ type: fc.constant('prove'), sig: f(signature), ref })),
       withExtras(
         fc.record({
           type: fc.oneof(
-            fc.constantFrom('gossip', 'Hello', 'prove', 'welcome', 'ack'),
+            fc.constantFrom('gossip', 'Hello', 'challenge', 'welcome', 'ack'),
             oddString,
             oddValue,
           ),

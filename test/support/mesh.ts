@@ -226,6 +226,24 @@ export function storedEvents(
 }
 
 /**
+ * The stored body of event `origin:seq` on `node` (the whole event as canonical JSON, kept as
+ * received), read from its SQLite file while it runs; undefined while it does not hold it.
+ */
+export function storedBody(
+  node: { dataDir: string },
+  origin: string,
+  seq: number,
+): string | undefined {
+  const db = new DatabaseSync(join(node.dataDir, DB_FILE), { readOnly: true })
+  try {
+    const row = db.prepare('SELECT body FROM events WHERE origin = ? AND seq = ?').get(origin, seq)
+    return (row as { body: string } | undefined)?.body
+  } finally {
+    db.close()
+  }
+}
+
+/**
  * Every message of `room` on `node`, oldest first, read back through `history` pages as a user
  * scrolling up would. Rejects on any error reply (a store that cannot read back what it holds).
  */

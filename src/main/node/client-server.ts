@@ -218,6 +218,7 @@ export class ClientServer {
       const session = new Session(ws, this.#core, {
         onWelcome: () => this.#pending.release(socket),
         checkToken: (given) => this.#checkToken(address, given),
+        requireKeys: this.#core.options.requireKeys,
       })
       this.#core.sessionOpened(session)
     })

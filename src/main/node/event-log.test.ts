@@ -54,6 +54,16 @@ function remote(seq: number, ts: number, fields: Partial<ChatEvent> = {}): ChatE
 }
 
 describe('EventLog.send', () => {
+  it("refuses a keyed user's message without a usig, and a keyless user's with one", async () => {
+    const { store, log } = setup()
+    const keyed = { ...ada, key: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }
+    await expect(log.send('general', keyed, 'unsigned', 'c1')).rejects.toThrow(/usig/)
+    await expect(log.send('general', ada, 'signed', 'c2', 'a-usig')).rejects.toThrow(/usig/)
+    expect(store.count).toBe(0)
+    // Neither took a seq: the next message is 1.
+    expect((await log.send('general', keyed, 'signed', 'c3', 'a-usig')).seq).toBe(1)
+  })
+
   it('answers a resend with a peer’s copy of the same send that waits in the batch', async () => {
     const { store, log, committed } = setup()
     // A peer relays bob's message r1; before it is committed, bob resends it here.

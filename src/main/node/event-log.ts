@@ -66,11 +66,17 @@ export class EventLog {
   }
 
   /**
-   * Writes a message from a local client, signed by this node (with the user's `usig` inside
-   * when the user has a key: the session checked it), and resolves with it once it is committed.
-   * A send with a `(user.id, cid)` already held resolves with the first event and writes nothing.
+   * Writes a message from a local client, signed by this node, and resolves with it once it is
+   * committed. A send with a `(user.id, cid)` already held resolves with the first event and
+   * writes nothing. `usig` is a keyed user's signature of the message, checked by the session
+   * and kept in the event. A keyed user's message without one, or a keyless user's with one, is
+   * refused (the promise rejects) and never numbered: every node would refuse that event, and
+   * the origin's later events would wait behind it forever.
    */
   send(room: string, user: ChatUser, text: string, cid: string, usig?: string): Promise<ChatEvent> {
+    if ((user.key === undefined) !== (usig === undefined)) {
+      return Promise.reject(new Error("a keyed user's message, and only one, carries a usig"))
+    }
     const key = `${user.id}\n${cid}`
     const pending = this.#pendingSends.get(key)
     if (pending) return pending

@@ -156,6 +156,12 @@ export const nodeOptionsSchema = z.object({
   secret: z.string().max(1024).default(''),
   /** When set, clients must give this token in `hello`. */
   token: z.string().min(1).max(1024).optional(),
+  /**
+   * Refuse users without a key: a `hello` with no `key` (an unverified user: a script, a bot)
+   * gets `unauthorized` and close 4001, and only keyed users, who prove their key, chat here.
+   * Default false: unverified users are welcome (UIs mark them as such).
+   */
+  requireKeys: z.boolean().default(false),
   /** Browser origins allowed to open chat sessions besides the node's own and its mesh's. */
   allowOrigins: z.array(originSchema).max(64).default([]),
   /** Host name or address put in this node's URLs for others; default: a LAN address. */

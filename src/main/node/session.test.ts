@@ -6,10 +6,11 @@
  */
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ChatClient } from '../../../test/support/chat-client.ts'
+import { ChatClient, randomUser } from '../../../test/support/chat-client.ts'
 import { tempDir, cleanupNodes } from '../../../test/support/node-process.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
-import { CLOSE_INTERNAL_ERROR } from '../../shared/limits.ts'
+import { encodeSignature } from '../../shared/keys.ts'
+import { CLOSE_INTERNAL_ERROR, CLOSE_UNAUTHORIZED } from '../../shared/limits.ts'
 import { ClientServer } from './client-server.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { NodeCore } from './node-core.ts'
@@ -131,5 +132,63 @@ describe('a session waiting for its backlog budget', () => {
     }
     await reader.next('joined', (f) => f.ref === 'waits-more')
     expect(core.sessions.has(session)).toBe(true)
+  })
+})
+
+describe('a session the node refused', () => {
+  it('acts on nothing it sent after the refusal', async () => {
+    const { core, url } = await startInProcess({ token: 'right', secret: 'a-mesh-secret' })
+    const client = await ChatClient.open(url)
+    // All in one burst: a hello with a wrong token, then one the node would welcome, a join and
+    // a send. The node is closing the session after the first.
+    for (const frame of [
+      { type: 'hello', protocol: 1, user: randomUser(), token: 'wrong' },
+      { type: 'hello', protocol: 1, user: randomUser(), token: 'right' },
+      { type: 'join', room: 'general' },
+      { type: 'send', room: 'general', text: 'let in after all?', cid: 'c1' },
+    ]) {
+      client.send(frame)
+    }
+    expect((await client.closed).code).toBe(CLOSE_UNAUTHORIZED)
+    expect(client.frames).toEqual([
+      expect.objectContaining({ type: 'error', code: 'unauthorized' }),
+    ])
+    expect(core.store.count).toBe(0)
+  })
+})
+
+describe('keys at hello, prove and send', () => {
+  it('answers a prove with no challenge to answer', async () => {
+    const { url } = await startInProcess()
+    const client = await ChatClient.open(url)
+    const prove = { type: 'prove', sig: encodeSignature(new Uint8Array(64)) }
+    expect(await client.request(prove)).toMatchObject({ code: 'hello_required' })
+    client.send({ type: 'hello', protocol: 1, user: randomUser() })
+    await client.next('welcome')
+    expect(await client.request(prove)).toMatchObject({ code: 'bad_request' })
+    expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+  })
+
+  it('refuses a usig in the send of a user without a key, and stores nothing', async () => {
+    const { core, url } = await startInProcess()
+    const client = await ChatClient.connect(url)
+    await client.join('general')
+    const send = { type: 'send', room: 'general', text: 'unsigned', cid: 'c1' }
+    const usig = encodeSignature(new Uint8Array(64).fill(1))
+    expect(await client.request({ ...send, usig })).toMatchObject({
+      type: 'error',
+      code: 'bad_request',
+      message: expect.stringContaining('usig'),
+    })
+    expect(core.store.count).toBe(0)
+    expect(await client.request(send)).toMatchObject({ type: 'ack', cid: 'c1' })
+  })
+
+  it('refuses keyless users on a node that requires keys', async () => {
+    const { url } = await startInProcess({ requireKeys: true })
+    const client = await ChatClient.open(url)
+    client.send({ type: 'hello', protocol: 1, user: randomUser() })
+    expect(await client.next('error')).toMatchObject({ code: 'unauthorized' })
+    expect((await client.closed).code).toBe(CLOSE_UNAUTHORIZED)
   })
 })

@@ -9,11 +9,17 @@
  *
  * Everything a session can make the node do is bounded: frames, typing frames and messages read
  * for backlogs per second (token buckets), rooms per session and per node, and the time it may
- * take to say `hello`.
+ * take to be welcomed.
+ *
+ * A keyed user (docs/protocol.md, "Shared terms") is welcomed only once it has answered the
+ * node's `challenge` with a `prove` its key verifies, and each of its `send`s must carry its
+ * `usig`; a keyless `hello` with an id of the keyed form is refused, and so is every keyless
+ * `hello` on a node that requires keys. Signatures are checked with node:crypto.
  */
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
-import type { ClientFrame, ErrorCode, ServerFrame, User } from '../../shared/protocol.ts'
+import { isKeyedUserId, keyOwnsUserId } from '../../shared/keys.ts'
+import type { ClientFrame, ErrorCode, ServerFrame } from '../../shared/protocol.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_INTERNAL_ERROR,
@@ -28,12 +34,20 @@ import {
   parseClientFrame,
   parseEventId,
 } from '../../shared/protocol.ts'
+import {
+  MESSAGE_KIND,
+  makeNonce,
+  verifySessionProof,
+  verifyUserSignature,
+} from '../../shared/signatures.ts'
+import type { ChatUser } from '../../shared/signed-frames.ts'
 import type { TokenCheck } from './access.ts'
 import { contain } from './containment.ts'
 import type { NodeCore } from './node-core.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member } from './rooms.ts'
-import { chatMessage, clientFrame, encodeServerFrame, isMessage } from './client-events.ts'
+import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
+import { nativeEd25519 } from './signing-native.ts'
 import type { Page } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -43,11 +57,19 @@ const MAX_REPLY_ALLOWANCE_BYTES = 16 * 1024 * 1024
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>
 
+/** A keyed user's `hello` that waits for its `prove`: the user it named and the nonce sent. */
+interface Challenge {
+  user: ChatUser & { key: string }
+  nonce: string
+}
+
 export interface SessionOptions {
   /** Called once, when the session is welcomed (it no longer counts as pending). */
   onWelcome?: () => void
   /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
   checkToken: (given: string | undefined) => TokenCheck
+  /** Refuse a `hello` without a key (an unverified user), as the node option `requireKeys`. */
+  requireKeys: boolean
 }
 
 export class Session implements Member {
@@ -67,7 +89,9 @@ export class Session implements Member {
    */
   readonly #waiting: ClientFrame[] = []
   #waitTimer: NodeJS.Timeout | undefined
-  #user: User | undefined
+  /** The session's user, once welcomed: `{id, name}`, and `key` for a keyed user. */
+  #user: ChatUser | undefined
+  #challenge: Challenge | undefined
   #helloTimer: NodeJS.Timeout | undefined
   /** A handler failed: the session is closing (1011). */
   #failed = false
@@ -123,7 +147,7 @@ export class Session implements Member {
     })
   }
 
-  get user(): User {
+  get user(): ChatUser {
     // Only sessions past hello are ever members of a room.
     if (!this.#user) throw new Error('session has no user before hello')
     return this.#user
@@ -221,6 +245,9 @@ export class Session implements Member {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
+    // ws still hands over frames that arrive while a close is under way: a session the node
+    // refused or closed must not act on them.
+    if (this.#ws.readyState !== this.#ws.OPEN) return
     if (isBinary) return this.#error('bad_request', 'frames are JSON text, not binary')
     const parsed = parseClientFrame(data.toString('utf8'))
     if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.ref)
@@ -273,6 +300,10 @@ export class Session implements Member {
 
   #handle(frame: ClientFrame): void {
     if (frame.type === 'hello') return this.#hello(frame)
+    if (this.#challenge) {
+      if (frame.type === 'prove') return this.#prove(frame, this.#challenge)
+      return this.#error('hello_required', 'answer the challenge with prove first', frame.ref)
+    }
     if (!this.#user) return this.#error('hello_required', 'say hello first', frame.ref)
     switch (frame.type) {
       case 'join':
@@ -287,22 +318,59 @@ export class Session implements Member {
         return this.#typing(frame)
       case 'ping':
         return this.send(withRef({ type: 'pong' }, frame.ref))
+      case 'prove':
+        return this.#error('bad_request', 'there is no challenge to answer', frame.ref)
     }
   }
 
   #hello(frame: Frame<'hello'>): void {
-    if (this.#user) return this.#error('bad_request', 'hello was already said', frame.ref)
+    if (this.#user || this.#challenge) {
+      return this.#error('bad_request', 'hello was already said', frame.ref)
+    }
     const access = this.#options.checkToken(frame.token)
     if (!access.ok) {
-      const message =
+      return this.#refuse(
         access.reason === 'wait'
           ? `too many wrong access tokens from your address: try again in ${Math.ceil(access.retryAfterMs / 1000)} s`
-          : 'this node needs a valid access token'
-      this.#error('unauthorized', message, frame.ref)
-      this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
-      return
+          : 'this node needs a valid access token',
+        frame.ref,
+      )
     }
-    this.#user = { id: frame.user.id, name: frame.user.name }
+    const { id, name, key } = frame.user
+    if (key === undefined) {
+      if (isKeyedUserId(id)) {
+        return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
+      }
+      if (this.#options.requireKeys) {
+        return this.#refuse('this node takes only keyed users: say hello with a key', frame.ref)
+      }
+      return this.#welcome({ id, name })
+    }
+    if (!keyOwnsUserId(key, id)) {
+      return this.#refuse("the user id is not the hash of the user's key", frame.ref)
+    }
+    const nonce = makeNonce()
+    this.#challenge = { user: { id, name, key }, nonce }
+    this.send({ type: 'challenge', node: { id: this.#core.nodeId }, nonce })
+  }
+
+  /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
+  #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
+    this.#challenge = undefined
+    if (!verifySessionProof(this.#core.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+      return this.#refuse("the signature does not prove the user's key", frame.ref)
+    }
+    this.#welcome(user)
+  }
+
+  /** Refuses the session at `hello` or `prove`: `unauthorized`, then close 4001. */
+  #refuse(message: string, ref: string | undefined): void {
+    this.#error('unauthorized', message, ref)
+    this.#ws.close(CLOSE_UNAUTHORIZED, 'unauthorized')
+  }
+
+  #welcome(user: ChatUser): void {
+    this.#user = user
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
     this.#options.onWelcome?.()
@@ -364,11 +432,15 @@ export class Session implements Member {
   }
 
   #send(frame: Frame<'send'>): void {
-    if (!this.#rooms.has(frame.room)) {
-      return this.#error('not_joined', `join ${frame.room} before sending to it`, frame.ref)
+    const { room, text, cid, usig } = frame
+    if (!this.#rooms.has(room)) {
+      return this.#error('not_joined', `join ${room} before sending to it`, frame.ref)
     }
+    const user = this.user
+    const refusal = usigRefusal(user, frame)
+    if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#core.log.send(frame.room, this.user, frame.text, frame.cid).then(
+    this.#core.log.send(room, user, text, cid, usig).then(
       (event) =>
         this.send(
           withRef(
@@ -389,17 +461,17 @@ export class Session implements Member {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
     const store = this.#core.store
     let page: Page
+    // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
-      page = store.latest(frame.room, limit)
+      page = store.latest(frame.room, limit, MESSAGE_KIND)
     } else {
       const { origin, seq } = parseEventId(frame.before)
       const before = store.get(origin, seq)
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
-      page = store.before(frame.room, before, limit)
+      page = store.before(frame.room, before, limit, MESSAGE_KIND)
     }
     this.#backlogLimiter.charge(page.events.length)
-    // History pages hold messages; events of other kinds reach a client live and in backlogs.
-    const messages = page.events.filter(isMessage).map(chatMessage)
+    const messages = page.events.map(chatMessage)
     this.#reply([
       withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])
@@ -423,6 +495,30 @@ export class Session implements Member {
     const offline = [...this.#rooms].filter((room) => this.#core.rooms.leave(room, this))
     this.#rooms.clear()
     for (const room of offline) this.#core.presenceChanged(room)
+  }
+}
+
+/**
+ * Why a `send` by `user` may not be stored, as far as its `usig` goes; undefined when it may. A
+ * keyed user's `usig` must verify over the message it makes. A user without a key has nothing to
+ * sign with, and every node would refuse an event with a `usig` and no key.
+ */
+function usigRefusal(
+  user: ChatUser,
+  { room, cid, text, usig }: Frame<'send'>,
+): { code: ErrorCode; message: string } | undefined {
+  if (user.key === undefined) {
+    if (usig === undefined) return undefined
+    return { code: 'bad_request', message: 'usig: a user without a key does not sign' }
+  }
+  const message = { kind: MESSAGE_KIND, room, cid, text, user, usig }
+  if (verifyUserSignature(message, nativeEd25519)) return undefined
+  return {
+    code: 'unauthorized',
+    message:
+      usig === undefined
+        ? 'usig: a keyed user signs each send'
+        : "usig: not the user's signature of this message",
   }
 }
 

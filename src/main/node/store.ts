@@ -3,11 +3,11 @@
  * synchronous=FULL so a commit that returned is on disk).
  *
  * Events are keyed by (origin, seq) and kept as received: the whole signed event as canonical
- * JSON (`body`), whatever its kind and fields, with the columns queries need beside it (docs/
- * protocol.md, "An open envelope"). The node's secret key lives in the same file, so a fresh data
- * directory means a new key, a new id, and a seq is never reused under an id (docs/architecture.md,
- * invariant 4). Every method is synchronous; batching writes into one transaction is `EventLog`'s
- * job.
+ * JSON (`body`), whatever its kind and fields, with the columns queries need beside it
+ * (docs/protocol.md, "An open envelope"). The node's secret key lives in the same file, so a
+ * fresh data directory means a new key, a new id, and a seq is never reused under an id
+ * (docs/architecture.md, invariant 4). Every method is synchronous; batching writes into one
+ * transaction is `EventLog`'s job.
  *
  * One send, two events: two nodes cut off from each other may each accept the same resend
  * (same user id and cid). Both events are kept (vectors stay equal), but only the first this
@@ -90,11 +90,13 @@ export function runMigration(db: DatabaseSync, migration: Migration): void {
  * Migration 3 → 4. The node gets its Ed25519 key (and with it a new id), every event gets its
  * `kind` and its signed `body`. Events stored before there were keys carry no signature that
  * anyone could check, so this node re-issues each of them as an event of its own, signed by its
- * new key, in display order and with its old ts, room, user, text and cid; the unsigned rows go.
- * Every node of an upgraded mesh does the same, and the copies of one old message from several
- * nodes share (user.id, cid): clients are shown one of them (guarantee 4). A row that could not
- * be signed as a valid event today (a user id of the keyed form, a text the rules now refuse) is
- * left out and logged by count in the `meta` row `unsigned_rows_dropped`.
+ * new key, in display order and with its old ts (a ts shared with the event before it moves up by
+ * 1 µs, so that the order holds), room, user, text and cid; the unsigned rows go. Every node of an
+ * upgraded mesh does the same, and the copies of one old message from several nodes share
+ * (user.id, cid): clients are shown one of them (guarantee 4), here the copy this node showed
+ * before. A row that could not be signed as a valid event today (a user id of the keyed form, a
+ * text the rules now refuse) is left out and logged by count in the `meta` row
+ * `unsigned_rows_dropped`.
  */
 function adoptUnsignedHistory(db: DatabaseSync): void {
   db.exec(`ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT '${MESSAGE_KIND}';
@@ -108,8 +110,8 @@ function adoptUnsignedHistory(db: DatabaseSync): void {
   db.exec("DELETE FROM meta WHERE key = 'node_id'")
   const old = db
     .prepare(
-      `SELECT ts, room, user_id, user_name, text, cid FROM events WHERE body IS NULL
-       ORDER BY ts, origin`,
+      `SELECT ts, room, user_id, user_name, text, cid, shown FROM events WHERE body IS NULL
+       ORDER BY ts, origin, seq`,
     )
     .all() as {
     ts: number
@@ -118,33 +120,38 @@ function adoptUnsignedHistory(db: DatabaseSync): void {
     user_name: string
     text: string
     cid: string
+    shown: number
   }[]
   db.exec('DELETE FROM events WHERE body IS NULL')
-  const insert = insertStatement(db)
-  const cidTaken = db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
-  let seq = 0
+  const reissued: { event: ChatEvent; wasShown: boolean }[] = []
   let lastTs = 0
-  let dropped = 0
   for (const row of old) {
     const ts = Math.min(MAX_TS, Math.max(row.ts, lastTs + 1))
     const event = signedEvent(identity, {
       kind: MESSAGE_KIND,
       origin: identity.id,
-      seq: seq + 1,
+      seq: reissued.length + 1,
       ts,
       room: row.room,
       user: { id: row.user_id, name: row.user_name },
       cid: row.cid,
       text: row.text,
     })
-    if (!event) {
-      dropped++
-      continue
-    }
-    insertEvent(insert, event, cidTaken.get(row.user_id, row.cid) === undefined)
-    seq++
+    if (!event) continue
+    reissued.push({ event, wasShown: row.shown === 1 })
     lastTs = ts
   }
+  // A send keeps the copy clients were shown; one whose shown copy was left out shows its
+  // earliest copy in display order, as migration 2 → 3 chose.
+  const sendOf = (e: ChatEvent) => `${e.user.id}\n${e.cid}`
+  const shownSends = new Set(reissued.filter((r) => r.wasShown).map((r) => sendOf(r.event)))
+  const insert = insertStatement(db)
+  for (const { event, wasShown } of reissued) {
+    const shown = wasShown || !shownSends.has(sendOf(event))
+    if (shown) shownSends.add(sendOf(event))
+    insertEvent(insert, event, shown)
+  }
+  const dropped = old.length - reissued.length
   if (dropped > 0) {
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('unsigned_rows_dropped', ?)").run(
       String(dropped),
@@ -238,13 +245,16 @@ export class Store {
        ORDER BY shown DESC, ts, origin LIMIT 1`,
     )
     this.#cidTaken = this.#db.prepare('SELECT 1 FROM events WHERE user_id = ? AND cid = ? LIMIT 1')
+    // `kind` is bound twice: null for events of every kind, or the one kind a page holds.
     this.#latest = this.#db.prepare(
-      `SELECT body, ts, origin FROM events WHERE room = ? AND shown = 1
+      `SELECT body, ts, origin FROM events
+       WHERE room = ? AND shown = 1 AND (? IS NULL OR kind = ?)
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#before = this.#db.prepare(
       `SELECT body, ts, origin FROM events
-       WHERE room = ? AND shown = 1 AND (ts < ? OR (ts = ? AND origin < ?))
+       WHERE room = ? AND shown = 1 AND (? IS NULL OR kind = ?)
+         AND (ts < ? OR (ts = ? AND origin < ?))
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
     this.#originAfter = this.#db.prepare(
@@ -350,14 +360,19 @@ export class Store {
     return (this.#range.all(origin, from, to) as unknown as { body: string }[]).map(eventOf)
   }
 
-  /** The newest `limit` events of a room, oldest first. */
-  latest(room: string, limit: number): Page {
-    return page(this.#latest.all(room, limit + 1) as unknown as PageRow[], limit)
+  /**
+   * The newest `limit` events of a room, oldest first; with `kind`, only events of that kind
+   * count and are returned (a `history` page holds messages, and `limit` of them).
+   */
+  latest(room: string, limit: number, kind?: string): Page {
+    const only = kind ?? null
+    return page(this.#latest.all(room, only, only, limit + 1) as unknown as PageRow[], limit)
   }
 
-  /** The `limit` events of a room just older than `before`, oldest first. */
-  before(room: string, before: ChatEvent, limit: number): Page {
-    const rows = this.#before.all(room, before.ts, before.ts, before.origin, limit + 1)
+  /** The `limit` events of a room just older than `before` (of `kind` only), oldest first. */
+  before(room: string, before: ChatEvent, limit: number, kind?: string): Page {
+    const only = kind ?? null
+    const rows = this.#before.all(room, only, only, before.ts, before.ts, before.origin, limit + 1)
     return page(rows as unknown as PageRow[], limit)
   }
 

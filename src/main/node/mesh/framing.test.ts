@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_PEER_FRAME_BYTES, MAX_PREAUTH_FRAME_BYTES } from '../../../shared/peer-protocol.ts'
-import { encodeFrame, FrameDecoder, FrameError } from './framing.ts'
+import { encodeFrame, encodeRawFrame, FrameDecoder, FrameError } from './framing.ts'
 
 /** A small seeded PRNG (mulberry32), so a failing random split can be replayed. */
 function random(seed: number): () => number {
@@ -33,10 +33,10 @@ function rawFrame(length: number, body: Buffer = Buffer.alloc(0)): Buffer {
 
 const hello = { type: 'hello', protocol: 1, node: { id: 'abcdefgh1', name: 'A', url: '' } }
 
-describe('encodeFrame', () => {
+describe('encodeRawFrame', () => {
   it('writes a 4-byte big-endian length, then the UTF-8 JSON', () => {
     const frame = { type: 'ping', t: 1, text: 'é€😀' }
-    const buf = encodeFrame(frame)
+    const buf = encodeRawFrame(frame)
     const body = Buffer.from(JSON.stringify(frame), 'utf8')
     expect(buf.readUInt32BE(0)).toBe(body.length)
     expect(buf.subarray(4)).toEqual(body)
@@ -45,11 +45,18 @@ describe('encodeFrame', () => {
   it('takes a payload of exactly 4 MiB and refuses one byte more', () => {
     // `{"s":"…"}` is 8 bytes around the string.
     const exact = { s: 'a'.repeat(MAX_PEER_FRAME_BYTES - 8) }
-    expect(encodeFrame(exact).length).toBe(4 + MAX_PEER_FRAME_BYTES)
+    expect(encodeRawFrame(exact).length).toBe(4 + MAX_PEER_FRAME_BYTES)
     const over = { s: 'a'.repeat(MAX_PEER_FRAME_BYTES - 7) }
-    expect(() => encodeFrame(over)).toThrow(FrameError)
+    expect(() => encodeRawFrame(over)).toThrow(FrameError)
     // The limit is in bytes, not characters: 2 Mi euro signs are 6 MiB of UTF-8.
-    expect(() => encodeFrame({ s: '€'.repeat(2 * 1024 * 1024) })).toThrow(FrameError)
+    expect(() => encodeRawFrame({ s: '€'.repeat(2 * 1024 * 1024) })).toThrow(FrameError)
+  })
+})
+
+describe('encodeFrame', () => {
+  it('encodes a frame of the protocol the same way', () => {
+    const ping = { type: 'ping' as const, t: 1.5 }
+    expect(encodeFrame(ping)).toEqual(encodeRawFrame(ping))
   })
 })
 
@@ -59,13 +66,13 @@ describe('FrameDecoder, chunking', () => {
     expect(decoder.read()).toBeUndefined()
     decoder.push(Buffer.alloc(0))
     expect(decoder.read()).toBeUndefined()
-    decoder.push(encodeFrame(hello).subarray(0, 3))
+    decoder.push(encodeRawFrame(hello).subarray(0, 3))
     expect(decoder.read()).toBeUndefined()
   })
 
   it('survives one byte at a time', () => {
     const frames = [hello, { type: 'ping', t: 1.5 }, { type: 'x', text: 'naïve – 日本語 – 🎉' }]
-    const bytes = Buffer.concat(frames.map((f) => encodeFrame(f)))
+    const bytes = Buffer.concat(frames.map((f) => encodeRawFrame(f)))
     const chunks = [...bytes].map((b) => Buffer.from([b]))
     expect(decodeAll(chunks)).toEqual(frames)
   })
@@ -73,14 +80,14 @@ describe('FrameDecoder, chunking', () => {
   it('reads many frames from one chunk, one per read()', () => {
     const frames = Array.from({ length: 50 }, (_, i) => ({ type: 'ping', t: i }))
     const decoder = new FrameDecoder()
-    decoder.push(Buffer.concat(frames.map((f) => encodeFrame(f))))
+    decoder.push(Buffer.concat(frames.map((f) => encodeRawFrame(f))))
     for (const frame of frames) expect(decoder.read()).toEqual(frame)
     expect(decoder.read()).toBeUndefined()
   })
 
   it('joins a frame split across three chunks, the header itself cut in two', () => {
     const frame = { type: 'event', text: 'x'.repeat(300) }
-    const bytes = encodeFrame(frame)
+    const bytes = encodeRawFrame(frame)
     const chunks = [bytes.subarray(0, 2), bytes.subarray(2, 150), bytes.subarray(150)]
     expect(decodeAll(chunks)).toEqual([frame])
   })
@@ -94,7 +101,7 @@ describe('FrameDecoder, chunking', () => {
       while (text.length < length) text += alphabet[Math.floor(rand() * alphabet.length)]
       return { type: 'event', i, text }
     })
-    const bytes = Buffer.concat(frames.map((f) => encodeFrame(f)))
+    const bytes = Buffer.concat(frames.map((f) => encodeRawFrame(f)))
     for (let round = 0; round < 5; round++) {
       const chunks: Buffer[] = []
       for (let at = 0; at < bytes.length;) {
@@ -126,7 +133,7 @@ describe('FrameDecoder, limits and bad payloads', () => {
 
   it('takes a payload of exactly 4 MiB', () => {
     const frame = { s: 'a'.repeat(MAX_PEER_FRAME_BYTES - 8) }
-    expect(decodeAll([encodeFrame(frame)])).toEqual([frame])
+    expect(decodeAll([encodeRawFrame(frame)])).toEqual([frame])
   })
 
   it('applies a lowered limit (4 KiB) to each frame when it is read', () => {
@@ -134,7 +141,9 @@ describe('FrameDecoder, limits and bad payloads', () => {
     const atLimit = { s: 'a'.repeat(MAX_PREAUTH_FRAME_BYTES - 8) }
     const big = { s: 'b'.repeat(10_000) }
     // A small frame, one at the limit, then a big one, all in the same chunk (as after `auth`).
-    decoder.push(Buffer.concat([encodeFrame(hello), encodeFrame(atLimit), encodeFrame(big)]))
+    decoder.push(
+      Buffer.concat([encodeRawFrame(hello), encodeRawFrame(atLimit), encodeRawFrame(big)]),
+    )
     expect(decoder.read()).toEqual(hello)
     expect(decoder.read()).toEqual(atLimit)
     expect(() => decoder.read()).toThrow(FrameError)
@@ -143,7 +152,7 @@ describe('FrameDecoder, limits and bad payloads', () => {
   it('lets a big frame through once the limit is raised, even one already buffered', () => {
     const decoder = new FrameDecoder(MAX_PREAUTH_FRAME_BYTES)
     const big = { s: 'b'.repeat(100_000) }
-    decoder.push(Buffer.concat([encodeFrame(hello), encodeFrame(big)]))
+    decoder.push(Buffer.concat([encodeRawFrame(hello), encodeRawFrame(big)]))
     expect(decoder.read()).toEqual(hello)
     decoder.maxFrameBytes = MAX_PEER_FRAME_BYTES
     expect(decoder.read()).toEqual(big)
