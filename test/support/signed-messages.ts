@@ -5,7 +5,6 @@
  */
 import { nobleEd25519, type Signer } from '../../src/shared/ed25519.ts'
 import { nodeIdFromKey } from '../../src/shared/keys.ts'
-import { type KeyedUser, keyedUserSigner } from '../../src/renderer/src/client/keyed-user.ts'
 import { without } from '../../src/shared/canonical.ts'
 import { eventId } from '../../src/shared/protocol.ts'
 import {
@@ -34,11 +33,6 @@ export type SignedMessageFrame = {
 /** A key pair from a fixed seed (every byte `seedByte`), so that a test is the same every run. */
 export function fixedSigner(seedByte: number): Signer {
   return nobleEd25519.signer(new Uint8Array(32).fill(seedByte))
-}
-
-/** The keyed user of `signer`'s key, named `name`. */
-export function keyedUser(signer: Signer, name: string): KeyedUser {
-  return keyedUserSigner(signer).user(name)
 }
 
 /** A node that makes signed events of its own, numbered 1, 2, 3, … */

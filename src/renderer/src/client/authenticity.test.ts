@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   fixedSigner,
-  keyedUser,
   SigningNode,
   type SignedMessageFrame,
 } from '../../../../test/support/signed-messages.ts'
@@ -13,10 +12,11 @@ import {
   knownAuthenticity,
   ownSendAuthenticity,
 } from './authenticity.ts'
+import { keyedUserSigner } from './keyed-user.ts'
 
 const node = new SigningNode()
 const adaSigner = fixedSigner(0xad)
-const ada = keyedUser(adaSigner, 'Ada')
+const ada = keyedUserSigner(adaSigner).user('Ada')
 const bot = { id: 'script-0001', name: 'Bot' }
 
 const fromAda = (text = 'hello') => node.message({ user: ada, userSigner: adaSigner, text })
@@ -65,7 +65,7 @@ describe('authenticityOf', () => {
       status: 'invalid',
       reason: 'a keyed user without a usig',
     })
-    const eve = keyedUser(fixedSigner(0xee), 'Ada')
+    const eve = keyedUserSigner(fixedSigner(0xee)).user('Ada')
     expect(
       authenticityOf(node.resign(fromAda(), { user: { ...ada, key: eve.key } })),
     ).toMatchObject({
