@@ -215,12 +215,23 @@ export class ClientServer {
     }
     const address = req.socket.remoteAddress ?? ''
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, this.#core, {
+      const core = this.#core
+      const session = new Session(ws, {
+        nodeId: core.nodeId,
+        limits: core.options,
+        sink: core,
+        rooms: core.rooms,
+        store: core.store,
+        write: (...args) => core.log.send(...args),
+        roomUsers: (room) => core.roomUsers(room),
+        meshNodes: () => core.meshNodes(),
+        presenceChanged: (room) => core.presenceChanged(room),
+        typing: (room, user) => core.typing(room, user),
         onWelcome: () => this.#pending.release(socket),
+        onClose: (closed) => core.sessionClosed(closed),
         checkToken: (given) => this.#checkToken(address, given),
-        requireKeys: this.#core.options.requireKeys,
       })
-      this.#core.sessionOpened(session)
+      core.sessionOpened(session)
     })
   }
 

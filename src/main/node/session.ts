@@ -19,7 +19,13 @@
 import type { Socket } from 'node:net'
 import type { WebSocket } from 'ws'
 import { isKeyedUserId, keyOwnsUserId } from '../../shared/keys.ts'
-import type { ClientFrame, ErrorCode, ServerFrame } from '../../shared/protocol.ts'
+import type {
+  ClientFrame,
+  ErrorCode,
+  MeshNode,
+  OnlineUser,
+  ServerFrame,
+} from '../../shared/protocol.ts'
 import {
   CLOSE_HELLO_TIMEOUT,
   CLOSE_INTERNAL_ERROR,
@@ -42,13 +48,14 @@ import {
 } from '../../shared/signatures.ts'
 import type { ChatUser } from '../../shared/signed-frames.ts'
 import type { TokenCheck } from './access.ts'
-import { contain } from './containment.ts'
-import type { NodeCore } from './node-core.ts'
+import { contain, type ErrorSink } from './containment.ts'
+import type { EventLog } from './event-log.ts'
+import type { NodeOptions } from './options.ts'
 import { RateLimiter } from './rate-limiter.ts'
-import type { Member } from './rooms.ts'
+import type { Member, Rooms } from './rooms.ts'
 import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
 import { nativeEd25519 } from './signing-native.ts'
-import type { Page } from './store.ts'
+import type { Page, Store } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
 const CLOSE_GRACE_MS = 1_000
@@ -63,18 +70,49 @@ interface Challenge {
   nonce: string
 }
 
+/** The node options a session applies (see options.ts for each). */
+export type SessionLimits = Pick<
+  NodeOptions,
+  | 'name'
+  | 'rateLimit'
+  | 'typingRateLimit'
+  | 'backlogRateLimit'
+  | 'maxBufferedBytes'
+  | 'maxRoomsPerSession'
+  | 'requireKeys'
+>
+
+/** What a session reads of the store: backlogs, history pages and what the node holds. */
+export type StoreReader = Pick<Store, 'latest' | 'before' | 'missing' | 'get' | 'seqOf'>
+
 export interface SessionOptions {
+  /** This node's id (in `welcome`, and what a keyed user's `prove` signs). */
+  nodeId: string
+  limits: SessionLimits
+  /** Where contained errors, logs and the delivery metrics go. */
+  sink: ErrorSink
+  rooms: Rooms
+  store: StoreReader
+  /** Writes a message (EventLog.send): resolves once it is committed. */
+  write: EventLog['send']
+  /** Who is online in `room` across the mesh. */
+  roomUsers: (room: string) => OnlineUser[]
+  /** The nodes a client may use, this one first. */
+  meshNodes: () => MeshNode[]
+  /** A session joined or left `room` and changed who is online there. */
+  presenceChanged: (room: string) => void
+  /** The session's user is typing in `room`. */
+  typing: (room: string, user: ChatUser) => void
   /** Called once, when the session is welcomed (it no longer counts as pending). */
   onWelcome?: () => void
+  /** Called once, when the session's socket has closed. */
+  onClose: (session: Session) => void
   /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
   checkToken: (given: string | undefined) => TokenCheck
-  /** Refuse a `hello` without a key (an unverified user), as the node option `requireKeys`. */
-  requireKeys: boolean
 }
 
 export class Session implements Member {
   readonly #ws: WebSocket
-  readonly #core: NodeCore
   readonly #options: SessionOptions
   /** Frames of any type. */
   readonly #limiter: RateLimiter
@@ -100,11 +138,10 @@ export class Session implements Member {
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, core: NodeCore, options: SessionOptions) {
+  constructor(ws: WebSocket, options: SessionOptions) {
     this.#ws = ws
-    this.#core = core
     this.#options = options
-    const { rateLimit, typingRateLimit, backlogRateLimit } = core.options
+    const { rateLimit, typingRateLimit, backlogRateLimit } = options.limits
     this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
     this.#typingLimiter = new RateLimiter(typingRateLimit.perSecond, typingRateLimit.burst)
     this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
@@ -112,7 +149,9 @@ export class Session implements Member {
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
     ws.on('pong', () => (this.#pinged = false))
     ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
-    ws.on('error', (error) => core.logger.debug({ err: error }, 'chat session socket error'))
+    ws.on('error', (error) =>
+      options.sink.logger.debug({ err: error }, 'chat session socket error'),
+    )
   }
 
   /**
@@ -120,7 +159,7 @@ export class Session implements Member {
    * and the session is closed with 1011. Nothing reaches the server or the other sessions.
    */
   #contain(what: string, fn: () => void, ref?: string): void {
-    contain(this.#core, 'session', what, fn, () => this.#fail(ref))
+    contain(this.#options.sink, 'session', what, fn, () => this.#fail(ref))
   }
 
   #fail(ref: string | undefined): void {
@@ -142,7 +181,7 @@ export class Session implements Member {
     this.#contain('closing a session without hello', () => {
       this.#helloTimer = undefined
       if (this.#user) return
-      this.#core.logger.info('closing a chat session that sent no hello in time')
+      this.#options.sink.logger.info('closing a chat session that sent no hello in time')
       this.#closeSoon(CLOSE_HELLO_TIMEOUT, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`)
     })
   }
@@ -183,13 +222,16 @@ export class Session implements Member {
     const ws = this.#ws
     if (ws.readyState !== ws.OPEN) return true
     const buffered = ws.bufferedAmount
-    const bound = this.#core.options.maxBufferedBytes
+    const bound = this.#options.limits.maxBufferedBytes
     if (buffered <= bound) {
       this.#replyAllowance = 0
       return false
     }
     if (buffered <= bound + this.#replyAllowance) return false
-    this.#core.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
+    this.#options.sink.logger.info(
+      { user: this.#user?.id },
+      'closing a chat session that fell behind',
+    )
     this.#closeSoon(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
     return true
   }
@@ -257,7 +299,7 @@ export class Session implements Member {
     }
     if (this.#waiting.length > 0) {
       // Behind a frame that waits for the budget: in order, after it.
-      if (this.#waiting.length >= this.#core.options.rateLimit.burst) {
+      if (this.#waiting.length >= this.#options.limits.rateLimit.burst) {
         return this.#error('rate_limited', 'too many frames waiting; slow down', frame.ref)
       }
       this.#waiting.push(frame)
@@ -341,7 +383,7 @@ export class Session implements Member {
       if (isKeyedUserId(id)) {
         return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
       }
-      if (this.#options.requireKeys) {
+      if (this.#options.limits.requireKeys) {
         return this.#refuse('this node takes only keyed users: say hello with a key', frame.ref)
       }
       return this.#welcome({ id, name })
@@ -351,13 +393,13 @@ export class Session implements Member {
     }
     const nonce = makeNonce()
     this.#challenge = { user: { id, name, key }, nonce }
-    this.send({ type: 'challenge', node: { id: this.#core.nodeId }, nonce })
+    this.send({ type: 'challenge', node: { id: this.#options.nodeId }, nonce })
   }
 
   /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
   #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
     this.#challenge = undefined
-    if (!verifySessionProof(this.#core.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+    if (!verifySessionProof(this.#options.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
       return this.#refuse("the signature does not prove the user's key", frame.ref)
     }
     this.#welcome(user)
@@ -377,16 +419,16 @@ export class Session implements Member {
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
-      node: { id: this.#core.nodeId, name: this.#core.options.name },
-      nodes: this.#core.meshNodes(),
+      node: { id: this.#options.nodeId, name: this.#options.limits.name },
+      nodes: this.#options.meshNodes(),
     })
   }
 
   #join(frame: Frame<'join'>): void {
     const { room, since } = frame
-    const { rooms, store, options } = this.#core
-    if (!this.#rooms.has(room) && this.#rooms.size >= options.maxRoomsPerSession) {
-      const most = options.maxRoomsPerSession
+    const { rooms, store, limits } = this.#options
+    if (!this.#rooms.has(room) && this.#rooms.size >= limits.maxRoomsPerSession) {
+      const most = limits.maxRoomsPerSession
       return this.#error('bad_request', `a session may be in ${most} rooms at most`, frame.ref)
     }
     if (!rooms.canJoin(room)) {
@@ -414,21 +456,21 @@ export class Session implements Member {
     this.#reply([
       ...page.events.map(clientFrame),
       withRef(
-        { type: 'joined', room, users: this.#core.roomUsers(room), truncated: page.more },
+        { type: 'joined', room, users: this.#options.roomUsers(room), truncated: page.more },
         frame.ref,
       ),
     ])
-    this.#core.metrics.delivered.inc(page.events.length)
-    if (cameOnline) this.#core.presenceChanged(room)
+    this.#options.sink.metrics.delivered.inc(page.events.length)
+    if (cameOnline) this.#options.presenceChanged(room)
   }
 
   #leave(frame: Frame<'leave'>): void {
     if (!this.#rooms.delete(frame.room)) {
       return this.#error('not_joined', `not joined to ${frame.room}`, frame.ref)
     }
-    const wentOffline = this.#core.rooms.leave(frame.room, this)
+    const wentOffline = this.#options.rooms.leave(frame.room, this)
     this.send(withRef({ type: 'left', room: frame.room }, frame.ref))
-    if (wentOffline) this.#core.presenceChanged(frame.room)
+    if (wentOffline) this.#options.presenceChanged(frame.room)
   }
 
   #send(frame: Frame<'send'>): void {
@@ -440,7 +482,7 @@ export class Session implements Member {
     const refusal = usigRefusal(user, frame)
     if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#core.log.send(room, user, text, cid, usig).then(
+    this.#options.write(room, user, text, cid, usig).then(
       (event) =>
         this.send(
           withRef(
@@ -459,7 +501,7 @@ export class Session implements Member {
 
   #history(frame: Frame<'history'>): void {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
-    const store = this.#core.store
+    const store = this.#options.store
     let page: Page
     // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
@@ -484,17 +526,17 @@ export class Session implements Member {
     // Typing is a hint that goes to the whole room and mesh: past its small budget it is
     // dropped without a reply (the next one will say the same).
     if (!this.#typingLimiter.take()) return
-    this.#core.typing(frame.room, this.user)
+    this.#options.typing(frame.room, this.user)
   }
 
   #onClose(): void {
     clearTimeout(this.#helloTimer)
     clearTimeout(this.#waitTimer)
     this.#waiting.length = 0
-    this.#core.sessionClosed(this)
-    const offline = [...this.#rooms].filter((room) => this.#core.rooms.leave(room, this))
+    this.#options.onClose(this)
+    const offline = [...this.#rooms].filter((room) => this.#options.rooms.leave(room, this))
     this.#rooms.clear()
-    for (const room of offline) this.#core.presenceChanged(room)
+    for (const room of offline) this.#options.presenceChanged(room)
   }
 }
 
