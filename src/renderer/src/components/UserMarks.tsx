@@ -17,7 +17,8 @@ const UNVERIFIED_HINT = 'This name is not verified: anyone can use it'
 /**
  * What follows a name: its short code when the name is shared in the room, and a mark that says
  * whether the writer is verified (a keyed user whose signatures hold), unverified (keyless), or
- * the message's signature does not verify. Text only (the message list holds no image or SVG).
+ * the message's signature does not verify. Text and CSS only (the message list holds no image or
+ * SVG), and no character the emoji font covers, which would fetch it for every page.
  */
 export function UserMarks({ userId, ambiguous, authenticity }: Props) {
   const code = ambiguous ? nameCode(userId) : null
@@ -36,7 +37,6 @@ export function UserMarks({ userId, ambiguous, authenticity }: Props) {
       )}
       {authenticity.status === 'verified' && (
         <span className="user-verified" data-testid="verified" title={VERIFIED_HINT}>
-          <span aria-hidden="true">✓</span>
           <span className="sr-only">, verified</span>
         </span>
       )}
