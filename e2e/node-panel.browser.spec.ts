@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { expect, type Page, test } from '@playwright/test'
 import { NodeController } from '../src/main/node-controller.ts'
 import { freePort } from '../test/support/mesh.ts'
-import { closeFakePeers, FakePeer } from '../test/support/fake-peer.ts'
+import { closeFakePeers, FakePeer, wireEvent } from '../test/support/fake-peer.ts'
 import { testNodeConfig } from '../test/support/node-config.ts'
 import { cleanupNodes, health, startNode } from '../test/support/node-process.ts'
 import { ChatPage } from './pages/chat-page.ts'
@@ -197,16 +197,7 @@ test('a peer whose events come from far in the future is shown with its clock’
   skewed.send({ type: 'sync', vector: sync.vector })
   skewed.send({
     type: 'event',
-    event: {
-      kind: 'message',
-      origin: skewed.node.id,
-      seq: 1,
-      ts: Number.MAX_SAFE_INTEGER,
-      room: 'general',
-      user: { id: 'user_skew1', name: 'Skew' },
-      text: 'from the future',
-      cid: 'f1',
-    },
+    event: wireEvent(skewed.keys, 1, 'general', 'from the future', { ts: Number.MAX_SAFE_INTEGER }),
   })
   const row = nodePanel.peers.filter({ hasText: 'Skewed' })
   await expect(row).toHaveAttribute('data-state', 'up')
