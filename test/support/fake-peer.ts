@@ -88,6 +88,33 @@ export function wireEvent(
   })
 }
 
+/**
+ * The `nodes` record of `keys`'s node, signed by it, as a node makes its own (version: now, in
+ * µs). `fields` change it before it is signed.
+ */
+export function nodeRecord(
+  keys: NodeIdentity,
+  fields: Partial<{ name: string; url: string; peerAddr: string; version: number }> = {},
+) {
+  return keys.sign({
+    id: keys.id,
+    name: 'Fake',
+    url: 'ws://127.0.0.1:1/',
+    peerAddr: '127.0.0.1:1',
+    version: Date.now() * 1000,
+    ...fields,
+  })
+}
+
+/** The whole local presence of `keys`'s node at `version`, signed by it: a `presence` frame. */
+export function presenceFrame(
+  keys: NodeIdentity,
+  version: number,
+  rooms: Record<string, { id: string; name: string }[]>,
+) {
+  return keys.sign({ type: 'presence', node: keys.id, version, rooms })
+}
+
 const open = new Set<FakePeer>()
 
 /** Destroys every fake peer still open. Call in afterEach/afterAll. */
