@@ -200,12 +200,20 @@ export function duplicates(ids: readonly string[]): string[] {
  * Events `node` stored, read from its SQLite file (the node keeps running: WAL lets a reader
  * in), in display order: every event of a room, or only the copies it hides from clients (the
  * later copy of a send that two nodes each accepted) of one origin's seqs `from`..`to`. Unlike
- * `readRoom` this sees what clients are never shown.
+ * `readRoom` this sees what clients are never shown. Each as a client's message of it.
  */
 export function storedEvents(
   node: { dataDir: string },
   which: { room: string } | { hiddenOf: string; from: number; to: number },
 ): ChatMessage[] {
+  return storedSignedEvents(node, which).map(chatMessage)
+}
+
+/** `storedEvents`, each as the node stored it: the whole signed event, whatever its kind. */
+export function storedSignedEvents(
+  node: { dataDir: string },
+  which: { room: string } | { hiddenOf: string; from: number; to: number },
+): ChatEvent[] {
   const db = new DatabaseSync(join(node.dataDir, DB_FILE), { readOnly: true })
   try {
     const query =
@@ -217,9 +225,7 @@ export function storedEvents(
                ORDER BY ts, origin`,
             )
             .all(which.hiddenOf, which.from, which.to)
-    return (query as unknown as { body: string }[]).map((row) =>
-      chatMessage(JSON.parse(row.body) as ChatEvent),
-    )
+    return (query as unknown as { body: string }[]).map((row) => JSON.parse(row.body) as ChatEvent)
   } finally {
     db.close()
   }
