@@ -14,7 +14,7 @@ import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_WANT_SEQS } from '../src/shared/peer-protocol.ts'
-import type { OnlineUser, User } from '../src/shared/protocol.ts'
+import type { User } from '../src/shared/protocol.ts'
 import { MAX_CLOCK_AHEAD_MS } from '../src/main/node/clock.ts'
 import { NODES_FRAME_MAX_RECORDS, MAX_DIRECTORY_NODES } from '../src/main/node/mesh/directory.ts'
 import { MAX_LISTED_NODES } from '../src/main/node/mesh/mesh.ts'
@@ -24,7 +24,7 @@ import {
 } from '../src/main/node/mesh/early-events.ts'
 import { DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS } from '../src/main/node/options.ts'
 import { MAX_TS } from '../src/main/node/store.ts'
-import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
+import { ChatClient, randomUser } from './support/chat-client.ts'
 import {
   closeFakePeers,
   FakePeer,
@@ -33,7 +33,14 @@ import {
   testIdentity,
   wireEvent,
 } from './support/fake-peer.ts'
-import { nodeId, waitForEqualVectors, waitForPeersUp, writeMessages } from './support/mesh.ts'
+import {
+  linkedFakePeer,
+  nodeId,
+  waitForEqualVectors,
+  waitForPeersUp,
+  waitForUsers,
+  writeMessages,
+} from './support/mesh.ts'
 import { writeOldStore } from './support/old-store.ts'
 import {
   cleanupNodes,
@@ -76,34 +83,9 @@ async function session(node: NodeProcess, room?: string, user?: User): Promise<C
   return client
 }
 
-/** Waits until the newest `joined` or `presence` frame of `room` the client holds satisfies `check`. */
-async function waitForUsers(
-  client: ChatClient,
-  room: string,
-  check: (users: OnlineUser[]) => boolean,
-): Promise<void> {
-  await waitUntil(
-    () => {
-      const last = client.frames
-        .filter(
-          (f): f is FrameOf<'joined'> | FrameOf<'presence'> =>
-            (f.type === 'joined' || f.type === 'presence') && f.room === room,
-        )
-        .at(-1)
-      return last !== undefined && check(last.users)
-    },
-    20_000,
-    `the users of ${room}`,
-  )
-}
-
-/** A peer that knows the secret, linked to A and synced ("I hold what you hold"). */
-async function attacker(node: { name?: string } = {}): Promise<FakePeer> {
-  const peer = await FakePeer.connect({ port: a.peerPort, node })
-  const sync = await peer.handshake(SECRET)
-  peer.send({ type: 'sync', vector: sync.vector })
-  await waitForHealth(a, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
-  return peer
+/** A peer that knows the secret, linked to A and synced. */
+function attacker(about: { name?: string } = {}): Promise<FakePeer> {
+  return linkedFakePeer(a, SECRET, about)
 }
 
 async function internalErrors(node: NodeProcess): Promise<number> {

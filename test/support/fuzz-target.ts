@@ -14,8 +14,8 @@ import { FakePeer } from './fake-peer.ts'
 import { FuzzModel, MAX_CLOCK_AHEAD_MS, StoreAudit } from './fuzz-oracle.ts'
 import { FuzzKeys } from './fuzz-signing.ts'
 import { type ClientRun, framed, type PeerRun, resolve } from './hostile.ts'
-import { nodeId, waitForEqualVectors, waitForPeersUp } from './mesh.ts'
-import { health, metrics, metricValue, type NodeProcess, startNode } from './node-process.ts'
+import { nodeId, refusedByKind, waitForEqualVectors, waitForPeersUp } from './mesh.ts'
+import { health, type NodeProcess, startNode } from './node-process.ts'
 import { staysTrue } from './wait.ts'
 
 const SECRET = 'fuzz-secret'
@@ -29,10 +29,7 @@ const REFUSED_FRAME = /"reason":"((?:bad frame|unreadable stream|peer refused)[^
 
 /** Frames a node refused because their signatures did not hold, of every kind. */
 async function refusedTotal(node: NodeProcess): Promise<number> {
-  const text = await metrics(node)
-  return ['event', 'presence', 'typing', 'record']
-    .map((what) => metricValue(text, `palaver_mesh_refused_total{what="${what}"}`) ?? 0)
-    .reduce((x, y) => x + y, 0)
+  return Object.values(await refusedByKind(node)).reduce((x, y) => x + y, 0)
 }
 
 /** The last lines a process wrote, for a report. */
