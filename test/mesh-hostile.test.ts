@@ -279,6 +279,19 @@ describe('a peer with the right secret', () => {
     )
   })
 
+  it('that signs a typing frame whose user carries more than a name passes clients only what they show', async () => {
+    const room = freshRoom()
+    const watcher = await client(room)
+    const peer = await FakePeer.connect({ port: node.peerPort, node: { name: 'Chatty' } })
+    const sync = await peer.handshake(SECRET)
+    peer.send({ type: 'sync', vector: sync.vector })
+    await waitForHealth(node, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
+    const user = { id: 'user_chatty', name: 'Chatty', pad: 'x'.repeat(1024 * 1024) }
+    peer.send(peer.keys.sign({ type: 'typing', origin: peer.node.id, eseq: 1, room, user }))
+    const typing = await watcher.next('typing')
+    expect(typing).toEqual({ type: 'typing', room, user: { id: user.id, name: user.name } })
+  })
+
   it('can inject a valid event, which reaches a joined client exactly once', async () => {
     const room = freshRoom()
     const watcher = await client(room)

@@ -625,7 +625,9 @@ export class Mesh {
     }
     const forwarded = tryEncodeFrame(frame)
     if (forwarded) this.#flood(forwarded, link)
-    this.#core.publishTyping(frame.room, frame.user)
+    // Clients get what they show, as with presence: a user's other fields stay between nodes.
+    const { id, name, key } = frame.user
+    this.#core.publishTyping(frame.room, key === undefined ? { id, name } : { id, name, key })
   }
 
   // ---- the nodes of the mesh
