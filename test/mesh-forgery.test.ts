@@ -145,7 +145,11 @@ describe('a peer that knows the mesh secret', () => {
       expect(await impostor.next('error')).toMatchObject({ code: 'unauthorized' })
       await impostor.closed
     }
-    expect(a.stderr()).toContain('peer failed the link signature')
+    await waitUntil(
+      () => a.stderr().includes('peer failed the link signature'),
+      10_000,
+      'A logged the signature that failed',
+    )
 
     // A's link to the real B was never replaced, and A and B still chat.
     expect(linksOfB()).toBe(linkedBefore)
