@@ -118,6 +118,15 @@ async function expectRefusedOnA(
   )
   const after = await Promise.all(nodes.map((n) => refusedByKind(n)))
   expect(after.map((now, i) => grown(now, before[i] ?? NOTHING))).toEqual([onA, NOTHING, NOTHING])
+  // Each kind's refusals are logged (the first of a minute): one kind does not hide another.
+  for (const what of Object.keys(expected)) {
+    const logged = () =>
+      a
+        .stderr()
+        .split('\n')
+        .some((l) => l.includes('whose signature does not hold') && l.includes(`"what":"${what}"`))
+    await waitUntil(logged, 10_000, `A logged a refused ${what}`)
+  }
 }
 
 describe('a peer that knows the mesh secret', () => {

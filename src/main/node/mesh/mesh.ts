@@ -115,7 +115,8 @@ export class Mesh {
   readonly #nodesPublication = new Throttle(NODES_PUBLISH_MIN_GAP_MS, () =>
     contain(this.#core, 'timer', 'list of nodes', () => this.#publishNodes()),
   )
-  #refusalLoggedAt = -Infinity
+  /** When a refused frame of each kind was last logged. */
+  readonly #refusalLoggedAt = new Map<RefusedKind, number>()
   /** Rooms the last announcement left out (logged when that starts). */
   #roomsOmitted = 0
   #closed = false
@@ -176,11 +177,12 @@ export class Mesh {
    */
   #refused(link: PeerLink, what: RefusedKind, reason: string, claimed: string): void {
     this.#core.metrics.meshRefused.inc({ what })
-    if (Date.now() - this.#refusalLoggedAt < REFUSAL_LOG_GAP_MS) return
-    this.#refusalLoggedAt = Date.now()
+    const now = Date.now()
+    if (now - (this.#refusalLoggedAt.get(what) ?? -Infinity) < REFUSAL_LOG_GAP_MS) return
+    this.#refusalLoggedAt.set(what, now)
     this.#core.logger.warn(
       { peer: link.remote?.id, what, claimed, reason },
-      'dropped a frame whose signature does not hold (more are only counted for a minute)',
+      'dropped a frame whose signature does not hold (more of its kind are only counted for a minute)',
     )
   }
 
