@@ -140,6 +140,7 @@ describe('a peer that knows the mesh secret', () => {
         .stderr()
         .split('\n')
         .filter((l) => l.includes('"msg":"peer link up"') && l.includes(`"peer":"${idB}"`)).length
+    await waitUntil(() => linksOfB() > 0, 10_000, 'A logged its link to B')
     const linkedBefore = linksOfB()
 
     const impostors = [
