@@ -14,7 +14,7 @@ import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_WANT_SEQS } from '../src/shared/peer-protocol.ts'
-import type { OnlineUser, User } from '../src/shared/protocol.ts'
+import type { User } from '../src/shared/protocol.ts'
 import { MAX_CLOCK_AHEAD_MS } from '../src/main/node/clock.ts'
 import { NODES_FRAME_MAX_RECORDS, MAX_DIRECTORY_NODES } from '../src/main/node/mesh/directory.ts'
 import { MAX_LISTED_NODES } from '../src/main/node/mesh/node-records.ts'
@@ -24,9 +24,23 @@ import {
 } from '../src/main/node/mesh/early-events.ts'
 import { DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS } from '../src/main/node/options.ts'
 import { MAX_TS } from '../src/main/node/store.ts'
-import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
-import { closeFakePeers, FakePeer, wireEvent } from './support/fake-peer.ts'
-import { nodeId, waitForEqualVectors, waitForPeersUp, writeMessages } from './support/mesh.ts'
+import { ChatClient, randomUser } from './support/chat-client.ts'
+import {
+  closeFakePeers,
+  FakePeer,
+  nodeRecord,
+  presenceFrame,
+  testIdentity,
+  wireEvent,
+} from './support/fake-peer.ts'
+import {
+  linkedFakePeer,
+  nodeId,
+  waitForEqualVectors,
+  waitForPeersUp,
+  waitForUsers,
+  writeMessages,
+} from './support/mesh.ts'
 import { writeOldStore } from './support/old-store.ts'
 import {
   cleanupNodes,
@@ -69,34 +83,9 @@ async function session(node: NodeProcess, room?: string, user?: User): Promise<C
   return client
 }
 
-/** Waits until the newest `joined` or `presence` frame of `room` the client holds satisfies `check`. */
-async function waitForUsers(
-  client: ChatClient,
-  room: string,
-  check: (users: OnlineUser[]) => boolean,
-): Promise<void> {
-  await waitUntil(
-    () => {
-      const last = client.frames
-        .filter(
-          (f): f is FrameOf<'joined'> | FrameOf<'presence'> =>
-            (f.type === 'joined' || f.type === 'presence') && f.room === room,
-        )
-        .at(-1)
-      return last !== undefined && check(last.users)
-    },
-    20_000,
-    `the users of ${room}`,
-  )
-}
-
-/** A peer that knows the secret, linked to A and synced ("I hold what you hold"). */
-async function attacker(node: { id?: string; name?: string } = {}): Promise<FakePeer> {
-  const peer = await FakePeer.connect({ port: a.peerPort, node })
-  const sync = await peer.handshake(SECRET)
-  peer.send({ type: 'sync', vector: sync.vector })
-  await waitForHealth(a, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
-  return peer
+/** A peer that knows the secret, linked to A and synced. */
+function attacker(about: { name?: string } = {}): Promise<FakePeer> {
+  return linkedFakePeer(a, SECRET, about)
 }
 
 async function internalErrors(node: NodeProcess): Promise<number> {
@@ -165,7 +154,7 @@ describe('attacks on a mesh of three', () => {
     await Promise.all([a, b, c].map((node) => node.kill('SIGKILL')))
   })
 
-  it('row 1: a room, a peer and a vector named constructor end no node', async () => {
+  it('row 1: a room and a user named constructor end no node, nor a peer that claims that id', async () => {
     const room = 'constructor'
     const watcher = await session(b, room)
     const joiner = randomUser('joiner')
@@ -174,28 +163,29 @@ describe('attacks on a mesh of three', () => {
     // B has applied A's presence naming the room: where B and C used to throw.
     await waitForUsers(watcher, room, (users) => users.some((u) => u.id === joiner.id))
 
-    // A peer named constructor too, naming it everywhere a peer can.
-    const eve = await attacker({ id: 'constructor', name: 'Eve' })
-    const eveUser = { id: 'user_eve01', name: 'Eve' }
-    eve.send({ type: 'sync', vector: { constructor: 0, [idA]: 0 } })
+    // A node id is the hash of a key: a peer that says it is node constructor is refused.
+    const impostor = await FakePeer.connect({ port: a.peerPort, node: { id: 'constructor' } })
+    impostor.hello()
+    impostor.auth(SECRET)
+    expect(await impostor.next('error')).toMatchObject({ code: 'bad_frame' })
+    await impostor.closed
+
+    // A peer with a user named constructor too, naming it everywhere a peer can.
+    const eve = await attacker({ name: 'Eve' })
+    const eveUser = { id: 'constructor', name: 'Eve' }
+    eve.send({ type: 'sync', vector: { [idA]: 0 } })
+    eve.send(presenceFrame(eve.keys, 1, { constructor: [eveUser] }))
+    eve.send({ type: 'nodes', nodes: [nodeRecord(eve.keys, { name: 'Eve' })] })
+    eve.send(eve.keys.sign({ type: 'typing', origin: eve.node.id, eseq: 1, room, user: eveUser }))
+    eve.send({ type: 'want', origin: eve.node.id, from: 1, to: 1 })
     eve.send({
-      type: 'presence',
-      node: 'constructor',
-      version: 1,
-      rooms: { constructor: [eveUser] },
-      links: ['constructor'],
+      type: 'event',
+      event: wireEvent(eve.keys, 1, room, 'from constructor', { user: eveUser }),
     })
-    eve.send({
-      type: 'nodes',
-      nodes: [
-        { id: 'constructor', name: 'Eve', url: 'ws://127.0.0.1:1/', peerAddr: '', version: 1 },
-      ],
-    })
-    eve.send({ type: 'typing', origin: 'constructor', eseq: 1, room, user: eveUser })
-    eve.send({ type: 'want', origin: 'constructor', from: 1, to: 1 })
-    eve.send({ type: 'event', event: wireEvent('constructor', 1, room, 'from constructor') })
     await watcher.next('message', (m) => m.text === 'from constructor')
-    await waitForUsers(watcher, room, (users) => users.some((u) => u.node === 'constructor'))
+    await waitForUsers(watcher, room, (users) =>
+      users.some((u) => u.node === eve.node.id && u.id === eveUser.id),
+    )
 
     // The client leaves: its node used to die here.
     onA.close()
@@ -207,7 +197,7 @@ describe('attacks on a mesh of three', () => {
     const room = 'future'
     const watchers = [await session(b, room), await session(c, room)]
     const eve = await attacker({ name: 'Timetraveller' })
-    const far = { ...wireEvent(eve.node.id, 1, room, 'from the end of time'), ts: MAX_TS }
+    const far = wireEvent(eve.keys, 1, room, 'from the end of time', { ts: MAX_TS })
     eve.send({ type: 'event', event: far })
     for (const watcher of watchers) {
       const seen = await watcher.next('message', (m) => m.origin === eve.node.id)
@@ -328,12 +318,9 @@ describe('attacks on a mesh of three', () => {
     const eve = await attacker({ name: 'Crowded' })
     const eveUser = { id: 'user_eve01', name: 'Eve' }
     const eveRooms = Array.from({ length: 12_000 }, (_, i) => `e${i}`)
-    eve.send({
-      type: 'presence',
-      node: eve.node.id,
-      version: 1,
-      rooms: Object.fromEntries(eveRooms.map((room) => [room, [eveUser]])),
-    })
+    eve.send(
+      presenceFrame(eve.keys, 1, Object.fromEntries(eveRooms.map((room) => [room, [eveUser]]))),
+    )
     const crowded = await session(b, eveRooms.at(-1))
     await waitForUsers(crowded, eveRooms.at(-1) as string, (users) =>
       users.some((u) => u.node === eve.node.id),
@@ -366,23 +353,19 @@ describe('attacks on a mesh of three', () => {
 
   it('a record whose URL a client must not dial never reaches a failover list', async () => {
     const eve = await attacker()
-    const record = (id: string, url: string) => ({
-      id: id.padEnd(40, '0'),
-      name: 'Trap',
-      url,
-      peerAddr: '127.0.0.1:1',
-      version: 1,
-    })
+    // Records signed by the nodes they describe: only their URLs are wrong.
+    const record = (url: string) =>
+      nodeRecord(testIdentity(), { name: 'Trap', url, peerAddr: '127.0.0.1:1', version: 1 })
     const bad = [
-      record('bad1', 'javascript:alert(1)'),
-      record('bad2', 'http://evil.example/'),
-      record('bad3', 'ws://user:pass@evil.example/'),
+      record('javascript:alert(1)'),
+      record('http://evil.example/'),
+      record('ws://user:pass@evil.example/'),
     ]
-    const good = record('good1', 'ws://192.0.2.7:8080/')
+    const good = record('ws://192.0.2.7:8080/')
     eve.send({ type: 'nodes', nodes: [...bad, good] })
     // Frames of a link are handled in order: once this event is in, the records are too.
     const watcher = await session(a, 'trap-records')
-    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, 'trap-records', 'after them') })
+    eve.send({ type: 'event', event: wireEvent(eve.keys, 1, 'trap-records', 'after them') })
     await watcher.next('message', (m) => m.text === 'after them')
 
     const welcome = (await session(a)).frames.find((f) => f.type === 'welcome')
@@ -393,18 +376,19 @@ describe('attacks on a mesh of three', () => {
 
   it('row 4: five nodes frames full of records fill no more than 1,000, and new links still come up', async () => {
     const eve = await attacker()
-    const record = (frame: number, i: number) => ({
-      id: `n${frame}x${i}`.padEnd(40, '0'),
-      name: 'N'.repeat(64),
-      url: `ws://${'h'.repeat(490)}:${i}/`,
-      peerAddr: `${'p'.repeat(290)}:9080`,
-      version: 1,
-    })
+    // Each signed by the node it describes (made up for it), with the longest fields.
+    const record = (i: number) =>
+      nodeRecord(testIdentity(), {
+        name: 'N'.repeat(64),
+        url: `ws://${'h'.repeat(490)}:${i}/`,
+        peerAddr: `${'p'.repeat(290)}:9080`,
+        version: 1,
+      })
     for (let frame = 0; frame < 5; frame++)
-      eve.send({ type: 'nodes', nodes: Array.from({ length: 1024 }, (_, i) => record(frame, i)) })
+      eve.send({ type: 'nodes', nodes: Array.from({ length: 1024 }, (_, i) => record(i)) })
     // Frames of a link are handled in order: once this event is in, the records are too.
     const watcher = await session(a, 'records')
-    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, 'records', 'after the records') })
+    eve.send({ type: 'event', event: wireEvent(eve.keys, 1, 'records', 'after the records') })
     await watcher.next('message', (m) => m.text === 'after the records')
 
     /** The nodes a fresh session on `node` is told of in its `welcome`. */
@@ -507,13 +491,15 @@ describe('attacks on a mesh of three', () => {
     const junk = 'j'.repeat(4_000)
     const earlyKept = async () => metricValue(await metrics(a), 'palaver_mesh_early_events') ?? -1
 
-    // 3,000 events of 100 made-up origins, each far past its origin's next seq: 12 MB.
+    // 3,000 events of 100 made-up origins (signed by them), each far past its origin's next
+    // seq: 12 MB.
     const eve = await attacker()
+    const origins = Array.from({ length: 100 }, () => testIdentity())
     for (let i = 0; i < 3_000; i++) {
-      const origin = `junk${String(i % 100).padStart(8, '0')}`
+      const origin = origins[i % origins.length] as (typeof origins)[number]
       eve.send({ type: 'event', event: wireEvent(origin, 1_000 + i, room, junk) })
     }
-    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, room, 'after the junk') })
+    eve.send({ type: 'event', event: wireEvent(eve.keys, 1, room, 'after the junk') })
     await watcher.next('message', (m) => m.text === 'after the junk', 60_000)
     const text = await metrics(a)
     expect(await earlyKept()).toBeGreaterThan(0)
@@ -528,8 +514,8 @@ describe('attacks on a mesh of three', () => {
     // follows it in (the rest would come again with the peer's next sync).
     const eve2 = await attacker()
     for (let seq = 2; seq <= 3_001; seq++)
-      eve2.send({ type: 'event', event: wireEvent(eve2.node.id, seq, room, junk) })
-    eve2.send({ type: 'event', event: wireEvent(eve2.node.id, 1, room, 'the hole filled') })
+      eve2.send({ type: 'event', event: wireEvent(eve2.keys, seq, room, junk) })
+    eve2.send({ type: 'event', event: wireEvent(eve2.keys, 1, room, 'the hole filled') })
     await watcher.next('message', (m) => m.text === 'the hole filled', 60_000)
     const held = (await waitForHealth(a, (h) => (h.vector[eve2.node.id] ?? 0) > 1)).vector
     expect(held[eve2.node.id]).toBeLessThanOrEqual(1 + EARLY_MAX_EVENTS_PER_LINK)

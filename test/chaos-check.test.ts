@@ -15,7 +15,10 @@ import {
 } from './support/chaos-check.ts'
 import { countByKind, FAULT_KINDS, fullMesh, makeSchedule, ring } from './support/chaos-schedule.ts'
 
-/** Event `seq` of origin `o`, written by `user` with `cid` (by default one cid per event). */
+/**
+ * Event `seq` of origin `o`, written by `user` with `cid` (by default one cid per event). Not
+ * signed: the checker goes by ids, seqs and cids, and the nodes checked signatures before.
+ */
 function event(o: string, seq: number, cid = `${o}${seq}`, user = 'writer-1'): ChatMessage {
   return {
     room: 'chaos',
@@ -26,6 +29,8 @@ function event(o: string, seq: number, cid = `${o}${seq}`, user = 'writer-1'): C
     user: { id: user, name: 'W' },
     text: `text ${cid}`,
     cid,
+    key: '',
+    sig: '',
   }
 }
 

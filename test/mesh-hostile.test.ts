@@ -9,11 +9,14 @@ import { connect as tlsConnect } from 'node:tls'
 import { randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'
+import type { NodeIdentity } from '../src/main/node/node-identity.ts'
+import { without } from '../src/shared/canonical.ts'
 import {
   closeFakePeers,
   FakePeer,
   freshIdentity,
-  randomNodeId,
+  nodeRecord,
+  testIdentity,
   wireEvent,
 } from './support/fake-peer.ts'
 import {
@@ -94,7 +97,7 @@ describe('a peer without the mesh secret', () => {
     eve.socket.cork()
     eve.hello()
     eve.auth('not the secret')
-    eve.send({ type: 'event', event: wireEvent(eve.node.id, 1, room, 'forged') })
+    eve.send({ type: 'event', event: wireEvent(eve.keys, 1, room, 'forged') })
     eve.socket.uncork()
     expect(await eve.next('error')).toMatchObject({ code: 'unauthorized' })
     await eve.closed
@@ -189,29 +192,37 @@ describe('bytes that are not the peer protocol', () => {
 })
 
 describe('a peer with the right secret', () => {
-  /** Frames that break the rules, made for the sending peer's id and a fresh room. */
-  const malformed: [string, (origin: string, room: string) => object][] = [
+  /**
+   * Frames that break the rules, made with the sending peer's key for a fresh room. The events
+   * are signed as they are sent: only their shape is wrong.
+   */
+  const malformed: [string, (keys: NodeIdentity, room: string) => object][] = [
     [
       'an event with seq 0',
-      (o, r) => ({ type: 'event', event: { ...wireEvent(o, 1, r), seq: 0 } }),
+      (k, r) => ({ type: 'event', event: wireEvent(k, 1, r, 'zero', { seq: 0 }) }),
     ],
     [
       'an event without text',
-      (o, r) => ({ type: 'event', event: { ...wireEvent(o, 1, r), text: undefined } }),
+      (k, r) => ({ type: 'event', event: wireEvent(k, 1, r, 'none', { text: undefined }) }),
     ],
     [
       'an event with a bad origin',
-      (_, r) => ({ type: 'event', event: wireEvent('Not An Id!', 1, r) }),
+      (k, r) => ({ type: 'event', event: wireEvent(k, 1, r, 'who', { origin: 'Not An Id!' }) }),
     ],
     [
       'an event of 4001 characters',
-      (o, r) => ({ type: 'event', event: wireEvent(o, 1, r, 'x'.repeat(4001)) }),
+      (k, r) => ({ type: 'event', event: wireEvent(k, 1, r, 'x'.repeat(4001)) }),
     ],
     // An unknown type that is a string is ignored (the test below); one that is not is broken.
     ['a frame whose type is not a string', () => ({ type: ['gossip'], about: 'you' })],
     [
       'a second hello',
-      (o) => ({ type: 'hello', protocol: 1, node: { id: o, name: 'x', url: '' }, mesh: 'default' }),
+      (k) => ({
+        type: 'hello',
+        protocol: 1,
+        node: { id: k.id, name: 'x', url: '', key: k.key },
+        mesh: 'default',
+      }),
     ],
   ]
 
@@ -220,7 +231,7 @@ describe('a peer with the right secret', () => {
     const eve = await FakePeer.connect({ port: node.peerPort })
     await eve.handshake(SECRET)
     await waitForHealth(node, (h) => h.peers.some((p) => p.id === eve.node.id && p.state === 'up'))
-    eve.send(make(eve.node.id, room))
+    eve.send(make(eve.keys, room))
     expect(await eve.next('error')).toMatchObject({ code: 'bad_frame' })
     await eve.closed
     const h = await waitForHealth(node, (s) => !s.peers.some((p) => p.id === eve.node.id))
@@ -252,7 +263,7 @@ describe('a peer with the right secret', () => {
 
     // A frame a later version might send, then a chat event behind it on the same link.
     peer.send({ type: 'reaction-v2', room, target: `${nodeId}:1`, emoji: '👍' })
-    peer.send({ type: 'event', event: wireEvent(peer.node.id, 1, room, 'after the reaction') })
+    peer.send({ type: 'event', event: wireEvent(peer.keys, 1, room, 'after the reaction') })
     expect((await watcher.messages(room, 1))[0]).toMatchObject({
       origin: peer.node.id,
       text: 'after the reaction',
@@ -268,6 +279,19 @@ describe('a peer with the right secret', () => {
     )
   })
 
+  it('that signs a typing frame whose user carries more than a name passes clients only what they show', async () => {
+    const room = freshRoom()
+    const watcher = await client(room)
+    const peer = await FakePeer.connect({ port: node.peerPort, node: { name: 'Chatty' } })
+    const sync = await peer.handshake(SECRET)
+    peer.send({ type: 'sync', vector: sync.vector })
+    await waitForHealth(node, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
+    const user = { id: 'user_chatty', name: 'Chatty', pad: 'x'.repeat(1024 * 1024) }
+    peer.send(peer.keys.sign({ type: 'typing', origin: peer.node.id, eseq: 1, room, user }))
+    const typing = await watcher.next('typing')
+    expect(typing).toEqual({ type: 'typing', room, user: { id: user.id, name: user.name } })
+  })
+
   it('can inject a valid event, which reaches a joined client exactly once', async () => {
     const room = freshRoom()
     const watcher = await client(room)
@@ -280,10 +304,10 @@ describe('a peer with the right secret', () => {
       h.peers.some((p) => p.id === peer.node.id && p.state === 'up' && p.name === 'Injector'),
     )
 
-    const first = wireEvent(peer.node.id, 1, room, 'hello from the mesh')
+    const first = wireEvent(peer.keys, 1, room, 'hello from the mesh')
     peer.send({ type: 'event', event: first })
     peer.send({ type: 'event', event: first }) // a duplicate: dropped
-    peer.send({ type: 'event', event: wireEvent(peer.node.id, 2, room) })
+    peer.send({ type: 'event', event: wireEvent(peer.keys, 2, room) })
     const seen = await watcher.messages(room, 2)
     expect(seen).toHaveLength(2)
     expect(seen[0]).toMatchObject({
@@ -317,31 +341,34 @@ describe('a peer with the right secret', () => {
 })
 
 describe('the list of nodes', () => {
-  it('replaces a node’s entry only with a newer one that node made, so copies cannot bounce', async () => {
+  it('replaces a node’s record only with a newer one that node signed, so copies cannot bounce', async () => {
     const watcher = await ChatClient.connect(node.wsUrl, randomUser('watcher'))
     clients.push(watcher)
     const relay = await FakePeer.connect({ port: node.peerPort })
     await relay.handshake(SECRET)
     // A node the relay knows of and the target is not linked to.
-    const far = { id: randomNodeId(), name: 'Faraway', peerAddr: '10.0.0.9:9080' }
-    const entry = (url: string, version?: number) => ({ ...far, url, ...(version && { version }) })
+    const far = testIdentity()
+    const record = (url: string, version: number) =>
+      nodeRecord(far, { name: 'Faraway', url, peerAddr: '10.0.0.9:9080', version })
     const urlOfFar = (f: { nodes: { id: string; url: string }[] }) =>
       f.nodes.find((n) => n.id === far.id)?.url
     const first = 'ws://10.0.0.9:8080/'
     const newer = 'ws://10.0.0.9:8081/'
 
-    relay.send({ type: 'nodes', nodes: [entry(first, 100)] })
+    relay.send({ type: 'nodes', nodes: [record(first, 100)] })
     expect(urlOfFar(await watcher.next('nodes', (f) => urlOfFar(f) !== undefined))).toBe(first)
     await relay.next('nodes', (f) => urlOfFar(f) === first)
     const passedOn = relay.all('nodes').length
 
-    // An older entry, and one without a version (hearsay), change nothing and go nowhere.
-    relay.send({ type: 'nodes', nodes: [entry('ws://stale:8080/', 50)] })
-    relay.send({ type: 'nodes', nodes: [entry('ws://hearsay:8080/')] })
-    relay.send({ type: 'nodes', nodes: [entry(newer, 200)] })
+    // An older record, and a newer one the relay made up (hearsay), change nothing and go nowhere.
+    relay.send({ type: 'nodes', nodes: [record('ws://stale:8080/', 50)] })
+    const made = without(record('ws://hearsay:8080/', 150), ['key', 'sig'])
+    relay.send({ type: 'nodes', nodes: [relay.keys.sign(made)] })
+    relay.send({ type: 'nodes', nodes: [record(newer, 200)] })
     expect(urlOfFar(await watcher.next('nodes', (f) => urlOfFar(f) !== first))).toBe(newer)
     await relay.next('nodes', (f) => urlOfFar(f) === newer)
     expect(relay.all('nodes')).toHaveLength(passedOn + 1)
     expect(relay.invalid).toEqual([])
+    expect(metricValue(await metrics(node), 'palaver_mesh_refused_total{what="record"}')).toBe(1)
   })
 })

@@ -80,9 +80,12 @@ async function fuzz<T>(
     },
   )
   const { local, remote } = world?.readBack ?? { local: 0, remote: 0 }
+  const forged = world?.model.forged ?? 0
+  const refused = (await world?.refusedByTarget().catch(() => undefined)) ?? 'unknown'
   console.log(
     `fuzz "${name}": ${runs} runs, ${details.failed ? 'failed' : 'passed'}; ` +
-      `audits read back ${local} messages from clients and ${remote} events from peers so far`,
+      `audits read back ${local} messages from clients and ${remote} events from peers so far; ` +
+      `${forged} events sent whose signatures do not hold, ${refused} frames refused for theirs`,
   )
   if (details.failed) {
     const replay = `PALAVER_FUZZ_SEED=${details.seed} PALAVER_FUZZ_PATH=${details.counterexamplePath} npx vitest run test/node-fuzz.test.ts -t '${name}'`

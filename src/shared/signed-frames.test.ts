@@ -4,6 +4,7 @@ import { protocolVectors } from '../../test/support/protocol-vectors.ts'
 import { encodeBase64url } from './base64url.ts'
 import { nobleEd25519 } from './ed25519.ts'
 import { encodeKey, encodeSignature, nodeIdFromKey, userIdFromKey } from './keys.ts'
+import { peerFrameSchema } from './peer-protocol.ts'
 import { checkEvent, eventFromMessage, makeNonce, signAsNode } from './signatures.ts'
 import {
   challengeFrameSchema,
@@ -11,18 +12,12 @@ import {
   helloFrameSchema,
   messageFromEvent,
   nodeIdSchema,
-  nodesFrameSchema,
   nonceSchema,
   openEventSchema,
-  peerAuthFrameSchema,
-  peerEventFrameSchema,
-  peerHelloFrameSchema,
-  presenceFrameSchema,
   proveFrameSchema,
   publicKeySchema,
   sendFrameSchema,
   signatureSchema,
-  typingFrameSchema,
 } from './signed-frames.ts'
 
 const vectors = protocolVectors()
@@ -177,6 +172,7 @@ describe('messageFromEvent', () => {
   })
 })
 
+/** The peer frames that carry keys and signatures, as the schema of every peer frame takes them. */
 describe('peer frames', () => {
   const id = nodeIdFromKey(node.publicKey)
 
@@ -187,25 +183,21 @@ describe('peer frames', () => {
       node: { id, name: 'Attic', url: 'ws://h:8080/', key },
       mesh: 'default',
     }
-    expect(ok(peerHelloFrameSchema, hello)).toBe(true)
-    expect(ok(peerHelloFrameSchema, { ...hello, node: { ...hello.node, key: undefined } })).toBe(
-      false,
-    )
-    expect(ok(peerHelloFrameSchema, { ...hello, node: { ...hello.node, id: 'node0001' } })).toBe(
-      false,
-    )
-    expect(ok(peerAuthFrameSchema, { type: 'auth', proof: 'ab'.repeat(32), sig })).toBe(true)
-    expect(ok(peerAuthFrameSchema, { type: 'auth', proof: 'ab'.repeat(32) })).toBe(false)
+    expect(ok(peerFrameSchema, hello)).toBe(true)
+    expect(ok(peerFrameSchema, { ...hello, node: { ...hello.node, key: undefined } })).toBe(false)
+    expect(ok(peerFrameSchema, { ...hello, node: { ...hello.node, id: 'node0001' } })).toBe(false)
+    expect(ok(peerFrameSchema, { type: 'auth', proof: 'ab'.repeat(32), sig })).toBe(true)
+    expect(ok(peerFrameSchema, { type: 'auth', proof: 'ab'.repeat(32) })).toBe(false)
   })
 
   it('event, presence, typing and nodes as the vectors of docs/protocol.md give them', () => {
-    expect(ok(peerEventFrameSchema, { type: 'event', event: messageEvent })).toBe(true)
+    expect(ok(peerFrameSchema, { type: 'event', event: messageEvent })).toBe(true)
     const presence = signed<Record<string, unknown>>('presence-sig', 'frame')
     const typing = signed<Record<string, unknown>>('typing-sig', 'frame')
     const record = signed<Record<string, unknown>>('node-record-sig', 'record')
-    expect(presenceFrameSchema.parse(presence)).toEqual(presence)
-    expect(typingFrameSchema.parse(typing)).toEqual(typing)
-    expect(nodesFrameSchema.parse({ type: 'nodes', nodes: [record] })).toEqual({
+    expect(peerFrameSchema.parse(presence)).toEqual(presence)
+    expect(peerFrameSchema.parse(typing)).toEqual(typing)
+    expect(peerFrameSchema.parse({ type: 'nodes', nodes: [record] })).toEqual({
       type: 'nodes',
       nodes: [record],
     })
@@ -213,10 +205,10 @@ describe('peer frames', () => {
       { ...presence, sig: undefined },
       { ...presence, key: undefined },
     ]) {
-      expect(ok(presenceFrameSchema, unsigned)).toBe(false)
+      expect(ok(peerFrameSchema, unsigned)).toBe(false)
     }
-    expect(ok(typingFrameSchema, { ...typing, sig: undefined })).toBe(false)
-    expect(ok(nodesFrameSchema, { type: 'nodes', nodes: [{ ...record, sig: undefined }] })).toBe(
+    expect(ok(peerFrameSchema, { ...typing, sig: undefined })).toBe(false)
+    expect(ok(peerFrameSchema, { type: 'nodes', nodes: [{ ...record, sig: undefined }] })).toBe(
       false,
     )
   })

@@ -224,11 +224,18 @@ export class ChatClient {
     return inRoom()
   }
 
-  /** Joins and resolves with the backlog and the `joined` frame; rejects on an `error` reply. */
+  /**
+   * Joins and resolves with the backlog (its messages, and its `event` frames: events of other
+   * kinds) and the `joined` frame; rejects on an `error` reply.
+   */
   async join(
     room: string,
     since?: Record<string, number>,
-  ): Promise<{ backlog: FrameOf<'message'>[]; joined: FrameOf<'joined'> }> {
+  ): Promise<{
+    backlog: FrameOf<'message'>[]
+    events: FrameOf<'event'>[]
+    joined: FrameOf<'joined'>
+  }> {
     // Not the room in the ref: a ref is at most 64 characters, and so is a room.
     const ref = `join-${randomBytes(6).toString('hex')}`
     const start = this.frames.length
@@ -241,10 +248,14 @@ export class ChatClient {
       throw new ReplyError(frame, `join ${room}: ${frame.code}: ${frame.message}`)
     }
     const joined = frame as FrameOf<'joined'>
-    const backlog = this.frames
-      .slice(start, end)
-      .filter((f): f is FrameOf<'message'> => f.type === 'message' && f.room === room)
-    return { backlog, joined }
+    const frames = this.frames.slice(start, end)
+    const backlog = frames.filter(
+      (f): f is FrameOf<'message'> => f.type === 'message' && f.room === room,
+    )
+    const events = frames.filter(
+      (f): f is FrameOf<'event'> => f.type === 'event' && f.room === room,
+    )
+    return { backlog, events, joined }
   }
 
   /** Sends a message and resolves with its ack (or rejects with the error frame's code). */

@@ -12,6 +12,8 @@ import { connect, type TLSSocket } from 'node:tls'
 import { encodeRawFrame, FrameDecoder } from '../../src/main/node/mesh/framing.ts'
 import { meshProof } from '../../src/main/node/mesh/proof.ts'
 import { nodeIdentity, type NodeIdentity } from '../../src/main/node/node-identity.ts'
+import { signedBytes } from '../../src/shared/canonical.ts'
+import { encodeSignature } from '../../src/shared/keys.ts'
 import { signLink } from '../../src/shared/signatures.ts'
 import { loadOrCreateIdentity, type TlsIdentity } from '../../src/main/node/mesh/tls-identity.ts'
 import {
@@ -86,6 +88,46 @@ export function wireEvent(
     cid: `eve-${origin.id}-${seq}`,
     ...fields,
   })
+}
+
+/**
+ * The `nodes` record of `keys`'s node, signed by it, as a node makes its own (version: now, in
+ * µs). `fields` change it before it is signed.
+ */
+export function nodeRecord(
+  keys: NodeIdentity,
+  fields: Partial<{ name: string; url: string; peerAddr: string; version: number }> = {},
+) {
+  return keys.sign({
+    id: keys.id,
+    name: 'Fake',
+    url: 'ws://127.0.0.1:1/',
+    peerAddr: '127.0.0.1:1',
+    version: Date.now() * 1000,
+    ...fields,
+  })
+}
+
+/** The whole local presence of `keys`'s node at `version`, signed by it: a `presence` frame. */
+export function presenceFrame(
+  keys: NodeIdentity,
+  version: number,
+  rooms: Record<string, { id: string; name: string }[]>,
+) {
+  return keys.sign({ type: 'presence', node: keys.id, version, rooms })
+}
+
+/**
+ * `fields` with `key` as its key, signed by `keys`: what a forger that knows another node's
+ * public key but not its secret key can make. Its signature does not verify under `key`.
+ */
+export function forgeSigned<T extends Record<string, unknown>>(
+  keys: NodeIdentity,
+  fields: T,
+  key: string,
+): T & { key: string; sig: string } {
+  const keyed = { ...fields, key }
+  return { ...keyed, sig: encodeSignature(keys.signer.sign(signedBytes(keyed))) }
 }
 
 const open = new Set<FakePeer>()

@@ -1,18 +1,24 @@
 /**
  * The fuzz suite's oracle: what a node may store from what was sent to it, and an audit that
  * reads a node's store back through the client protocol and finds anything it holds that
- * nobody validly sent, holds twice, holds differently from another node, or cannot read back.
+ * nobody validly sent, holds twice, holds differently from another node, cannot read back, or
+ * holds with signatures that do not verify.
  *
  * What may be stored (docs/protocol.md): a client's `send` that is a valid frame whose text
  * has a visible character and no lone surrogate, as the user of the session's accepted `hello`;
- * a peer's `event` that is a valid event (the wire schema) whose strings are well-formed
- * UTF-16, as sent, field for field. Refusing a valid one is allowed (a `send` before `join`, an
- * early event); storing anything else, or storing it changed, is not.
+ * a peer's `event` that is a valid event (the wire schema) whose signatures hold ("Verification
+ * and limits": its key is its origin's, its `sig` and a keyed user's `usig` verify), as sent,
+ * every field of it. Refusing a valid one is allowed (a `send` before `join`, an early event);
+ * storing anything else (an event unsigned, signed by another key or changed after it was
+ * signed), or storing it changed, is not.
  */
-import { chatEventSchema } from '../../src/shared/peer-protocol.ts'
-import { type ChatMessage, parseClientFrame, type User } from '../../src/shared/protocol.ts'
+import { canonical } from '../../src/shared/canonical.ts'
+import { parseClientFrame, type User } from '../../src/shared/protocol.ts'
+import { checkEvent, eventFromMessage, MESSAGE_KIND } from '../../src/shared/signatures.ts'
+import { openEventSchema, type OpenEvent } from '../../src/shared/signed-frames.ts'
+import { nativeEd25519 } from '../../src/main/node/signing-native.ts'
 import { ChatClient, ReplyError } from './chat-client.ts'
-import { storedEvents } from './mesh.ts'
+import { storedSignedEvents } from './mesh.ts'
 import { health, type NodeProcess } from './node-process.ts'
 
 /** A ts more than this far ahead of a node's clock must never move it (docs/protocol.md). */
@@ -24,13 +30,6 @@ const INVISIBLE_ONLY = /^(?:\s|\u200b|\u200c|\u200d|\u2060|\ufeff)*$/
 
 export function hasLoneSurrogate(s: string): boolean {
   return LONE_SURROGATE.test(s)
-}
-
-/** The fields of a stored message that must equal what was sent. */
-type Content = Pick<ChatMessage, 'room' | 'ts' | 'text' | 'cid'> & {
-  origin: string
-  seq: number
-  user: User
 }
 
 const sendKey = (userId: string, cid: string) => `${userId}\n${cid}`
@@ -45,10 +44,13 @@ export function asSent(value: unknown): unknown {
 /** What the runs sent that a node may store. */
 export class FuzzModel {
   readonly #sends = new Map<string, { room: string; text: string; name: string }[]>()
-  readonly #events = new Map<string, Content[]>()
+  /** Per (origin, seq), the canonical text of each valid, well-signed event sent. */
+  readonly #events = new Map<string, string[]>()
   /** Rooms of the events of each origin and of the sends that had the shape to be stored. */
   readonly #eventRooms = new Map<string, Set<string>>()
   readonly #sendRooms = new Set<string>()
+  /** Events sent with a valid shape whose signatures do not hold: each must be refused. */
+  forged = 0
 
   /**
    * Takes a client text frame sent by a session whose accepted hello named `user` (undefined:
@@ -72,23 +74,18 @@ export class FuzzModel {
 
   /** Takes an `event` frame's event as a peer sent it. */
   peerEvent(event: unknown): void {
-    const parsed = chatEventSchema.safeParse(asSent(event))
+    const parsed = openEventSchema.safeParse(asSent(event))
     if (!parsed.success) return
     const e = parsed.data
     const rooms = this.#eventRooms.get(e.origin) ?? new Set()
     this.#eventRooms.set(e.origin, rooms.add(e.room))
-    if (hasLoneSurrogate(e.text) || hasLoneSurrogate(e.user.name)) return
-    const content: Content = {
-      origin: e.origin,
-      seq: e.seq,
-      ts: e.ts,
-      room: e.room,
-      user: { id: e.user.id, name: e.user.name },
-      text: e.text,
-      cid: e.cid,
+    // A lone surrogate has no canonical form: such an event cannot verify either.
+    if (!checkEvent(e, nativeEd25519).ok) {
+      this.forged++
+      return
     }
     const key = eventKey(e.origin, e.seq)
-    this.#events.set(key, [...(this.#events.get(key) ?? []), content])
+    this.#events.set(key, [...(this.#events.get(key) ?? []), canonical(e)])
   }
 
   /** Rooms where events of `origin` may be: a local origin's come from sends. */
@@ -101,29 +98,17 @@ export class FuzzModel {
     this.clientText(JSON.stringify({ type: 'send', room, text, cid }), user)
   }
 
-  /** Whether a stored message is one the runs validly sent, unchanged. */
-  explains(stored: ChatMessage, local: boolean): boolean {
+  /** Whether a stored event is one the runs validly sent, unchanged. */
+  explains(stored: OpenEvent, local: boolean): boolean {
     if (local) {
-      return (this.#sends.get(sendKey(stored.user.id, stored.cid)) ?? []).some(
-        (c) => c.room === stored.room && c.text === stored.text && c.name === stored.user.name,
+      return (
+        stored.kind === MESSAGE_KIND &&
+        (this.#sends.get(sendKey(stored.user.id, stored.cid)) ?? []).some(
+          (c) => c.room === stored.room && c.text === stored.text && c.name === stored.user.name,
+        )
       )
     }
-    const seen = JSON.stringify(contentOf(stored))
-    return (this.#events.get(eventKey(stored.origin, stored.seq)) ?? []).some(
-      (c) => JSON.stringify(c) === seen,
-    )
-  }
-}
-
-function contentOf(m: ChatMessage): Content {
-  return {
-    origin: m.origin,
-    seq: m.seq,
-    ts: m.ts,
-    room: m.room,
-    user: { id: m.user.id, name: m.user.name },
-    text: m.text,
-    cid: m.cid,
+    return (this.#events.get(eventKey(stored.origin, stored.seq)) ?? []).includes(canonical(stored))
   }
 }
 
@@ -167,7 +152,7 @@ export class StoreAudit {
           // read from the store file, and must be as valid as what clients see.
           const found = [
             ...(await this.#readNew(reader, origin, from, doc.vector)),
-            ...storedEvents(node, { hiddenOf: origin, from: from + 1, to: held }),
+            ...storedSignedEvents(node, { hiddenOf: origin, from: from + 1, to: held }),
           ]
           problems.push(...this.#judge(node.name, origin, from, held, found, copies))
           audited.set(origin, held)
@@ -179,23 +164,29 @@ export class StoreAudit {
     return problems
   }
 
-  /** The messages of `origin` after seq `from`, from every room they may be in. */
+  /**
+   * The events of `origin` after seq `from`, from every room they may be in, as a client gets
+   * them: messages, and events of other kinds.
+   */
   async #readNew(
     reader: ChatClient,
     origin: string,
     from: number,
     vector: Record<string, number>,
-  ): Promise<ChatMessage[]> {
+  ): Promise<unknown[]> {
     const local = this.#local.has(origin)
     const since = Object.fromEntries(
       Object.entries(vector).map(([o, seq]) => [o, o === origin ? from : seq]),
     )
-    const found: ChatMessage[] = []
+    const found: unknown[] = []
     for (const room of this.#model.roomsOf(origin, local)) {
       for (;;) {
         try {
-          const { backlog } = await reader.join(room, since)
-          found.push(...backlog)
+          const { backlog, events } = await reader.join(room, since)
+          found.push(
+            ...backlog.map((m) => eventFromMessage({ ...m })),
+            ...events.map((f) => f.event),
+          )
           break
         } catch (error) {
           if (!(error instanceof ReplyError) || error.code !== 'rate_limited') throw error
@@ -212,31 +203,41 @@ export class StoreAudit {
     origin: string,
     from: number,
     held: number,
-    found: readonly ChatMessage[],
+    found: readonly unknown[],
     copies: Map<string, string>,
   ): string[] {
     const problems: string[] = []
     const local = this.#local.has(origin)
     const seqs = new Set<number>()
-    for (const m of found) {
-      if (m.origin !== origin || m.seq <= from || m.seq > held || seqs.has(m.seq)) {
-        problems.push(`${node}: reading ${origin} after ${from} gave ${m.id} (twice or not asked)`)
+    for (const read of found) {
+      const parsed = openEventSchema.safeParse(read)
+      if (!parsed.success) {
+        problems.push(`${node} gave a client what is not an event: ${JSON.stringify(read)}`)
         continue
       }
-      seqs.add(m.seq)
+      const e = parsed.data
+      const id = `${e.origin}:${e.seq}`
+      if (e.origin !== origin || e.seq <= from || e.seq > held || seqs.has(e.seq)) {
+        problems.push(`${node}: reading ${origin} after ${from} gave ${id} (twice or not asked)`)
+        continue
+      }
+      seqs.add(e.seq)
       this.readBack[local ? 'local' : 'remote']++
-      if (!this.#model.explains(m, local)) {
-        problems.push(`${node} stored what nobody validly sent: ${JSON.stringify(m)}`)
+      if (!checkEvent(e, nativeEd25519).ok) {
+        problems.push(`${node} holds an event whose signatures do not hold: ${JSON.stringify(e)}`)
       }
-      if (local && m.ts / 1000 > Date.now() + MAX_CLOCK_AHEAD_MS) {
-        problems.push(`${node}'s clock was moved far ahead: ${m.id} has ts ${m.ts}`)
+      if (!this.#model.explains(e, local)) {
+        problems.push(`${node} stored what nobody validly sent: ${JSON.stringify(e)}`)
       }
-      const copy = JSON.stringify(contentOf(m))
-      const other = copies.get(m.id)
+      if (local && e.ts / 1000 > Date.now() + MAX_CLOCK_AHEAD_MS) {
+        problems.push(`${node}'s clock was moved far ahead: ${id} has ts ${e.ts}`)
+      }
+      const copy = canonical(e)
+      const other = copies.get(id)
       if (other !== undefined && other !== copy) {
-        problems.push(`${node}'s copy of ${m.id} differs: ${copy} vs ${other}`)
+        problems.push(`${node}'s copy of ${id} differs: ${copy} vs ${other}`)
       }
-      copies.set(m.id, copy)
+      copies.set(id, copy)
     }
     const unread = held - from - seqs.size
     if (unread > 0) {

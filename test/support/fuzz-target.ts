@@ -12,8 +12,9 @@ import type { User } from '../../src/shared/protocol.ts'
 import { ChatClient } from './chat-client.ts'
 import { FakePeer } from './fake-peer.ts'
 import { FuzzModel, MAX_CLOCK_AHEAD_MS, StoreAudit } from './fuzz-oracle.ts'
+import { FuzzKeys } from './fuzz-signing.ts'
 import { type ClientRun, framed, type PeerRun, resolve } from './hostile.ts'
-import { nodeId, waitForEqualVectors, waitForPeersUp } from './mesh.ts'
+import { nodeId, refusedByKind, waitForEqualVectors, waitForPeersUp } from './mesh.ts'
 import { health, type NodeProcess, startNode } from './node-process.ts'
 import { staysTrue } from './wait.ts'
 
@@ -25,6 +26,11 @@ const PRESENCE_ROOM = 'canary-presence'
 const BARRIER_TIMEOUT_MS = 10_000
 /** What a node logs when it closes a link over what the other end sent: the reason. */
 const REFUSED_FRAME = /"reason":"((?:bad frame|unreadable stream|peer refused)[^"]*)"/g
+
+/** Frames a node refused because their signatures did not hold, of every kind. */
+async function refusedTotal(node: NodeProcess): Promise<number> {
+  return Object.values(await refusedByKind(node)).reduce((x, y) => x + y, 0)
+}
 
 /** The last lines a process wrote, for a report. */
 function tail(node: NodeProcess): string {
@@ -73,6 +79,11 @@ export class FuzzTarget {
       }),
     )
     return new FuzzTarget(target, honest, ids, sessions)
+  }
+
+  /** Frames the target refused so far because their signatures did not hold. */
+  refusedByTarget(): Promise<number> {
+    return refusedTotal(this.target)
   }
 
   /** Events the audits read back so far (on both nodes): from clients and from peers. */
@@ -136,11 +147,16 @@ export class FuzzTarget {
     client.ws.terminate()
   }
 
-  /** One fuzzing peer: a valid handshake, its frames, then a ping it must get a pong to (or a close). */
+  /**
+   * One fuzzing peer: a valid handshake, its frames (signed as each says), then a ping it must
+   * get a pong to (or a close).
+   */
   async runPeer(run: PeerRun): Promise<void> {
+    const keys = new FuzzKeys(run.keySeed)
     const peer = await FakePeer.connect({
       port: this.target.peerPort,
-      node: { id: run.id, name: 'Fuzz' },
+      keys: keys.self,
+      node: { name: 'Fuzz' },
     })
     try {
       await peer.handshake(SECRET)
@@ -148,8 +164,10 @@ export class FuzzTarget {
       const held = new Map(Object.entries((await health(this.target)).vector))
       const sent = new Map<unknown, number>()
       const placeholders = {
-        self: run.id,
+        self: keys.self.id,
         target: this.targetId,
+        others: [keys.others[0].id, keys.others[1].id] as const,
+        keyedUser: keys.user.id,
         now: Date.now() * 1000,
         next: (origin: unknown) => {
           const seq =
@@ -160,7 +178,8 @@ export class FuzzTarget {
       }
       for (const action of run.actions) {
         if ('frame' in action) {
-          const frame = resolve(action.frame, placeholders) as Record<string, unknown>
+          const resolved = resolve(action.frame, placeholders) as Record<string, unknown>
+          const frame = keys.sign(resolved, action.signing)
           if (frame.type === 'event') this.model.peerEvent(frame.event)
           peer.send(frame)
         } else if ('json' in action) {
@@ -188,8 +207,9 @@ export class FuzzTarget {
 
   /**
    * After a run: both nodes alive; the honest sessions chat both ways (and the target's clock
-   * was not moved far ahead); presence still flows; the nodes agree; and neither holds anything
-   * invalid. Throws with everything found.
+   * was not moved far ahead); presence still flows; the nodes agree; neither holds anything
+   * invalid; and the target passed on nothing whose signatures do not hold (the honest node,
+   * linked to it alone, refused nothing). Throws with everything found.
    */
   async check(): Promise<void> {
     const check = ++this.#checks
@@ -205,6 +225,10 @@ export class FuzzTarget {
       const fresh = refusals.slice(this.#refusalsSeen)
       problems.push(`the honest node refused frames from the target: ${fresh.join('; ')}`)
       this.#refusalsSeen = refusals.length
+    }
+    const forgedRelayed = await refusedTotal(this.honest)
+    if (forgedRelayed > 0) {
+      problems.push(`the target passed on ${forgedRelayed} frames whose signatures do not hold`)
     }
     if (problems.length > 0) throw new Error(problems.join('\n'))
   }

@@ -7,8 +7,10 @@
  *
  * Valid values are drawn from small pools so that frames meet: a `send` goes to a room a `join`
  * joined, an event continues the seqs an earlier one started. Peer frames name the fake peer, the
- * target node and the current time by placeholders (`SELF`, `TARGET`, `NOW`), which `resolve()`
- * replaces when the run knows them.
+ * target node, two other nodes and a keyed user whose keys the peer holds, and the current time by
+ * placeholders (`SELF`, `TARGET`, `OTHERS`, `KEYED_USER`, `NOW`), which `resolve()` replaces when
+ * the run knows them. Each peer frame comes with how it is to be signed (`Signing`): mostly as its
+ * node would sign it, so that it gets in; sometimes forged, so that it must not.
  */
 import fc from 'fast-check'
 import { encodeBase64url } from '../../src/shared/base64url.ts'
@@ -31,6 +33,10 @@ export const PROTOTYPE_KEYS = [
 /** Placeholders in generated peer frames, replaced by `resolve()`. */
 export const SELF = '$self'
 export const TARGET = '$target'
+/** Nodes other than the peer whose events it relays, as a node does. */
+export const OTHERS = ['$other1', '$other2'] as const
+/** A keyed user id (`k` and 40 hex digits), whose messages the peer signs as the user. */
+export const KEYED_USER = '$keyeduser'
 export const NOW = '$now'
 /** In an event's `seq`: the next seq of the event's origin on the target. */
 export const NEXT = '$next'
@@ -39,6 +45,8 @@ export const NEXT = '$next'
 export interface Placeholders {
   self: string
   target: string
+  others: readonly [string, string]
+  keyedUser: string
   /** Microseconds since the epoch, as a node's clock gives them. */
   now: number
   /** The next seq to send for `origin` (each call the one after). */
@@ -152,11 +160,13 @@ const userId = fc.oneof(
   fc.constantFrom('fuzz-user-1', 'fuzz-user-2'),
   fc.stringMatching(/^[A-Za-z0-9_-]{8,12}$/),
 )
+/** A peer's events may also be a keyed user's. */
+const peerUserId = fc.oneof(userId, fc.constant(KEYED_USER))
 const userName = fc.oneof(
   { arbitrary: fc.constantFrom('Eve', 'Mallory', 'e\u0301ve 😀', 'a'.repeat(64)), weight: 4 },
   { arbitrary: oddString, weight: 1 },
 )
-const userWith = (f: Fields) => withExtras(fc.record({ id: f(userId), name: f(userName) }))
+const userWith = (f: Fields, id = userId) => withExtras(fc.record({ id: f(id), name: f(userName) }))
 /** A signature in its wire form, of random bytes: it verifies nothing. */
 const signature = fc.uint8Array({ minLength: 64, maxLength: 64 }).map(encodeBase64url)
 /**
@@ -199,7 +209,7 @@ const ref = fc.option(fc.oneof(fc.stringMatching(/^[a-z0-9]{1,8}$/), oddString),
 /** A vector: node ids (placeholders and prototype keys among them) to seqs, or worse. */
 const vector = fc.dictionary(
   fc.oneof(
-    fc.constantFrom(SELF, TARGET, 'constructor', 'fakeorigin01'),
+    fc.constantFrom(SELF, TARGET, 'constructor', ...OTHERS),
     fc.constantFrom(...PROTOTYPE_KEYS),
     oddString,
   ),
@@ -353,10 +363,12 @@ export const clientRun: fc.Arbitrary<ClientRun> = roomPool.chain((ownRoom) =>
 
 // ---- peer frames
 
+/** A node: mostly the peer itself or one whose key it holds; sometimes one it cannot sign for. */
 const nodeRef = fc.oneof(
   { arbitrary: fc.constant(SELF), weight: 6 },
   { arbitrary: fc.constant(TARGET), weight: 1 },
-  { arbitrary: fc.constantFrom('constructor', 'fakeorigin01', 'fakeorigin02'), weight: 2 },
+  { arbitrary: fc.constantFrom(...OTHERS), weight: 2 },
+  { arbitrary: fc.constant('constructor'), weight: 1 },
 )
 const seq = fc.oneof(
   { arbitrary: fc.integer({ min: 1, max: 4 }), weight: 3 },
@@ -384,7 +396,7 @@ const wireEventWith = (f: Fields) =>
       seq: f(eventSeq),
       ts: f(ts),
       room: f(room),
-      user: f(userWith(f)),
+      user: f(userWith(f, peerUserId)),
       text: f(text),
       cid: f(cid),
     }),
@@ -497,9 +509,27 @@ export const peerFrame: fc.Arbitrary<Record<string, unknown>> = validOrHostile((
   ),
 )
 
+/**
+ * How a peer frame is signed once its placeholders are resolved (test/support/fuzz-signing.ts):
+ * - `node`: as the node it names would sign it (an event's origin, a presence's node, a typing's
+ *   origin, each record's id), with a keyed user's `usig`; by the peer itself where it holds no
+ *   key of that node, which is a forgery;
+ * - `self`: by the peer itself whatever node it names;
+ * - `tampered`: by the node, then changed;
+ * - `user-forged`: by the node, with a `usig` the user did not make;
+ * - `none`: as generated (no signature unless its extra fields hold one).
+ */
+export type Signing = 'node' | 'self' | 'tampered' | 'user-forged' | 'none'
+
+const signing: fc.Arbitrary<Signing> = fc.oneof(
+  { arbitrary: fc.constant('node' as const), weight: 8 },
+  { arbitrary: fc.constantFrom('self' as const, 'tampered' as const), weight: 2 },
+  { arbitrary: fc.constantFrom('user-forged' as const, 'none' as const), weight: 2 },
+)
+
 /** What a fuzzing peer does after its handshake: a frame, or bytes that are not one. */
 export type PeerAction =
-  | { frame: Record<string, unknown> }
+  | { frame: Record<string, unknown>; signing: Signing }
   /** A JSON value that is not an object, framed. */
   | { json: unknown }
   /** Bytes as they are: a length past the limit, a zero length, a body that is not JSON. */
@@ -514,7 +544,10 @@ export const framed = (body: string): Uint8Array => {
 }
 
 export const peerAction: fc.Arbitrary<PeerAction> = fc.oneof(
-  { arbitrary: peerFrame.map((frame) => ({ frame })), weight: 14 },
+  {
+    arbitrary: fc.tuple(peerFrame, signing).map(([frame, how]) => ({ frame, signing: how })),
+    weight: 14,
+  },
   {
     arbitrary: fc
       .constantFrom(null, [], 1, 'event', [{ type: 'ping', t: 1 }])
@@ -537,30 +570,38 @@ export const peerAction: fc.Arbitrary<PeerAction> = fc.oneof(
   },
 )
 
-/** One run of a fuzzing peer: who it says it is, then what it sends once linked. */
+/** One run of a fuzzing peer: its node key, then what it sends once linked. */
 export interface PeerRun {
-  id: string
+  /** The 32 bytes its Ed25519 key is made from (its id is the key's hash). */
+  keySeed: Uint8Array
   actions: PeerAction[]
 }
 
 export const peerRun: fc.Arbitrary<PeerRun> = fc.record({
-  id: fc.stringMatching(/^fake[0-9a-f]{12}$/),
+  keySeed: fc.uint8Array({ minLength: 32, maxLength: 32 }),
   actions: fc.array(peerAction, { minLength: 1, maxLength: 12 }),
 })
+
+/** The id a placeholder names, or `text` itself. */
+function named(text: string, p: Placeholders): string {
+  if (text === SELF) return p.self
+  if (text === TARGET) return p.target
+  if (text === KEYED_USER) return p.keyedUser
+  const other = (OTHERS as readonly string[]).indexOf(text)
+  return other === -1 ? text : p.others[other as 0 | 1]
+}
 
 /**
  * `value` with the placeholders replaced, in values and in keys, at any depth. Objects are
  * rebuilt with their own keys as given (an own `__proto__` stays an own key).
  */
 export function resolve(value: unknown, p: Placeholders): unknown {
-  if (value === SELF) return p.self
-  if (value === TARGET) return p.target
   if (value === NOW) return p.now
+  if (typeof value === 'string') return named(value, p)
   if (Array.isArray(value)) return value.map((v) => resolve(v, p))
   if (typeof value === 'object' && value !== null) {
-    const key = (k: string) => (k === SELF ? p.self : k === TARGET ? p.target : k)
     const resolved = Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [key(k), resolve(v, p)]),
+      Object.entries(value).map(([k, v]) => [named(k, p), resolve(v, p)]),
     )
     if (resolved.seq === NEXT) resolved.seq = p.next(resolved.origin)
     return resolved

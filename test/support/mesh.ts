@@ -8,9 +8,17 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { chatMessage } from '../../src/main/node/client-events.ts'
 import { type ChatEvent, DB_FILE } from '../../src/main/node/store.ts'
-import { HISTORY_MAX_LIMIT, type ChatMessage } from '../../src/shared/protocol.ts'
+import { HISTORY_MAX_LIMIT, type ChatMessage, type OnlineUser } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
-import { health, metrics, type NodeProcess, type StartOptions, startNode } from './node-process.ts'
+import { FakePeer } from './fake-peer.ts'
+import {
+  health,
+  metrics,
+  type NodeProcess,
+  type StartOptions,
+  startNode,
+  waitForHealth,
+} from './node-process.ts'
 import { waitUntil } from './wait.ts'
 
 export type Message = FrameOf<'message'>
@@ -152,6 +160,62 @@ export async function eventsSentByPeer(node: NodeProcess): Promise<Map<string, n
   return sent
 }
 
+/** What a peer sent that a node refused because its signatures did not hold (the metric's label). */
+export const REFUSED_KINDS = ['event', 'presence', 'typing', 'record'] as const
+export type RefusedKind = (typeof REFUSED_KINDS)[number]
+
+/** `palaver_mesh_refused_total` of a node, by what was refused (0 for what never was). */
+export async function refusedByKind(node: NodeProcess): Promise<Record<RefusedKind, number>> {
+  const counts = { event: 0, presence: 0, typing: 0, record: 0 }
+  for (const line of (await metrics(node)).split('\n')) {
+    const match = /^palaver_mesh_refused_total\{what="([^"]*)"\} (\S+)$/.exec(line)
+    const what = REFUSED_KINDS.find((kind) => kind === match?.[1])
+    if (what) counts[what] = Number(match?.[2])
+  }
+  return counts
+}
+
+/**
+ * A peer played by hand that knows `secret`, linked to `node` and synced ("I hold what you
+ * hold"), once the node shows it up.
+ */
+export async function linkedFakePeer(
+  node: NodeProcess,
+  secret: string,
+  about: { name?: string } = {},
+): Promise<FakePeer> {
+  const peer = await FakePeer.connect({ port: node.peerPort, node: about })
+  const sync = await peer.handshake(secret)
+  peer.send({ type: 'sync', vector: sync.vector })
+  await waitForHealth(node, (h) => h.peers.some((p) => p.id === peer.node.id && p.state === 'up'))
+  return peer
+}
+
+/**
+ * Waits until the newest `joined` or `presence` frame of `room` the client holds satisfies
+ * `check`.
+ */
+export async function waitForUsers(
+  client: ChatClient,
+  room: string,
+  check: (users: OnlineUser[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await waitUntil(
+    () => {
+      const last = client.frames
+        .filter(
+          (f): f is FrameOf<'joined'> | FrameOf<'presence'> =>
+            (f.type === 'joined' || f.type === 'presence') && f.room === room,
+        )
+        .at(-1)
+      return last !== undefined && check(last.users)
+    },
+    timeoutMs,
+    `the users of ${room}`,
+  )
+}
+
 /**
  * Writes `count` messages to `room` on `node` through fresh sessions of at most `perSession`
  * messages each (within the rate limit's burst), `parallel` sessions at a time; `text` makes
@@ -200,12 +264,20 @@ export function duplicates(ids: readonly string[]): string[] {
  * Events `node` stored, read from its SQLite file (the node keeps running: WAL lets a reader
  * in), in display order: every event of a room, or only the copies it hides from clients (the
  * later copy of a send that two nodes each accepted) of one origin's seqs `from`..`to`. Unlike
- * `readRoom` this sees what clients are never shown.
+ * `readRoom` this sees what clients are never shown. Each as a client's message of it.
  */
 export function storedEvents(
   node: { dataDir: string },
   which: { room: string } | { hiddenOf: string; from: number; to: number },
 ): ChatMessage[] {
+  return storedSignedEvents(node, which).map(chatMessage)
+}
+
+/** `storedEvents`, each as the node stored it: the whole signed event, whatever its kind. */
+export function storedSignedEvents(
+  node: { dataDir: string },
+  which: { room: string } | { hiddenOf: string; from: number; to: number },
+): ChatEvent[] {
   const db = new DatabaseSync(join(node.dataDir, DB_FILE), { readOnly: true })
   try {
     const query =
@@ -217,9 +289,7 @@ export function storedEvents(
                ORDER BY ts, origin`,
             )
             .all(which.hiddenOf, which.from, which.to)
-    return (query as unknown as { body: string }[]).map((row) =>
-      chatMessage(JSON.parse(row.body) as ChatEvent),
-    )
+    return (query as unknown as { body: string }[]).map((row) => JSON.parse(row.body) as ChatEvent)
   } finally {
     db.close()
   }

@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { testIdentity, wireEvent } from '../../../test/support/fake-peer.ts'
+import { encodeKey, generateSecretKey, userIdFromKey } from '../../shared/keys.ts'
+import { checkEvent, MESSAGE_KIND, signAsUser } from '../../shared/signatures.ts'
 import { HybridClock, MAX_CLOCK_AHEAD_MS } from './clock.ts'
 import { EventLog, MAX_BATCH_EVENTS, type EventLogOptions } from './event-log.ts'
+import { nativeEd25519 } from './signing-native.ts'
 import { Store, type ChatEvent } from './store.ts'
 
 let dir: string
@@ -21,7 +25,8 @@ afterEach(() => {
 
 const ada = { id: 'user_ada1', name: 'Ada' }
 const bob = { id: 'user_bob1', name: 'Bob' }
-const REMOTE = 'remote0001'
+const remoteNode = testIdentity()
+const REMOTE = remoteNode.id
 
 /** A log on a real store in the test's directory, recording what it reports. */
 function setup(options: { clock?: HybridClock; store?: Store } = {}) {
@@ -40,17 +45,14 @@ function setup(options: { clock?: HybridClock; store?: Store } = {}) {
   return { store, log: new EventLog(logOptions), committed, timed, failed }
 }
 
-function remote(seq: number, ts: number, fields: Partial<ChatEvent> = {}): ChatEvent {
-  return {
-    origin: REMOTE,
-    seq,
+/** Event `seq` of REMOTE, signed by it; `fields` change it before it is signed. */
+function remote(seq: number, ts: number, fields: Record<string, unknown> = {}): ChatEvent {
+  return wireEvent(remoteNode, seq, 'general', `remote ${seq}`, {
     ts,
-    room: 'general',
     user: bob,
-    text: `remote ${seq}`,
     cid: `r${seq}`,
     ...fields,
-  }
+  })
 }
 
 describe('EventLog.send', () => {
@@ -89,15 +91,18 @@ describe('EventLog.send', () => {
     for (let i = 1; i < events.length; i++) {
       expect(events[i]?.ts).toBeGreaterThan(events[i - 1]?.ts as number)
     }
-    expect(first).toEqual({
-      origin: store.nodeId,
-      seq: 1,
-      ts: 1_000_000,
-      room: 'general',
-      user: ada,
-      text: 'one',
-      cid: 'c1',
-    })
+    expect(first).toEqual(
+      store.identity.sign({
+        kind: MESSAGE_KIND,
+        origin: store.nodeId,
+        seq: 1,
+        ts: 1_000_000,
+        room: 'general',
+        user: ada,
+        text: 'one',
+        cid: 'c1',
+      }),
+    )
     expect(log.nodeId).toBe(store.nodeId)
     expect(store.range(store.nodeId, 1, 10)).toEqual(events)
   })
@@ -118,6 +123,34 @@ describe('EventLog.send', () => {
     expect(seen.count).toBe(1)
     expect(seen.stored).toEqual(seen.event)
     expect(seen.committed).toBe(1)
+  })
+
+  it('signs each event with the node key, a keyed user’s usig inside, so any node can check it', async () => {
+    const { log } = setup()
+    const userSigner = nativeEd25519.signer(generateSecretKey())
+    const cat = {
+      id: userIdFromKey(userSigner.publicKey),
+      name: 'Cat',
+      key: encodeKey(userSigner.publicKey),
+    }
+    const usig = signAsUser(userSigner, {
+      kind: MESSAGE_KIND,
+      room: 'general',
+      cid: 'k1',
+      text: 'signed',
+      user: cat,
+    })
+    const keyed = await log.send('general', cat, 'signed', 'k1', usig)
+    expect(keyed).toMatchObject({ user: cat, usig })
+    const keyless = await log.send('general', ada, 'unsigned user', 'c1')
+    expect(keyless).not.toHaveProperty('usig')
+    for (const event of [keyed, keyless]) {
+      expect(checkEvent(event, nativeEd25519)).toEqual({ ok: true })
+      expect(checkEvent({ ...event, text: 'changed' }, nativeEd25519)).toEqual({
+        ok: false,
+        reason: 'sig',
+      })
+    }
   })
 
   it('copies the user, keeping only its id and name', async () => {

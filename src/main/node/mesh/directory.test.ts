@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_PEER_FRAME_BYTES, peerFrameSchema } from '../../../shared/peer-protocol.ts'
+import { nodeRecord, testIdentity } from '../../../../test/support/fake-peer.ts'
+import {
+  MAX_PEER_FRAME_BYTES,
+  type NodeRecord,
+  peerFrameSchema,
+} from '../../../shared/peer-protocol.ts'
+import { without } from '../../../shared/canonical.ts'
+import { verifyNodeRecord } from '../../../shared/signatures.ts'
+import type { NodeIdentity } from '../node-identity.ts'
 import {
   DIRECTORY_TTL_MS,
-  type DirectoryEntry,
   MAX_DIRECTORY_NODES,
   NODES_FRAME_MAX_RECORDS,
   NodeDirectory,
@@ -10,15 +17,30 @@ import {
 } from './directory.ts'
 import { FrameDecoder } from './framing.ts'
 
-function entry(id: string, version = 1, fields: Partial<DirectoryEntry> = {}): DirectoryEntry {
-  return {
-    id,
-    name: `N ${id}`,
-    url: `ws://${id}:8080/`,
-    peerAddr: `${id}:9080`,
+const keys = new Map<string, NodeIdentity>()
+
+/** The key of the node a test calls `name`, made the first time it is named. */
+function node(name: string): NodeIdentity {
+  let identity = keys.get(name)
+  if (!identity) keys.set(name, (identity = testIdentity()))
+  return identity
+}
+
+const idOf = (name: string): string => node(name).id
+
+/** The record node `name` signs at `version`; `fields` change it before it is signed. */
+function entry(
+  name: string,
+  version = 1,
+  fields: Partial<Pick<NodeRecord, 'name' | 'url' | 'peerAddr'>> = {},
+): NodeRecord {
+  return nodeRecord(node(name), {
+    name: `N ${name}`,
+    url: `ws://${name}:8080/`,
+    peerAddr: `${name}:9080`,
     version,
     ...fields,
-  }
+  })
 }
 
 /** A directory on a clock the test moves by hand, pinning the ids in `pinned`. */
@@ -35,34 +57,41 @@ describe('NodeDirectory', () => {
     expect(dir.learn([entry('nodea001', 2, { name: 'renamed' })])).toEqual([
       entry('nodea001', 2, { name: 'renamed' }),
     ])
-    expect(dir.get('nodea001')?.name).toBe('renamed')
+    expect(dir.get(idOf('nodea001'))?.name).toBe('renamed')
   })
 
-  it('keeps only the record’s fields, and a node named constructor like any other', () => {
+  it('keeps a record as signed, fields it does not know too, and a node named constructor like any other', () => {
     const { dir } = directory()
-    dir.learn([{ ...entry('constructor'), extra: 'x'.repeat(100) } as DirectoryEntry])
-    expect(dir.get('constructor')).toEqual(entry('constructor'))
-    expect(dir.get('tostring1')).toBeUndefined()
+    const fields = without(entry('nodea001'), ['key', 'sig'])
+    const extended = node('nodea001').sign({ ...fields, extra: 'x'.repeat(100) })
+    dir.learn([extended])
+    // Its signature covers every field: a record cut down would not verify where it is passed on.
+    expect(dir.get(idOf('nodea001'))).toEqual(extended)
+    expect(verifyNodeRecord(dir.values()[0] as NodeRecord)).toBe(true)
+
+    dir.learn([{ ...entry('nodeb001'), id: 'constructor' }])
+    expect(dir.get('constructor')?.name).toBe('N nodeb001')
+    expect(dir.get('toString')).toBeUndefined()
   })
 
   it('holds at most MAX_DIRECTORY_NODES: when full, only a linked node’s record gets in', () => {
-    const pinned = new Set(['node0aaaa'])
+    const pinned = new Set([idOf('node0aaaa')])
     const { dir } = directory(pinned)
     dir.learn(Array.from({ length: MAX_DIRECTORY_NODES }, (_, i) => entry(`node${i}aaaa`)))
     expect(dir.learn([entry('newcomer1')])).toEqual([])
     expect(dir.learn([entry('node5aaaa', 2)])).toHaveLength(1) // a newer version still does
     dir.learn([entry('node1aaaa', 2)]) // refreshed: heard of last now
-    pinned.add('linked001')
+    pinned.add(idOf('linked001'))
     expect(dir.learn([entry('linked001')])).toHaveLength(1)
     expect(dir.size).toBe(MAX_DIRECTORY_NODES)
-    expect(dir.get('newcomer1')).toBeUndefined()
-    expect(dir.get('node0aaaa')).toBeDefined() // pinned: a linked node stays
-    expect(dir.get('node1aaaa')).toBeDefined()
-    expect(dir.get('node2aaaa')).toBeUndefined() // the oldest unpinned one made room
+    expect(dir.get(idOf('newcomer1'))).toBeUndefined()
+    expect(dir.get(idOf('node0aaaa'))).toBeDefined() // pinned: a linked node stays
+    expect(dir.get(idOf('node1aaaa'))).toBeDefined()
+    expect(dir.get(idOf('node2aaaa'))).toBeUndefined() // the oldest unpinned one made room
   })
 
   it('forgets a record not refreshed for DIRECTORY_TTL_MS, unless pinned', () => {
-    const pinned = new Set(['nodep001'])
+    const pinned = new Set([idOf('nodep001')])
     const { dir, clock } = directory(pinned)
     dir.learn([entry('nodea001'), entry('nodep001'), entry('nodeb001')])
     clock.now += DIRECTORY_TTL_MS / 2
@@ -71,7 +100,7 @@ describe('NodeDirectory', () => {
     expect(dir.expire()).toBe(false)
     clock.now += 1
     expect(dir.expire()).toBe(true)
-    expect(dir.values().map((e) => e.id)).toEqual(['nodep001', 'nodeb001'])
+    expect(dir.values().map((e) => e.id)).toEqual([idOf('nodep001'), idOf('nodeb001')])
   })
 })
 
@@ -87,7 +116,7 @@ describe('nodesFrames', () => {
 
   it('splits the most a directory can hold, with the longest fields, into valid frames', () => {
     const long = (i: number) =>
-      entry(`node${i}`.padEnd(64, 'a'), Number.MAX_SAFE_INTEGER, {
+      entry(`long${i}`, Number.MAX_SAFE_INTEGER, {
         name: '\u0001'.repeat(64),
         url: '\u0001'.repeat(512),
         peerAddr: '\u0001'.repeat(300),

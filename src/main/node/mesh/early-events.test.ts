@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { testIdentity, wireEvent } from '../../../../test/support/fake-peer.ts'
 import type { ChatEvent } from '../store.ts'
 import {
   EARLY_MAX_BYTES_PER_LINK,
@@ -9,9 +10,15 @@ import {
   eventBytes,
 } from './early-events.ts'
 
+const signer = testIdentity()
+
+/**
+ * Event `seq` of `origin`. Signed by one key whatever the origin: the relay checks an event before
+ * it keeps one, and what is kept here is only counted.
+ */
 function ev(origin: string, seq: number, text = `text ${seq}`): ChatEvent {
   const user = { id: 'user_ada1', name: 'Ada' }
-  return { origin, seq, ts: 1_000 + seq, room: 'general', user, text, cid: `c${seq}` }
+  return wireEvent(signer, seq, 'general', text, { origin, ts: 1_000 + seq, user, cid: `c${seq}` })
 }
 
 /** Kept events on a clock the test moves by hand. */

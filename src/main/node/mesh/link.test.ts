@@ -13,17 +13,28 @@ import {
   MAX_PREAUTH_FRAME_BYTES,
   type PeerFrame,
 } from '../../../shared/peer-protocol.ts'
-import { closeFakePeers, FakePeer } from '../../../../test/support/fake-peer.ts'
+import {
+  closeFakePeers,
+  FakePeer,
+  randomNodeId,
+  testIdentity,
+  wireEvent,
+} from '../../../../test/support/fake-peer.ts'
+import type { Signer } from '../../../shared/ed25519.ts'
+import { verifyLink } from '../../../shared/signatures.ts'
 import { silentLogger } from '../logger.ts'
 import { NodeMetrics } from '../metrics.ts'
-import { encodeFrame } from './framing.ts'
+import { encodeFrame, encodeRawFrame } from './framing.ts'
 import { LINK_SILENCE_MS, type NodeInfo, PeerLink, PING_INTERVAL_MS } from './link.ts'
 import { meshProof, proofMatches } from './proof.ts'
 import { loadOrCreateIdentity, type TlsIdentity } from './tls-identity.ts'
 
 const SECRET = 's3cret'
-const A: NodeInfo = { id: 'nodea0001', name: 'A', url: 'ws://127.0.0.1:1001/' }
-const B: NodeInfo = { id: 'nodeb0001', name: 'B', url: 'ws://127.0.0.1:1002/' }
+const keysA = testIdentity()
+const keysB = testIdentity()
+const A: NodeInfo = { id: keysA.id, name: 'A', url: 'ws://127.0.0.1:1001/', key: keysA.key }
+const B: NodeInfo = { id: keysB.id, name: 'B', url: 'ws://127.0.0.1:1002/', key: keysB.key }
+const signers = new Map([keysA, keysB].map((keys) => [keys.id, keys.signer]))
 
 let dir: string
 let identityA: TlsIdentity
@@ -52,6 +63,8 @@ afterEach(async () => {
 
 interface LinkConfig {
   self: NodeInfo
+  /** What it signs with: the key of `self` (A's or B's) by default. */
+  signer?: Signer
   mesh?: string
   secret?: string
   /** Where contained errors are counted; a fresh one by default. */
@@ -111,6 +124,7 @@ function adopt(socket: TLSSocket, initiator: boolean, config: LinkConfig): Side 
     },
     initiator,
     self: config.self,
+    signer: config.signer ?? (signers.get(config.self.id) as Signer),
     mesh: config.mesh ?? 'default',
     secret: config.secret ?? SECRET,
     logger: silentLogger,
@@ -215,16 +229,7 @@ describe('PeerLink between two nodes', () => {
     expect(await client.next('sync')).toEqual({ type: 'sync', vector: {} })
 
     // Once up, the 4 KiB limit is gone: a full-size message (12 KB of UTF-8) goes through.
-    const event = {
-      kind: 'message',
-      origin: A.id,
-      seq: 1,
-      ts: 1_700_000_000_000_000,
-      room: 'general',
-      user: { id: 'user_ada1', name: 'Ada' },
-      text: '€'.repeat(4000),
-      cid: 'c1',
-    }
+    const event = wireEvent(keysA, 1, 'general', '€'.repeat(4000))
     client.link.send(encodeFrame({ type: 'event', event }))
     expect(await server.next('event')).toEqual({ type: 'event', event })
     expect(client.ups + server.ups).toBe(2)
@@ -270,7 +275,7 @@ describe('PeerLink between two nodes', () => {
   })
 
   it('closes both ends when they have the same node id', async () => {
-    const { client, server } = await pair({ self: A }, { self: { ...B, id: A.id } })
+    const { client, server } = await pair({ self: A }, { self: A })
     expect(await client.closed).toBe('own id')
     expect(await server.closed).toBe('own id')
     expect(client.ups + server.ups).toBe(0)
@@ -288,9 +293,11 @@ describe('PeerLink against hand-played peers', () => {
     const peer = await FakePeer.connect({ port })
     const hello = await peer.next('hello')
     expect(hello).toMatchObject({ protocol: 1, node: B, mesh: 'default' })
-    // The link's own proof is bound to this session and its id.
+    // The link's own proof and signature are bound to this session and its id.
     const auth = await peer.next('auth')
     expect(proofMatches(auth.proof, SECRET, 'default', peer.exporter, B.id)).toBe(true)
+    const binding = { mesh: 'default', exporter: peer.exporter, nodeId: B.id }
+    expect(verifyLink(binding, B.key, auth.sig)).toBe(true)
     peer.hello()
     peer.auth(SECRET)
     const side = await accepted
@@ -379,6 +386,32 @@ describe('PeerLink against hand-played peers', () => {
     expect(await (await accepted).closed).toBe('own id')
   })
 
+  it('answers a hello whose id is not the hash of its key with error unauthorized and closes', async () => {
+    const { port, accepted } = await listen({ self: B })
+    const peer = await FakePeer.connect({ port, node: { id: randomNodeId() } })
+    peer.hello()
+    peer.auth(SECRET) // a proof and a signature that are right for the id it claims
+    expect(await peer.next('error')).toMatchObject({ code: 'unauthorized' })
+    await peer.closed
+    const side = await accepted
+    expect(await side.closed).toBe('id not of its key')
+    expect(side.ups).toBe(0)
+  })
+
+  it('answers a link signature made by another key with error unauthorized and closes', async () => {
+    const { port, accepted } = await listen({ self: B })
+    // Another node's id and key, but not its secret key: it signs with its own.
+    const other = testIdentity()
+    const peer = await FakePeer.connect({ port, node: { id: other.id, key: other.key } })
+    peer.hello()
+    peer.auth(SECRET)
+    expect(await peer.next('error')).toMatchObject({ code: 'unauthorized' })
+    await peer.closed
+    const side = await accepted
+    expect(await side.closed).toBe('wrong signature')
+    expect(side.ups).toBe(0)
+  })
+
   it('answers another protocol version with error protocol and closes', async () => {
     const { port, accepted } = await listen({ self: B })
     const peer = await FakePeer.connect({ port })
@@ -392,8 +425,8 @@ describe('PeerLink against hand-played peers', () => {
     const { port, accepted } = await listen({ self: B })
     const peer = await FakePeer.connect({ port })
     const base = { type: 'hello', protocol: 1, node: peer.node, mesh: 'default', pad: '' }
-    const pad = 'x'.repeat(MAX_PREAUTH_FRAME_BYTES - (encodeFrame(base).length - 4))
-    expect(encodeFrame({ ...base, pad }).length - 4).toBe(MAX_PREAUTH_FRAME_BYTES)
+    const pad = 'x'.repeat(MAX_PREAUTH_FRAME_BYTES - (encodeRawFrame(base).length - 4))
+    expect(encodeRawFrame({ ...base, pad }).length - 4).toBe(MAX_PREAUTH_FRAME_BYTES)
     peer.send({ ...base, pad })
     peer.auth(SECRET)
     await (
@@ -424,19 +457,7 @@ describe('PeerLink against hand-played peers', () => {
     const { port, accepted } = await listen({ self: B })
     const peer = await FakePeer.connect({ port })
     peer.hello()
-    peer.send({
-      type: 'event',
-      event: {
-        kind: 'message',
-        origin: peer.node.id,
-        seq: 1,
-        ts: 1_700_000_000_000_000,
-        room: 'general',
-        user: { id: 'user_eve1', name: 'Eve' },
-        text: 'let me in',
-        cid: 'c1',
-      },
-    })
+    peer.send({ type: 'event', event: wireEvent(peer.keys, 1, 'general', 'let me in') })
     peer.auth(SECRET) // too late
     expect(await peer.next('error')).toMatchObject({ code: 'unauthenticated' })
     await peer.closed
@@ -471,24 +492,45 @@ describe('PeerLink against hand-played peers', () => {
   }, 15_000)
 })
 
-describe('PeerLink, replayed and relayed proofs', () => {
-  it('refuses a proof replayed on another TLS session under the same node id', async () => {
-    const { port, accepted } = await listen({ self: B })
-    // Session 1: the legitimate node X proves itself.
+describe('PeerLink, replayed and relayed proofs and signatures', () => {
+  /** A legitimate node X's link to B's port, and the proof and signature it gave on it. */
+  async function legitimateLink(port: number, accepted: Promise<Side>) {
     const legit = await FakePeer.connect({ port })
-    const captured = legit.proof(SECRET)
+    const auth = { type: 'auth', proof: legit.proof(SECRET), sig: legit.linkSig() }
     legit.hello()
-    legit.send({ type: 'auth', proof: captured })
+    legit.send(auth)
     await (
       await accepted
     ).up
+    return { legit, auth }
+  }
 
-    // Session 2: someone who saw that proof presents it as X.
+  it('refuses an auth replayed on another TLS session under the same node id', async () => {
+    const first = await listen({ self: B })
+    const { legit, auth } = await legitimateLink(first.port, first.accepted)
+
+    // Someone who saw that auth presents it as X on a session of its own.
     const second = await listen({ self: B })
     const replayer = await FakePeer.connect({ port: second.port, node: legit.node })
     expect(replayer.exporter).not.toBe(legit.exporter)
     replayer.hello()
-    replayer.send({ type: 'auth', proof: captured })
+    replayer.send(auth)
+    expect(await replayer.next('error')).toMatchObject({ code: 'unauthorized' })
+    await replayer.closed
+    const side = await second.accepted
+    expect(await side.closed).toBe('wrong signature')
+    expect(side.ups).toBe(0)
+  })
+
+  it('refuses a proof replayed on another TLS session even with a valid signature', async () => {
+    const first = await listen({ self: B })
+    const { legit, auth } = await legitimateLink(first.port, first.accepted)
+
+    // X's key signs this session, but the proof is the one X gave on the first.
+    const second = await listen({ self: B })
+    const replayer = await FakePeer.connect({ port: second.port, keys: legit.keys })
+    replayer.hello()
+    replayer.send({ type: 'auth', proof: auth.proof, sig: replayer.linkSig() })
     expect(await replayer.next('error')).toMatchObject({ code: 'unauthorized' })
     await replayer.closed
     const side = await second.accepted
@@ -496,8 +538,8 @@ describe('PeerLink, replayed and relayed proofs', () => {
     expect(side.ups).toBe(0)
   })
 
-  it('refuses a proof recorded from a real link and relayed by someone in the middle', async () => {
-    // The middle: a TLS server the real node A dials, played by hand to record A's proof.
+  it('refuses a proof and signature recorded from a real link and relayed by someone in the middle', async () => {
+    // The middle: a TLS server the real node A dials, played by hand to record A's auth.
     const middle = createServer({
       key: identityB.key,
       cert: identityB.cert,
@@ -507,27 +549,39 @@ describe('PeerLink, replayed and relayed proofs', () => {
     })
     servers.add(middle)
     const towardA = new Promise<FakePeer>((resolve) =>
-      middle.once('secureConnection', (socket) => resolve(new FakePeer(socket, B))),
+      middle.once('secureConnection', (socket) => resolve(new FakePeer(socket, B, keysB))),
     )
     await new Promise<void>((resolve) => middle.listen(0, '127.0.0.1', resolve))
     const a = await dial((middle.address() as AddressInfo).port, { self: A })
     const recording = await towardA
     const hello = await recording.next('hello')
-    const { proof } = await recording.next('auth')
-    // It is A's real proof, valid on the session it was made for.
-    expect(proofMatches(proof, SECRET, 'default', recording.exporter, A.id)).toBe(true)
-    expect(proof).toBe(meshProof(SECRET, 'default', recording.exporter, A.id))
+    const auth = await recording.next('auth')
+    // It is A's real proof and signature, valid on the session they were made for.
+    expect(proofMatches(auth.proof, SECRET, 'default', recording.exporter, A.id)).toBe(true)
+    expect(auth.proof).toBe(meshProof(SECRET, 'default', recording.exporter, A.id))
+    const binding = { mesh: 'default', exporter: recording.exporter, nodeId: A.id }
+    expect(verifyLink(binding, A.key, auth.sig)).toBe(true)
 
-    // The middle relays A's hello and proof to the real B on its own session.
-    const { port, accepted } = await listen({ self: B })
-    const relay = await FakePeer.connect({ port, node: A })
+    // The middle relays A's hello and auth to the real B on its own session: the signature
+    // is bound to the session it was made on.
+    const relayed = await listen({ self: B })
+    const relay = await FakePeer.connect({ port: relayed.port, node: A })
     relay.send(hello)
-    relay.send({ type: 'auth', proof })
+    relay.send(auth)
     expect(await relay.next('error')).toMatchObject({ code: 'unauthorized' })
     await relay.closed
-    const side = await accepted
-    expect(await side.closed).toBe('wrong proof')
+    const side = await relayed.accepted
+    expect(await side.closed).toBe('wrong signature')
     expect(side.ups).toBe(0)
+
+    // So is the proof: a middle that could sign as A still lacks a proof for its own session.
+    const signing = await listen({ self: B })
+    const relaySigning = await FakePeer.connect({ port: signing.port, node: A, keys: keysA })
+    relaySigning.send(hello)
+    relaySigning.send({ type: 'auth', proof: auth.proof, sig: relaySigning.linkSig() })
+    expect(await relaySigning.next('error')).toMatchObject({ code: 'unauthorized' })
+    await relaySigning.closed
+    expect(await (await signing.accepted).closed).toBe('wrong proof')
     a.link.close('test over')
   })
 })

@@ -122,7 +122,9 @@ export class PresenceExchange {
     }
     const forwarded = tryEncodeFrame(frame)
     if (forwarded) this.#options.flood(forwarded, link)
-    this.#options.onTyping(frame.room, frame.user)
+    // Clients get what they show, as with presence: a user's other fields stay between nodes.
+    const { id, name, key } = frame.user
+    this.#options.onTyping(frame.room, key === undefined ? { id, name } : { id, name, key })
   }
 
   /** The presence that came over `link` goes with it (a node reachable otherwise re-announces). */

@@ -6,24 +6,29 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { testIdentity, wireEvent } from '../../../../test/support/fake-peer.ts'
 import { MAX_WANT_SEQS, type PeerFrame, peerFrameSchema } from '../../../shared/peer-protocol.ts'
+import { checkEvent, type EventRefusal } from '../../../shared/signatures.ts'
 import { HybridClock } from '../clock.ts'
 import { EventLog } from '../event-log.ts'
 import { silentLogger } from '../logger.ts'
 import { NodeMetrics } from '../metrics.ts'
+import type { NodeIdentity } from '../node-identity.ts'
+import { nativeEd25519 } from '../signing-native.ts'
 import { type ChatEvent, Store } from '../store.ts'
 import { EARLY_MAX_EVENTS_PER_LINK } from './early-events.ts'
 import { FrameDecoder } from './framing.ts'
 import type { PeerLink } from './link.ts'
 import { MAX_QUEUED_WANTS, Relay } from './relay.ts'
 
-const ORIGIN = 'origin0001'
+const origin = testIdentity()
+const ORIGIN = origin.id
 const WALL = 1_700_000_000_000_000
 
 /** Stands in for a PeerLink: keeps what the relay writes; takes `budget` frames per drain. */
 class FakeLink {
   state: 'up' | 'closed' = 'up'
-  readonly remote = { id: 'peer00001', name: 'Peer', url: 'ws://127.0.0.1:1/' }
+  readonly remote = { id: testIdentity().id, name: 'Peer', url: 'ws://127.0.0.1:1/' }
   readonly frames: PeerFrame[] = []
   closedWith: string | undefined
   budget = Infinity
@@ -81,18 +86,18 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function ev(seq: number, fields: Partial<ChatEvent> = {}): ChatEvent {
-  const user = { id: 'user_ada1', name: 'Ada' }
-  return {
-    origin: ORIGIN,
-    seq,
+/** Event `seq` of `keys`'s node (ORIGIN by default), signed by it; `fields` change it first. */
+function ev(
+  seq: number,
+  fields: Record<string, unknown> = {},
+  keys: NodeIdentity = origin,
+): ChatEvent {
+  return wireEvent(keys, seq, 'general', `t${seq}`, {
     ts: WALL + seq,
-    room: 'general',
-    user,
-    text: `t${seq}`,
+    user: { id: 'user_ada1', name: 'Ada' },
     cid: `c${seq}`,
     ...fields,
-  }
+  })
 }
 
 /** A relay whose store holds `held` events of ORIGIN, and a synced link that holds them too. */
@@ -101,26 +106,25 @@ function setup(held = 0) {
   const clock = new HybridClock(() => WALL, store.maxTs)
   const metrics = new NodeMetrics()
   const log = new EventLog({ store, clock, onCommitted: () => {} })
+  const refused: { event: ChatEvent; reason: EventRefusal }[] = []
   const relay = new Relay({
     log,
     store,
     clock,
     sink: { logger: silentLogger, metrics },
     onEventSent: () => {},
+    verify: (event) => checkEvent(event, nativeEd25519),
+    onRefused: (_, event, reason) => refused.push({ event, reason }),
   })
   const link = new FakeLink()
   relay.linkUp(link.asLink)
   relay.onSync(link.asLink, store.vector())
-  return { relay, link, log, clock, metrics }
+  return { relay, link, log, clock, metrics, refused }
 }
 
 /** Lets the relay's pumps run until they wait on the link. */
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
-}
-
-function wire(event: ChatEvent) {
-  return { kind: 'message' as const, ...event }
 }
 
 describe('Relay: want', () => {
@@ -182,10 +186,10 @@ describe('Relay: want', () => {
 describe('Relay: clocks', () => {
   it('stores an event far ahead of the clock without following it, and reports the skew', async () => {
     const { relay, link, clock } = setup(0)
-    relay.onEvent(link.asLink, wire(ev(1, { ts: Number.MAX_SAFE_INTEGER })))
+    relay.onEvent(link.asLink, ev(1, { ts: Number.MAX_SAFE_INTEGER }))
     expect(relay.skewMs(ORIGIN)).toBe(Math.round((Number.MAX_SAFE_INTEGER - WALL) / 1000))
     expect(clock.now()).toBe(WALL)
-    relay.onEvent(link.asLink, wire(ev(2, { ts: WALL + 60_000_000 }))) // a minute ahead: fine
+    relay.onEvent(link.asLink, ev(2, { ts: WALL + 60_000_000 })) // a minute ahead: fine
     expect(relay.skewMs(ORIGIN)).toBeUndefined()
     await settle()
     expect(store.range(ORIGIN, 1, 2).map((e) => e.ts)).toEqual([
@@ -199,7 +203,7 @@ describe('Relay: early events', () => {
   it('keeps at most EARLY_MAX_EVENTS_PER_LINK from a link and forgets them when it goes', async () => {
     const { relay, link, metrics } = setup(0)
     for (let i = 0; i < EARLY_MAX_EVENTS_PER_LINK + 50; i++)
-      relay.onEvent(link.asLink, wire(ev(5, { origin: `made${i}upnode` })))
+      relay.onEvent(link.asLink, ev(5, {}, testIdentity()))
     expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(EARLY_MAX_EVENTS_PER_LINK)
     // Each kept one asked for its hole, once.
     expect(link.frames.filter((f) => f.type === 'want')).toHaveLength(EARLY_MAX_EVENTS_PER_LINK)
@@ -210,12 +214,50 @@ describe('Relay: early events', () => {
 
   it('takes kept events once the hole below them is filled', async () => {
     const { relay, link, log } = setup(0)
-    relay.onEvent(link.asLink, wire(ev(3)))
-    relay.onEvent(link.asLink, wire(ev(2)))
+    relay.onEvent(link.asLink, ev(3))
+    relay.onEvent(link.asLink, ev(2))
     expect(log.acceptedSeq(ORIGIN)).toBe(0)
-    relay.onEvent(link.asLink, wire(ev(1)))
+    relay.onEvent(link.asLink, ev(1))
     expect(log.acceptedSeq(ORIGIN)).toBe(3)
     await settle()
     expect(store.vector()).toEqual({ [ORIGIN]: 3 })
+  })
+})
+
+describe('Relay: verification', () => {
+  it('drops an event whose signatures do not hold, keeps none early, and takes the real one', async () => {
+    const { relay, link, log, metrics, refused } = setup(0)
+    const mallory = testIdentity()
+    const real = ev(1)
+    // ORIGIN's next event with other text: signed by another key, or by ORIGIN before the change.
+    const forgeries = [
+      ev(1, { origin: ORIGIN, text: 'forged' }, mallory),
+      { ...real, text: 'forged' },
+      // Kept aside if it were believed: an early one is checked before it is kept.
+      { ...ev(3), text: 'forged' },
+    ]
+    for (const forged of forgeries) relay.onEvent(link.asLink, forged)
+    expect(refused.map((r) => r.reason)).toEqual(['origin_key', 'sig', 'sig'])
+    expect(log.acceptedSeq(ORIGIN)).toBe(0)
+    expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(0)
+    expect(link.frames.filter((f) => f.type === 'want')).toEqual([])
+
+    relay.onEvent(link.asLink, real)
+    expect(log.acceptedSeq(ORIGIN)).toBe(1)
+    await settle()
+    expect(store.get(ORIGIN, 1)).toEqual(real)
+    expect(refused).toHaveLength(3)
+  })
+
+  it('drops a copy of a seq it holds unchecked, and a newer event under its own id', async () => {
+    const { relay, link, log, refused } = setup(2)
+    relay.onEvent(link.asLink, { ...ev(2), text: 'forged' })
+    // Signed with this node's key, yet not made by it: its seqs are its own to give.
+    relay.onEvent(link.asLink, wireEvent(store.identity, 1, 'general'))
+    await settle()
+    expect(refused).toEqual([])
+    expect(store.get(ORIGIN, 2)?.text).toBe('t2')
+    expect(log.acceptedSeq(store.nodeId)).toBe(0)
+    expect(store.vector()).toEqual({ [ORIGIN]: 2 })
   })
 })
