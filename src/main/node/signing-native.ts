@@ -5,10 +5,11 @@
  * same signatures: the protocol's encoding rules run first, and OpenSSL's equation is the
  * cofactorless one that the shared implementation also uses.
  *
- * A public key is parsed into a KeyObject for each verification: that costs under a tenth of the
- * verification itself (bench/signing.ts), too little to be worth a cache.
+ * Parsing a public key into a KeyObject costs about a seventh of a verification (bench/signing.ts),
+ * and a mesh checks the keys of its few nodes and users over and over: the KeyObjects of the
+ * `KEY_OBJECT_CACHE_SIZE` keys used last are kept.
  */
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto'
 import {
   passesEncodingRules,
   PUBLIC_KEY_BYTES,
@@ -22,6 +23,32 @@ const SPKI_HEADER = Buffer.from('302a300506032b6570032100', 'hex')
 
 function bytesOf(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}
+
+/** Public keys whose KeyObject is kept (the least recently used goes first). */
+export const KEY_OBJECT_CACHE_SIZE = 4096
+
+const keyObjects = new Map<string, KeyObject>()
+
+/** The KeyObject of a raw public key that passed the encoding rules. */
+function keyObjectOf(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey).toString('base64')
+  let keyObject = keyObjects.get(id)
+  if (keyObject) {
+    keyObjects.delete(id) // re-inserted last: used most recently
+  } else {
+    keyObject = createPublicKey({
+      key: Buffer.concat([SPKI_HEADER, publicKey]),
+      format: 'der',
+      type: 'spki',
+    })
+    if (keyObjects.size >= KEY_OBJECT_CACHE_SIZE) {
+      const oldest = keyObjects.keys().next()
+      if (!oldest.done) keyObjects.delete(oldest.value)
+    }
+  }
+  keyObjects.set(id, keyObject)
+  return keyObject
 }
 
 export const nativeEd25519: Ed25519 = {
@@ -41,12 +68,7 @@ export const nativeEd25519: Ed25519 = {
   verify(signature, message, publicKey) {
     try {
       if (!passesEncodingRules(signature, publicKey)) return false
-      const keyObject = createPublicKey({
-        key: Buffer.concat([SPKI_HEADER, publicKey]),
-        format: 'der',
-        type: 'spki',
-      })
-      return verify(null, message, keyObject, signature)
+      return verify(null, message, keyObjectOf(publicKey), signature)
     } catch {
       return false
     }
