@@ -44,6 +44,11 @@ export interface StartOptions {
   dataDir?: string
   /** Peer port to listen on; 0 (a free port) by default. */
   peerPort?: number
+  /**
+   * Whether the node discovers others by itself (dials addresses from node records); false by
+   * default (`--no-discovery`), so that a test's topology and proxies are the only paths.
+   */
+  discovery?: boolean
   /** `--log-level` of the process; `debug` by default. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
   args?: string[]
@@ -88,6 +93,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     dataDir,
     '--log-level',
     options.logLevel ?? 'debug',
+    ...(options.discovery ? [] : ['--no-discovery']),
     ...(options.args ?? []),
   ]
   const child = spawn(process.execPath, [options.cli ?? CLI, ...flags], {
