@@ -45,7 +45,7 @@ interface Dialer {
   kind: 'configured' | 'discovered'
   /** The node the address was said to be of, for a discovered one (not dialled twice). */
   expectedId: string | undefined
-  /** Since when every dial failed (`Date.now()`); undefined while linked or never tried. */
+  /** Since when every dial failed (`now()`); undefined while linked or never tried. */
   failingSince: number | undefined
   host: string
   port: number
@@ -88,6 +88,17 @@ export interface PeerConnectionsOptions {
   onLinkDown: (link: PeerLink, replaced: boolean) => void
   /** A frame on a link that stands for its node. */
   onFrame: (link: PeerLink, frame: PeerFrame) => void
+  /** The wall clock discovered dialers are given up by; `Date.now` by default. */
+  now?: () => number
+}
+
+/** A discovered address being dialled or linked, as the doctor sees it. */
+export interface DiscoveredDial {
+  addr: string
+  /** The node it turned out to be, or was said to be. */
+  id: string | null
+  state: PeerStatus['state']
+  lastError: string | null
 }
 
 export class PeerConnections {
@@ -97,8 +108,9 @@ export class PeerConnections {
   readonly #dialers = new Map<string, Dialer>()
   /** Dialers of discovered addresses, by address. */
   readonly #discovered = new Map<string, Dialer>()
-  /** Discovered addresses given up, and when (`Date.now()`), oldest first. */
+  /** Discovered addresses given up, and when (`now()`), oldest first. */
   readonly #givenUp = new Map<string, number>()
+  readonly #now: () => number
   /** Authenticated links by the remote node's id. */
   readonly #links = new Map<string, PeerLink>()
   /** Every link in any state, so that `close()` reaches all of them. */
@@ -112,6 +124,7 @@ export class PeerConnections {
   constructor(options: PeerConnectionsOptions) {
     this.#options = options
     this.#sink = options.sink
+    this.#now = options.now ?? Date.now
     this.#pending = new PendingConnections(options.maxPendingPeersPerAddress)
     this.#server = createServer({
       key: options.tls.key,
@@ -218,7 +231,7 @@ export class PeerConnections {
     if (this.#closed || this.#dialers.has(addr) || this.#discovered.has(addr)) return
     if (id !== undefined && this.#knows(id)) return
     const givenUp = this.#givenUp.get(addr)
-    if (givenUp !== undefined && Date.now() - givenUp < DISCOVERED_RETRY_AFTER_MS) return
+    if (givenUp !== undefined && this.#now() - givenUp < DISCOVERED_RETRY_AFTER_MS) return
     this.#givenUp.delete(addr)
     if (this.#discovered.size >= MAX_DISCOVERED_DIALERS) return
     const dialer = newDialer(addr, 'discovered')
@@ -244,6 +257,16 @@ export class PeerConnections {
     return null
   }
 
+  /** The discovered addresses being dialled or linked now. */
+  discovered(): DiscoveredDial[] {
+    return [...this.#discovered.values()].map((d) => ({
+      addr: d.addr,
+      id: d.remoteId ?? d.expectedId ?? null,
+      state: d.state,
+      lastError: d.lastError,
+    }))
+  }
+
   #allDialers(): Dialer[] {
     return [...this.#dialers.values(), ...this.#discovered.values()]
   }
@@ -252,7 +275,7 @@ export class PeerConnections {
   #giveUp(dialer: Dialer): void {
     this.#forgetDiscovered(dialer.addr)
     this.#givenUp.delete(dialer.addr)
-    this.#givenUp.set(dialer.addr, Date.now())
+    this.#givenUp.set(dialer.addr, this.#now())
     for (const addr of this.#givenUp.keys()) {
       if (this.#givenUp.size <= MAX_GIVEN_UP_ADDRS) break
       this.#givenUp.delete(addr)
@@ -372,7 +395,7 @@ export class PeerConnections {
   #redialLater(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'down'
-    const now = Date.now()
+    const now = this.#now()
     dialer.failingSince ??= now
     if (dialer.kind === 'discovered' && now - dialer.failingSince >= DISCOVERED_GIVE_UP_MS) {
       return this.#giveUp(dialer)
