@@ -203,3 +203,38 @@ test('a peer whose events come from far in the future is shown with its clock’
   await expect(row).toHaveAttribute('data-state', 'up')
   await expect(row.getByTestId('peer-skew')).toHaveText('· its clock is over a year ahead')
 })
+
+test('discovery is switched off and on in the settings, and the panel says when it is off', async ({
+  page,
+}) => {
+  // The node listens on 127.0.0.1: it announces nothing either way, as every test node.
+  const { nodePanel, controller } = await openPanelOnRunningNode(page)
+  const settings = nodePanel.section('Settings')
+  const mesh = nodePanel.section('Mesh')
+  const discovery = settings.getByRole('checkbox', {
+    name: 'Find this mesh’s machines on the local network',
+  })
+  await expect(discovery).toBeChecked()
+  await expect(mesh.getByTestId('nearby')).toHaveCount(0)
+
+  const nodeBefore = controller.status().id
+  await discovery.uncheck()
+  await settings.getByRole('button', { name: 'Save settings' }).click()
+  const saved = settings.getByRole('status')
+  await expect(saved).toHaveText('Saved; the node restarted with them.')
+  await expect(mesh.getByTestId('nearby')).toHaveAttribute('data-state', 'off')
+  await expect(mesh.getByTestId('nearby')).toHaveText(
+    'Discovery is off: this node links only with the peers below.',
+  )
+  await expect(nodePanel.state).toHaveAttribute('data-state', 'running')
+  // Saved, and the node restarted with it (the same node: its data stayed).
+  expect(controller.config.discovery).toBe(false)
+  expect(controller.status()).toMatchObject({ id: nodeBefore, discovery: false, otherMeshes: null })
+
+  await discovery.check()
+  await settings.getByRole('button', { name: 'Save settings' }).click()
+  await expect(saved).toHaveText('Saved; the node restarted with them.')
+  await expect(mesh.getByTestId('nearby')).toHaveCount(0)
+  expect(controller.config.discovery).toBe(true)
+  await expect.poll(() => controller.status().otherMeshes).toBe(0)
+})

@@ -28,6 +28,8 @@ export const nodeSettingsSchema = z
     mesh: meshNameSchema,
     secret: z.string().max(1024),
     token: z.string().max(1024),
+    /** Whether the node finds the nodes of its mesh on the LAN (docs/protocol.md, "Discovery"). */
+    discovery: z.boolean(),
   })
   .partial()
   .strict()
@@ -50,6 +52,13 @@ export interface NodeStatus {
   mesh: string
   secretSet: boolean
   tokenSet: boolean
+  /** The discovery setting. */
+  discovery: boolean
+  /**
+   * Meshes other than this node's heard of on the LAN, while the node runs with discovery on
+   * (null otherwise): the panel's "2 other meshes on this network".
+   */
+  otherMeshes: number | null
   /** The node's chat WebSocket URL for this machine's UI. */
   localUrl: string | null
   /** Addresses other people on the LAN can open (`http://<address>:<port>/`). */

@@ -13,6 +13,7 @@ export function testNodeConfig(dir: string, overrides: Partial<NodeConfig> = {})
     token: '',
     peers: [],
     dataDir: join(dir, 'data'),
+    discovery: true,
     ...overrides,
   }
 }

@@ -1,9 +1,10 @@
-import type { IpcResult, NodeSettings, PalaverApi } from '../../../shared/ipc.ts'
+import type { IpcResult, NodeSettings, NodeStatus, PalaverApi } from '../../../shared/ipc.ts'
 import { Dialog } from '../components/Dialog.tsx'
 import { describeNodeProblem, type NodeOperation } from '../lib/node-problems.ts'
 import { InviteCard } from './InviteCard.tsx'
 import { JoinMeshForm } from './JoinMeshForm.tsx'
 import { MeshMap } from './MeshMap.tsx'
+import { describeNearby } from './nearby.ts'
 import { PeerList } from './PeerList.tsx'
 import { QrCode } from './QrCode.tsx'
 import { SettingsForm } from './SettingsForm.tsx'
@@ -29,6 +30,17 @@ async function problemOf(
 ): Promise<string | null> {
   const result = await call
   return result.ok ? null : describeNodeProblem(result.error, operation)
+}
+
+/** What discovery found beyond this node's mesh, or that it is off. */
+function Nearby({ status }: { status: NodeStatus }) {
+  const nearby = describeNearby(status)
+  if (nearby === null) return null
+  return (
+    <p className="node-panel__hint" data-testid="nearby" data-state={nearby.state}>
+      {nearby.text}
+    </p>
+  )
 }
 
 /**
@@ -130,6 +142,7 @@ export function NodePanel({ api, onClose }: Props) {
               Mesh
             </h3>
             <MeshMap selfId={status.id} nodes={status.nodes} links={status.links} />
+            <Nearby status={status} />
             <PeerList
               peers={status.peers}
               onAdd={(addr) => problemOf(api.addPeer(addr), 'add-peer')}
