@@ -30,6 +30,20 @@ describe('announcements', () => {
     expect(datagram.length).toBeLessThan(MAX_ANNOUNCEMENT_BYTES / 4)
   })
 
+  it('encode the worked example of docs/protocol.md, byte for byte', () => {
+    const example = {
+      id: '3f9c2a7e51b04d8c9e6f1a2b3c4d5e6f70819a2b',
+      mesh: meshHash('office'),
+      peerPort: 9080,
+      instance: '9b1de2f04c7a5e33',
+    }
+    const datagram =
+      '{"type":"palaver-announce","v":1,"id":"3f9c2a7e51b04d8c9e6f1a2b3c4d5e6f70819a2b","mesh":"5cc3f82838ba7260203e4590ce03d00e1663d41f6a5167144f5c95d6be2166a0","peerPort":9080,"instance":"9b1de2f04c7a5e33"}'
+    expect(encodeAnnouncement(example).toString('utf8')).toBe(datagram)
+    expect(Buffer.byteLength(datagram)).toBe(201)
+    expect(decodeAnnouncement(Buffer.from(datagram))).toEqual(example)
+  })
+
   it('carry the hash of the mesh name, never the name', () => {
     expect(meshHash('default')).toBe(
       '37a8eec1ce19687d132fe29051dca629d164e2c4958ba141d5f4133a33f0688f',
