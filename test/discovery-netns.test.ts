@@ -3,7 +3,8 @@
  * the reason elsewhere), never the machine's real network. Two bridges are two subnets, A and
  * B; B drops multicast (so its nodes find each other by broadcast alone). Six nodes of mesh
  * `lab` start with no `--peer`: a1-a3 on A, b1-b2 on B, and later d on both, routing between
- * them; x, of another mesh, sits on A.
+ * them; x, of another mesh, sits on A. A third bridge, C, has no IPv4 at all: its two nodes
+ * listen on `::` and can only find each other by IPv6 multicast.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscoveredNode } from '../src/shared/discovery-status.ts'
@@ -53,13 +54,13 @@ describe.skipIf(unavailable !== undefined)(
     }
 
     /** Starts a node in `name`'s namespace on the usual ports, every interface, no `--peer`. */
-    async function start(name: string, mesh = 'lab'): Promise<LanNode> {
+    async function start(name: string, mesh = 'lab', host = '0.0.0.0'): Promise<LanNode> {
       const where = ns.get(name) ?? ''
       const process = await startNode({
         name,
         wrap: network.exec(where),
         argv: [
-          ...['--name', name, '--host', '0.0.0.0', '--port', '8080', '--peer-port', '9080'],
+          ...['--name', name, '--host', host, '--port', '8080', '--peer-port', '9080'],
           ...['--data', tempDir(), '--mesh', mesh, '--secret', `${mesh}-secret`],
           ...['--limit', `discovery-announce-ms=${ANNOUNCE_MS}`, '--log-level', 'debug'],
         ],
@@ -88,6 +89,8 @@ describe.skipIf(unavailable !== undefined)(
       network = new TestNetwork()
       network.bridge('brA')
       network.bridge('brB', { multicast: false })
+      network.bridge('brC')
+      for (const name of ['c1', 'c2']) ns.set(name, network.host(name, [{ bridge: 'brC' }]))
       const onA = (host: number) => ({ bridge: 'brA', address: `10.77.1.${host}/24` })
       const onB = (host: number) => ({ bridge: 'brB', address: `10.77.2.${host}/24` })
       for (const [name, host] of [
@@ -123,66 +126,82 @@ describe.skipIf(unavailable !== undefined)(
       }
     })
 
-    it('each subnet forms its mesh by itself, multicast or not; another mesh is listed, never linked', async () => {
-      await Promise.all(['a1', 'a2', 'a3', 'b1', 'b2'].map((name) => start(name)))
-      await start('x', 'elsewhere')
-      const ids = (names: string[]) => names.map((name) => node(name).id)
-      await Promise.all([
-        ...['a1', 'a2', 'a3'].map((name) =>
-          waitForPeersUp(
-            node(name),
-            ids(['a1', 'a2', 'a3'].filter((n) => n !== name)),
-            FORMS_WITHIN_MS,
+    it(
+      'each subnet forms its mesh by itself, multicast or not; another mesh is listed, never linked',
+      async () => {
+        await Promise.all(['a1', 'a2', 'a3', 'b1', 'b2'].map((name) => start(name)))
+        await start('x', 'elsewhere')
+        const ids = (names: string[]) => names.map((name) => node(name).id)
+        await Promise.all([
+          ...['a1', 'a2', 'a3'].map((name) =>
+            waitForPeersUp(
+              node(name),
+              ids(['a1', 'a2', 'a3'].filter((n) => n !== name)),
+              FORMS_WITHIN_MS,
+            ),
           ),
-        ),
-        ...['b1', 'b2'].map((name) =>
-          waitForPeersUp(node(name), ids(['b1', 'b2'].filter((n) => n !== name)), FORMS_WITHIN_MS),
-        ),
-      ])
-      // Nothing crosses from one subnet to the other yet: announcements stay on their link.
-      expect(await linkedIds('a1')).not.toContain(node('b1').id)
+          ...['b1', 'b2'].map((name) =>
+            waitForPeersUp(
+              node(name),
+              ids(['b1', 'b2'].filter((n) => n !== name)),
+              FORMS_WITHIN_MS,
+            ),
+          ),
+        ])
+        // Nothing crosses from one subnet to the other yet: announcements stay on their link.
+        expect(await linkedIds('a1')).not.toContain(node('b1').id)
 
-      // On A, both announcements and mDNS got through; on B (no multicast), broadcast alone.
-      const a2OnA1 = (await known('a1')).find((n) => n.id === node('a2').id)
-      expect(a2OnA1).toMatchObject({ mesh: 'same', linked: true })
-      expect(a2OnA1?.sources).toEqual(expect.arrayContaining(['announce', 'mdns']))
-      const b2OnB1 = (await known('b1')).find((n) => n.id === node('b2').id)
-      expect(b2OnB1?.sources).toContain('announce')
-      expect(b2OnB1?.sources).not.toContain('mdns')
-      const b1Interfaces = (await health(node('b1'))).discovery.interfaces
-      expect(b1Interfaces).toEqual([
-        expect.objectContaining({ name: 'eth0', address: '10.77.2.21', mdnsReceived: 0 }),
-      ])
-      expect(b1Interfaces[0]?.announcementsReceived).toBeGreaterThan(0)
+        // On A, both announcements and mDNS got through; on B (no multicast), broadcast alone.
+        // What every node sends fits the per-source rate: nothing a node of the LAN says is dropped.
+        expect((await health(node('a1'))).discovery.datagramsDropped).toBe(0)
+        const a2OnA1 = (await known('a1')).find((n) => n.id === node('a2').id)
+        expect(a2OnA1).toMatchObject({ mesh: 'same', linked: true })
+        expect(a2OnA1?.sources).toEqual(expect.arrayContaining(['announce', 'mdns']))
+        const b2OnB1 = (await known('b1')).find((n) => n.id === node('b2').id)
+        expect(b2OnB1?.sources).toContain('announce')
+        expect(b2OnB1?.sources).not.toContain('mdns')
+        const b1Interfaces = (await health(node('b1'))).discovery.interfaces
+        expect(b1Interfaces).toEqual([
+          expect.objectContaining({ name: 'eth0', address: '10.77.2.21', mdnsReceived: 0 }),
+        ])
+        expect(b1Interfaces[0]?.announcementsReceived).toBeGreaterThan(0)
 
-      // x is seen from A as another mesh, and x sees A so; nobody dials anybody across.
-      const a1 = await waitUntil(
-        async () => {
-          const h = await health(node('a1'))
-          return h.discovery.nodes.some((n) => n.id === node('x').id) && h
-        },
-        FORMS_WITHIN_MS,
-        'a1 hears x',
-      )
-      expect(a1.discovery.otherMeshes).toBe(1)
-      expect(a1.discovery.nodes.find((n) => n.id === node('x').id)).toMatchObject({
-        mesh: 'other',
-        linked: false,
-        lastError: null,
-        addrs: ['10.77.1.99:9080'],
-      })
-      const x = await health(node('x'))
-      expect(x.peers).toEqual([])
-      expect(x.discovery.otherMeshes).toBe(1)
-      expect(
-        x.discovery.nodes
-          .filter((n) => n.mesh === 'other')
-          .map((n) => n.id)
-          .sort(),
-      ).toEqual(ids(['a1', 'a2', 'a3']).sort())
-      for (const name of ['a1', 'a2', 'a3'])
-        expect(await linkedIds(name)).not.toContain(node('x').id)
-    })
+        // x is seen from A as another mesh, and x sees A so; nobody dials anybody across.
+        const a1 = await waitUntil(
+          async () => {
+            const h = await health(node('a1'))
+            return h.discovery.nodes.some((n) => n.id === node('x').id) && h
+          },
+          FORMS_WITHIN_MS,
+          'a1 hears x',
+        )
+        expect(a1.discovery.otherMeshes).toBe(1)
+        expect(a1.discovery.nodes.find((n) => n.id === node('x').id)).toMatchObject({
+          mesh: 'other',
+          linked: false,
+          lastError: null,
+          addrs: ['10.77.1.99:9080'],
+        })
+        const x = await waitUntil(
+          async () => {
+            const h = await health(node('x'))
+            return h.discovery.nodes.length === 3 && h
+          },
+          FORMS_WITHIN_MS,
+          'x hears a1, a2 and a3',
+        )
+        expect(x.peers).toEqual([])
+        expect(x.discovery.otherMeshes).toBe(1)
+        expect(x.discovery.nodes.map((n) => [n.id, n.mesh]).sort()).toEqual(
+          ids(['a1', 'a2', 'a3'])
+            .map((id) => [id, 'other'])
+            .sort(),
+        )
+        for (const name of ['a1', 'a2', 'a3'])
+          expect(await linkedIds(name)).not.toContain(node('x').id)
+      },
+      TEST_TIMEOUT_MS,
+    )
 
     it(
       'a dual-homed node joins the subnets: every node holds every record, and a message from either side reaches all six once',
@@ -232,6 +251,40 @@ describe.skipIf(unavailable !== undefined)(
           ])
         }
         expect(await linkedIds('x')).toEqual([])
+      },
+      TEST_TIMEOUT_MS,
+    )
+
+    it(
+      'nodes on a link with no IPv4 find each other by IPv6 multicast and link over link-local addresses',
+      async () => {
+        // Their link-local addresses may still be tentative (duplicate address detection) when
+        // the nodes start: the first binds fail, and the next network poll opens them again.
+        const [c1, c2] = await Promise.all([start('c1', 'lab6', '::'), start('c2', 'lab6', '::')])
+        // There is no IPv4 on this link: a link between them came through IPv6 discovery.
+        await waitForPeersUp(c1, [c2.id], FORMS_WITHIN_MS)
+        // And, once each address is out of detection, announcements flow both ways.
+        for (const [self, other] of [
+          [c1, c2],
+          [c2, c1],
+        ] as const) {
+          const heard = await waitUntil(
+            async () => {
+              const { discovery } = await health(self)
+              const [eth0] = discovery.interfaces
+              const node = discovery.nodes.find((n) => n.id === other.id)
+              const settled = eth0?.lastError === null && eth0.announcementsReceived > 0
+              return settled && node?.sources.includes('announce') && { eth0, node }
+            },
+            FORMS_WITHIN_MS,
+            `${self.name} hears ${other.name} on IPv6`,
+          )
+          expect(heard.eth0).toMatchObject({ name: 'eth0', family: 'IPv6' })
+          expect(heard.node).toMatchObject({ mesh: 'same', linked: true })
+          expect(heard.node.addrs).toContainEqual(
+            expect.stringMatching(/^\[fe80::[0-9a-f:]+%eth0\]:9080$/),
+          )
+        }
       },
       TEST_TIMEOUT_MS,
     )

@@ -60,10 +60,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A link of a test host to a bridge: its address with prefix length (`10.77.1.11/24`). */
+/**
+ * A link of a test host to a bridge: its IPv4 address with prefix length (`10.77.1.11/24`), or
+ * none (the interface has only its IPv6 link-local address).
+ */
 export interface HostLink {
   bridge: string
-  address: string
+  address?: string
 }
 
 export class TestNetwork {
@@ -120,7 +123,7 @@ export class TestNetwork {
         run('bridge', '-n', this.#switch, 'link', 'set', 'dev', port, 'mcast_flood', 'off')
       }
       this.ip(this.#switch, 'link', 'set', port, 'up')
-      this.ip(ns, 'addr', 'add', address, 'dev', `eth${i}`)
+      if (address !== undefined) this.ip(ns, 'addr', 'add', address, 'dev', `eth${i}`)
       this.ip(ns, 'link', 'set', `eth${i}`, 'up')
     })
     return ns

@@ -140,6 +140,8 @@ export class Announcer {
           socket.setMulticastInterface(v6 ? `::%${lan.name}` : lan.address)
           if (!v6) socket.setBroadcast(true)
           outlet.ready = true
+          // Open again after a failure (an address that was still tentative, say): it is over.
+          this.#options.counts(lan).lastError = null
         },
         (error) => fail(error as Error),
       ),

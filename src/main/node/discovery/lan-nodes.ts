@@ -13,11 +13,12 @@ export const MAX_LAN_NODES = 256
 export const MAX_ADDRS_PER_LAN_NODE = 4
 /**
  * Datagrams one source address may have handled per second on average, and in one burst. A
- * node sends about four per announcement interval (broadcast, multicast, mDNS); past this,
- * datagrams from that source are dropped unread.
+ * node sends per interface two announcements (broadcast, multicast) and one mDNS question per
+ * announcement interval, and at most one mDNS answer a second: 4 a second at a 1 s interval.
+ * Past this, datagrams from that source are dropped unread.
  */
-export const DATAGRAMS_PER_SECOND_PER_SOURCE = 4
-export const DATAGRAM_BURST_PER_SOURCE = 16
+export const DATAGRAMS_PER_SECOND_PER_SOURCE = 10
+export const DATAGRAM_BURST_PER_SOURCE = 20
 /** Sources whose rate is tracked; the one seen longest ago is forgotten first. */
 export const MAX_RATE_LIMITED_SOURCES = 1_024
 
