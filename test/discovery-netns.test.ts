@@ -4,7 +4,8 @@
  * B; B drops multicast (so its nodes find each other by broadcast alone). Six nodes of mesh
  * `lab` start with no `--peer`: a1-a3 on A, b1-b2 on B, and later d on both, routing between
  * them; x, of another mesh, sits on A. A third bridge, C, has no IPv4 at all: its two nodes
- * listen on `::` and can only find each other by IPv6 multicast.
+ * listen on `::` and can only find each other by IPv6 multicast. Last, e1 on A gets its IPv4
+ * address only once it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscoveredNode } from '../src/shared/discovery-status.ts'
@@ -91,6 +92,8 @@ describe.skipIf(unavailable !== undefined)(
       network.bridge('brB', { multicast: false })
       network.bridge('brC')
       for (const name of ['c1', 'c2']) ns.set(name, network.host(name, [{ bridge: 'brC' }]))
+      // On A, with no IPv4 address until the last test gives it one.
+      ns.set('e1', network.host('e1', [{ bridge: 'brA' }]))
       const onA = (host: number) => ({ bridge: 'brA', address: `10.77.1.${host}/24` })
       const onB = (host: number) => ({ bridge: 'brB', address: `10.77.2.${host}/24` })
       for (const [name, host] of [
@@ -285,6 +288,20 @@ describe.skipIf(unavailable !== undefined)(
             expect.stringMatching(/^\[fe80::[0-9a-f:]+%eth0\]:9080$/),
           )
         }
+      },
+      TEST_TIMEOUT_MS,
+    )
+
+    it(
+      'a node announces on an interface as soon as the interface gets an address',
+      async () => {
+        const e1 = await start('e1')
+        expect((await health(e1)).discovery.interfaces).toEqual([])
+        network.ip(e1.ns, 'addr', 'add', '10.77.1.50/24', 'dev', 'eth0')
+        await waitForPeersUp(e1, [node('a1').id], FORMS_WITHIN_MS)
+        const [eth0] = (await health(e1)).discovery.interfaces
+        expect(eth0).toMatchObject({ name: 'eth0', family: 'IPv4', address: '10.77.1.50' })
+        expect(eth0?.announcementsSent).toBeGreaterThan(0)
       },
       TEST_TIMEOUT_MS,
     )

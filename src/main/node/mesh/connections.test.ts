@@ -94,6 +94,8 @@ describe('dialling discovered addresses', () => {
     await waitUntil(() => c.discovered().length === 0, 5_000, 'the address given up')
     c.dialCandidate(addr, id(1))
     expect(c.discovered()).toEqual([])
+    // The doctor can still say why the node is not linked.
+    expect(c.dialError(id(1))).toMatch(/ECONNREFUSED/)
 
     now += DISCOVERED_RETRY_AFTER_MS
     c.dialCandidate(addr, id(1))

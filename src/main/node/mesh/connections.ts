@@ -108,8 +108,14 @@ export class PeerConnections {
   readonly #dialers = new Map<string, Dialer>()
   /** Dialers of discovered addresses, by address. */
   readonly #discovered = new Map<string, Dialer>()
-  /** Discovered addresses given up, and when (`now()`), oldest first. */
-  readonly #givenUp = new Map<string, number>()
+  /**
+   * Discovered addresses given up: when (`now()`), the node they were of and why their last
+   * dial failed (for the doctor), oldest first.
+   */
+  readonly #givenUp = new Map<
+    string,
+    { at: number; id: string | undefined; lastError: string | null }
+  >()
   readonly #now: () => number
   /** Authenticated links by the remote node's id. */
   readonly #links = new Map<string, PeerLink>()
@@ -231,7 +237,7 @@ export class PeerConnections {
     if (this.#closed || this.#dialers.has(addr) || this.#discovered.has(addr)) return
     if (id !== undefined && this.#knows(id)) return
     const givenUp = this.#givenUp.get(addr)
-    if (givenUp !== undefined && this.#now() - givenUp < DISCOVERED_RETRY_AFTER_MS) return
+    if (givenUp !== undefined && this.#now() - givenUp.at < DISCOVERED_RETRY_AFTER_MS) return
     this.#givenUp.delete(addr)
     if (this.#discovered.size >= MAX_DISCOVERED_DIALERS) return
     const dialer = newDialer(addr, 'discovered')
@@ -247,13 +253,18 @@ export class PeerConnections {
     return false
   }
 
-  /** Why the last dial of node `id` failed, when a dialer of it is not linked; else null. */
+  /**
+   * Why the last dial of node `id` failed, when a dialer of it is not linked or was given up
+   * (unless the node is linked now); else null.
+   */
   dialError(id: string): string | null {
+    if (this.#links.has(id)) return null
     for (const d of this.#allDialers()) {
       if ((d.remoteId === id || d.expectedId === id) && d.state !== 'up' && d.lastError) {
         return d.lastError
       }
     }
+    for (const given of this.#givenUp.values()) if (given.id === id) return given.lastError
     return null
   }
 
@@ -275,7 +286,11 @@ export class PeerConnections {
   #giveUp(dialer: Dialer): void {
     this.#forgetDiscovered(dialer.addr)
     this.#givenUp.delete(dialer.addr)
-    this.#givenUp.set(dialer.addr, this.#now())
+    this.#givenUp.set(dialer.addr, {
+      at: this.#now(),
+      id: dialer.remoteId ?? dialer.expectedId,
+      lastError: dialer.lastError,
+    })
     for (const addr of this.#givenUp.keys()) {
       if (this.#givenUp.size <= MAX_GIVEN_UP_ADDRS) break
       this.#givenUp.delete(addr)
