@@ -178,10 +178,9 @@ export class Discovery {
       if (!node.addrs.includes(addr)) node.addrs.push(addr)
     }
     for (const lan of this.#lanNodes.values()) {
-      const node = entry(lan.id, lan.meshHash)
+      const node = entry(lan.id, lan.meshHash) // new: the table holds each id once
       node.heardMsAgo = now - lan.heardAt
-      for (const source of lan.sources.keys())
-        if (!node.sources.includes(source)) node.sources.push(source)
+      node.sources.push(...lan.sources.keys())
       node.addrs.push(...lan.addrs.keys())
     }
     for (const record of mesh.records())
@@ -236,7 +235,8 @@ export class Discovery {
   #tick(): void {
     this.#lanNodes.expire()
     this.#announce()
-    for (const record of this.#options.meshView.records()) this.gossip([record])
+    // Records are offered again: an address given up a while ago may be reachable now.
+    this.gossip(this.#options.meshView.records())
   }
 
   #announce(): void {
