@@ -167,6 +167,10 @@ test('the panel says what went wrong and what to do, in plain words', async ({ p
     'Nothing answers at this address. Check that the other node is running and that this is its peer port.',
     { timeout: 20_000 },
   )
+  // The network doctor says the same, as a problem found, with what to do.
+  const finding = nodePanel.section('Network doctor').getByTestId('finding').first()
+  await expect(finding).toHaveAttribute('data-code', 'peer_refused')
+  await expect(finding).toContainText(`${closed} is not linked: nothing answers on its peer port.`)
   await nodePanel.addPeer(peer.peerAddr)
   await expect(nodePanel.peer(peer.peerAddr)).toHaveAttribute('data-state', 'up', {
     timeout: 20_000,
@@ -202,4 +206,7 @@ test('a peer whose events come from far in the future is shown with its clock’
   const row = nodePanel.peers.filter({ hasText: 'Skewed' })
   await expect(row).toHaveAttribute('data-state', 'up')
   await expect(row.getByTestId('peer-skew')).toHaveText('· its clock is over a year ahead')
+  await expect(
+    nodePanel.section('Network doctor').locator('[data-code="clock_skew"]'),
+  ).toContainText('Skewed’s clock is over a year ahead of this machine’s.')
 })

@@ -8,6 +8,7 @@
  * Every call answers `{ ok: true, value } | { ok: false, error: { code, message } }`: an
  * exception does not cross Electron's IPC intact, a result does.
  */
+import type { DiscoveryStatus } from './discovery-status.ts'
 import { z } from 'zod'
 import { meshNameSchema, peerAddrSchema } from './peer-protocol.ts'
 import type { MeshNode, PeerStatus } from './protocol.ts'
@@ -60,6 +61,8 @@ export interface NodeStatus {
   links: [string, string][]
   /** Why the node is not running, when it failed to start (e.g. `port_in_use`). */
   error: { code: string; message: string } | null
+  /** What the node finds of the network (absent while it is not running). */
+  discovery?: DiscoveryStatus
 }
 
 /**

@@ -4,6 +4,7 @@ import { describeNodeProblem, type NodeOperation } from '../lib/node-problems.ts
 import { InviteCard } from './InviteCard.tsx'
 import { JoinMeshForm } from './JoinMeshForm.tsx'
 import { MeshMap } from './MeshMap.tsx'
+import { NetworkDoctor } from './NetworkDoctor.tsx'
 import { PeerList } from './PeerList.tsx'
 import { QrCode } from './QrCode.tsx'
 import { SettingsForm } from './SettingsForm.tsx'
@@ -136,6 +137,19 @@ export function NodePanel({ api, onClose }: Props) {
               onRemove={(addr) => problemOf(api.removePeer(addr), 'remove-peer')}
             />
           </section>
+
+          {status.state === 'running' && status.id !== null && (
+            <section aria-labelledby="np-doctor">
+              <h3 id="np-doctor" className="node-panel__title">
+                Network doctor
+              </h3>
+              <NetworkDoctor
+                node={{ id: status.id, name: status.name }}
+                peers={status.peers}
+                {...(status.discovery ? { discovery: status.discovery } : {})}
+              />
+            </section>
+          )}
 
           <section aria-labelledby="np-settings">
             <h3 id="np-settings" className="node-panel__title">
