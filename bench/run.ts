@@ -5,8 +5,9 @@
  *
  *   npm run bench -- --nodes 1 --clients 300 --publishers 20 --rate 200 --duration 10
  *   npm run bench -- --find-max
+ *   npm run bench -- --compare        # Palaver against the plain relay of bench/ws-relay.ts
  */
-import { execFileSync } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
@@ -27,6 +28,9 @@ const MAX_PER_PUBLISHER = 40
 const CONNECT_CONCURRENCY = 50
 const CONNECT_TIMEOUT_MS = 60_000
 const MESH_UP_TIMEOUT_MS = 15_000
+/** --find-max: seconds of sending and of tail at each step (unless --duration, --tail say). */
+const FIND_MAX_DURATION_S = 5
+const FIND_MAX_TAIL_S = 5
 /** --find-max: the rates tried in turn, then up to two bisection steps. */
 const FIND_MAX_LADDER = [200, 400, 800, 1200, 1600, 2000, 3000, 4000, 6000, 8000, 12_000]
 const FIND_MAX_REFINE_STEPS = 2
@@ -36,8 +40,37 @@ const FIND_MAX_P99_MS = 100
 const BUSY_OTHER_CPU_PCT = 20
 /** --find-max runs a failed step again this many times when the machine was busy. */
 const BUSY_RETRIES = 2
+/** --compare: the rates at which both servers' latencies are measured. */
+const COMPARE_RATES = [100, 200]
+/** --compare: each server's find-max search stops before this, so that the whole run takes ~10 min. */
+const COMPARE_FIND_MAX_BUDGET_MS = 200_000
+/** --compare: sessions opened and joined before the "before" RSS, so one-time costs are in it. */
+const IDLE_WARMUP_SESSIONS = 50
+/** --compare: idle sessions join rooms of this many (so presence is not an N² storm). */
+const IDLE_ROOM_SIZE = 20
+/** RSS counts as settled once it moved less than RSS_STABLE_KB over RSS_STABLE_MS. */
+const RSS_STABLE_KB = 256
+const RSS_STABLE_MS = 3_000
+const RSS_POLL_MS = 250
+/** ...or when this long has passed; the figure is then flagged as unsettled. */
+const RSS_SETTLE_TIMEOUT_MS = 20_000
+/**
+ * The idle measurement's processes collect their garbage on GC_SIGNAL, so that RSS holds what the
+ * sessions hold, not what their joins left behind; and their young generation is kept at 1 MB,
+ * since V8 grows it with the rate of allocation (by 10 MB or more during 1000 joins), which is
+ * not memory any session holds.
+ */
+const GC_SIGNAL = 'SIGUSR2'
+const IDLE_NODE_OPTIONS = `--max-semi-space-size=1 --expose-gc --import=${resolve(import.meta.dirname, 'gc-on-signal.ts')}`
+const RELAY_PROGRAM = resolve(import.meta.dirname, 'ws-relay.ts')
+const RELAY_READY_TIMEOUT_MS = 15_000
+
+/** What the sessions connect to: Palaver nodes, or the plain relay of bench/ws-relay.ts. */
+type ServerKind = 'palaver' | 'relay'
 
 interface Config {
+  server: ServerKind
+  /** Palaver nodes; the relay is always one process. */
   nodes: number
   clients: number
   publishers: number
@@ -49,6 +82,8 @@ interface Config {
   profileDir: string | undefined
   /** Sessions are keyless users that do not sign (as before keys); keyed users by default. */
   keyless: boolean
+  /** --compare: idle sessions whose memory is measured. */
+  idleSessions: number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,10 +168,12 @@ function machineBusySeconds(): number {
 }
 
 /** A node's /metrics, each metric name with the sum of its samples; empty when unreachable. */
-async function scrape(node: NodeProcess): Promise<Map<string, number>> {
+async function scrape(server: Server): Promise<Map<string, number>> {
   const sums = new Map<string, number>()
+  // The relay has no /metrics: its figures are reported as missing.
+  if (!server.node) return sums
   try {
-    const res = await fetch(`${node.httpUrl}/metrics`)
+    const res = await fetch(`${server.node.httpUrl}/metrics`)
     for (const line of (await res.text()).split('\n')) {
       const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line)
       if (match?.[1]) sums.set(match[1], (sums.get(match[1]) ?? 0) + Number(match[2]))
@@ -213,24 +250,31 @@ class Run {
     map.set(key, (map.get(key) ?? 0) + 1)
   }
 
-  /** Opens every session, says hello, joins the room; resolves when all have `joined`. */
-  async connect(nodes: NodeProcess[]): Promise<void> {
-    const { clients: n, room } = this.cfg
+  /**
+   * Opens sessions `from` to `to` (every session by default), says hello and joins each to
+   * `roomOf` its index (the run's room by default); resolves when all have `joined`.
+   */
+  async connect(
+    servers: readonly Server[],
+    from = 0,
+    to = this.cfg.clients,
+    roomOf: (index: number) => string = () => this.cfg.room,
+  ): Promise<void> {
     const bytes = Math.ceil(this.total / 8)
-    let next = 0
+    let next = from
     const one = (index: number) =>
       new Promise<void>((resolve, reject) => {
-        const node = nodes[index % nodes.length] as NodeProcess
+        const server = servers[index % servers.length] as Server
         const client = this.#client(index, bytes)
         this.clients[index] = client
-        WsLite.connect('127.0.0.1', node.clientPort, {
+        WsLite.connect('127.0.0.1', server.clientPort, {
           frame: (chunk, start, end) => {
             const frame = this.#frame(client, chunk, start, end)
             if (frame?.type === 'challenge' && client.signer && frame.node && frame.nonce) {
               const sig = signSessionProof(client.signer, frame.node.id, frame.nonce)
               client.ws?.send(JSON.stringify({ type: 'prove', sig }))
             } else if (frame?.type === 'welcome') {
-              client.ws?.send(`{"type":"join","room":"${room}"}`)
+              client.ws?.send(`{"type":"join","room":"${roomOf(index)}"}`)
             } else if (client.joined) resolve()
           },
           close: (code) => {
@@ -243,11 +287,11 @@ class Run {
         }, reject)
       })
     const worker = async () => {
-      while (next < n) await one(next++)
+      while (next < to) await one(next++)
     }
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
-      Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, n) }, worker)),
+      Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, to - from) }, worker)),
       new Promise((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`clients not joined in ${CONNECT_TIMEOUT_MS} ms`)),
@@ -404,8 +448,10 @@ interface NodeStats {
 }
 
 interface Result {
+  server: ServerKind
   /** Sessions were keyed users that signed their sends. */
   keyed: boolean
+  /** Processes the sessions were spread over (the relay is one). */
   nodes: number
   clients: number
   publishers: number
@@ -441,11 +487,101 @@ function publishersFor(cfg: Config): number {
   return Math.min(cfg.clients, Math.max(cfg.publishers, needed))
 }
 
-async function startNodes(k: number, profileDir?: string): Promise<NodeProcess[]> {
+/** A process the sessions connect to: a Palaver node, or the plain relay. */
+interface Server {
+  readonly name: string
+  readonly pid: number
+  readonly clientPort: number
+  /** The Palaver node, with its /health and /metrics; undefined for the relay. */
+  readonly node: NodeProcess | undefined
+}
+
+/** What `startServers` adds to the processes it starts. */
+interface ServerExtras {
+  /** More flags for each node's command line. */
+  nodeArgs?: readonly string[]
+  /** NODE_OPTIONS of each process, node or relay. */
+  nodeOptions?: string
+}
+
+/**
+ * Starts what `cfg.server` names: `cfg.nodes` Palaver nodes meshed with each other (profiled
+ * with `cfg.profileDir`), or one relay. Ends with `cleanup()`.
+ */
+async function startServers(
+  cfg: Config,
+  log: (line: string) => void,
+  { nodeArgs = [], nodeOptions }: ServerExtras = {},
+): Promise<Server[]> {
+  // The relay is never profiled: the profile's figures are about what a node does.
+  if (cfg.server === 'relay') return [await startRelay(nodeOptions)]
+  const profile = cfg.profileDir && `--cpu-prof --cpu-prof-dir=${resolve(cfg.profileDir)}`
+  const options = [profile, nodeOptions].filter(Boolean).join(' ')
+  const env = options ? { NODE_OPTIONS: options } : undefined
+  const nodes = await startNodes(cfg.nodes, env, nodeArgs)
+  if (!(await meshUp(nodes))) {
+    log(`  warning: the mesh was not fully up after ${MESH_UP_TIMEOUT_MS / 1000} s`)
+  }
+  return nodes.map((node) => ({
+    name: node.name,
+    pid: node.child.pid ?? -1,
+    clientPort: node.clientPort,
+    node,
+  }))
+}
+
+/** The relays started and not yet stopped. */
+const relays = new Set<ChildProcess>()
+
+/** Starts bench/ws-relay.ts as a process of its own on 127.0.0.1; resolves once it listens. */
+async function startRelay(nodeOptions: string | undefined): Promise<Server> {
+  const child = spawn(process.execPath, [RELAY_PROGRAM], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env,
+  })
+  relays.add(child)
+  const clientPort = await new Promise<number>((ready, reject) => {
+    let stdout = ''
+    const timer = setTimeout(
+      () => reject(new Error(`the relay was not ready in ${RELAY_READY_TIMEOUT_MS} ms`)),
+      RELAY_READY_TIMEOUT_MS,
+    )
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      const port = /relay ready: ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]
+      if (port) {
+        clearTimeout(timer)
+        ready(Number(port))
+      }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`the relay ended (${code ?? signal}) before it was ready`))
+    })
+  })
+  return { name: 'relay', pid: child.pid ?? -1, clientPort, node: undefined }
+}
+
+/** Kills (SIGKILL, by pid) every node and relay still running and waits until they ended. */
+async function cleanup(): Promise<void> {
+  const ended = [...relays].map(
+    (child) =>
+      new Promise<void>((done) => {
+        relays.delete(child)
+        if (child.exitCode !== null || child.signalCode !== null) return done()
+        child.once('exit', () => done())
+        child.kill('SIGKILL')
+      }),
+  )
+  await Promise.all([cleanupNodes(), ...ended])
+}
+
+async function startNodes(
+  k: number,
+  env: NodeJS.ProcessEnv | undefined,
+  nodeArgs: readonly string[],
+): Promise<NodeProcess[]> {
   const peerPorts = await Promise.all(Array.from({ length: k }, freePort))
-  const env = profileDir
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(profileDir)}` }
-    : undefined
   return Promise.all(
     peerPorts.map((peerPort, i) =>
       startNode({
@@ -453,7 +589,10 @@ async function startNodes(k: number, profileDir?: string): Promise<NodeProcess[]
         peerPort,
         logLevel: 'warn',
         env,
-        args: peerPorts.filter((_, j) => j !== i).flatMap((p) => ['--peer', `127.0.0.1:${p}`]),
+        args: [
+          ...peerPorts.filter((_, j) => j !== i).flatMap((p) => ['--peer', `127.0.0.1:${p}`]),
+          ...nodeArgs,
+        ],
       }),
     ),
   )
@@ -473,19 +612,16 @@ async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
 
 async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result> {
   const r = await measure(cfg, log)
-  if (cfg.profileDir) addSigningShares(r, cfg.profileDir)
+  if (cfg.profileDir && cfg.server === 'palaver') addSigningShares(r, cfg.profileDir)
   return r
 }
 
 async function measure(cfg: Config, log: (line: string) => void): Promise<Result> {
-  const nodes = await startNodes(cfg.nodes, cfg.profileDir)
   const run = new Run(cfg)
+  const servers = await startServers(cfg, log)
   try {
-    if (!(await meshUp(nodes))) {
-      log(`  warning: the mesh was not fully up after ${MESH_UP_TIMEOUT_MS / 1000} s`)
-    }
     const connectStart = performance.now()
-    await run.connect(nodes)
+    await run.connect(servers)
     const connectSeconds = (performance.now() - connectStart) / 1000
     const publishers = run.clients.slice(0, cfg.publishers)
     const frames = run.prepare(publishers)
@@ -493,8 +629,8 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     // Before: let the join storm settle, then sample.
     await new Promise((r) => setTimeout(r, 300))
     // (Scraping also resets the node's event-loop lag gauge.)
-    const metricsBefore = await Promise.all(nodes.map(scrape))
-    const before = nodes.map((n) => procSample(n.child.pid ?? -1))
+    const metricsBefore = await Promise.all(servers.map(scrape))
+    const before = servers.map((s) => procSample(s.pid))
     const benchBefore = process.cpuUsage()
     const machineBefore = machineBusySeconds()
     const wallBefore = performance.now()
@@ -506,14 +642,14 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     const wallSeconds = (performance.now() - wallBefore) / 1000
     const benchCpu = process.cpuUsage(benchBefore)
     const machineBusy = machineBusySeconds() - machineBefore
-    const after = nodes.map((n) => procSample(n.child.pid ?? -1))
-    const metricsAfter = await Promise.all(nodes.map(scrape))
+    const after = servers.map((s) => procSample(s.pid))
+    const metricsAfter = await Promise.all(servers.map(scrape))
     const delta = (i: number, name: string) => {
       const a = metricsAfter[i]?.get(name)
       return a === undefined ? undefined : a - (metricsBefore[i]?.get(name) ?? 0)
     }
 
-    const nodeStats: NodeStats[] = nodes.map((n, i) => {
+    const nodeStats: NodeStats[] = servers.map((n, i) => {
       const b = before[i]
       const a = after[i]
       const l = metricsAfter[i]?.get('palaver_event_loop_lag_seconds')
@@ -521,7 +657,7 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
       const commitSeconds = delta(i, 'palaver_store_commit_seconds_sum')
       return {
         name: n.name,
-        pid: n.child.pid ?? -1,
+        pid: n.pid,
         cpuPct: a && b ? round(((a.cpuSeconds - b.cpuSeconds) / wallSeconds) * 100, 1) : NaN,
         sysPct: a && b ? round(((a.sysSeconds - b.sysSeconds) / wallSeconds) * 100, 1) : NaN,
         rssMbBefore: round(b?.rssMb ?? NaN, 1),
@@ -539,8 +675,8 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     })
     /** A mesh counter summed over the nodes, per message sent; null when a node lacks it. */
     const perMessage = (name: string) => {
-      const deltas = nodes.map((_, i) => delta(i, name))
-      if (cfg.nodes < 2 || run.sent === 0 || deltas.some((v) => v === undefined)) return null
+      const deltas = servers.map((_, i) => delta(i, name))
+      if (servers.length < 2 || run.sent === 0 || deltas.some((v) => v === undefined)) return null
       return round(deltas.reduce<number>((total, v) => total + (v ?? 0), 0) / run.sent, 2)
     }
     const expected = run.sent * cfg.clients
@@ -551,8 +687,9 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
       max: round(h.max, 1),
     })
     return {
+      server: cfg.server,
       keyed: !cfg.keyless,
-      nodes: cfg.nodes,
+      nodes: servers.length,
       clients: cfg.clients,
       publishers: cfg.publishers,
       rate: cfg.rate,
@@ -589,9 +726,9 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     }
   } finally {
     // A profiled node writes its profile only when it exits by itself.
-    if (cfg.profileDir) await Promise.all(nodes.map((n) => n.kill('SIGINT')))
-    // Nodes first, so that closing 300 sessions does not cause a presence storm.
-    await cleanupNodes()
+    if (cfg.profileDir) await Promise.all(servers.map((s) => s.node?.kill('SIGINT')))
+    // Servers first, so that closing 300 sessions does not cause a presence storm.
+    await cleanup()
     run.close()
   }
 }
@@ -618,7 +755,11 @@ function printResult(r: Result, log: (line: string) => void): void {
   const n = (x: number) => x.toLocaleString('en-US')
   const errors = Object.entries(r.errors)
   const closes = Object.entries(r.closes)
-  log(`  nodes                ${r.nodes}`)
+  log(
+    r.server === 'relay'
+      ? '  server               the plain ws relay (bench/ws-relay.ts), one process'
+      : `  nodes                ${r.nodes}`,
+  )
   log(
     `  clients              ${r.clients} ${r.keyed ? 'keyed users, signing their sends' : 'keyless users'} (connected and joined in ${r.connectSeconds} s)`,
   )
@@ -655,7 +796,7 @@ function printResult(r: Result, log: (line: string) => void): void {
         : `\n    store commits ${s.commits} (${s.commits ? round(r.sent / s.commits, 1) : 0} msgs each), ` +
           `mean ${s.commitMeanMs} ms, ${s.commitBusyPct}% of the window blocked in commits`
     log(
-      `  node ${s.name} (pid ${s.pid})  CPU ${s.cpuPct}% (sys ${s.sysPct}%)  RSS ${s.rssMbBefore} → ${s.rssMbAfter} MB (peak ${s.peakRssMb} MB)${lag}${commits}${signing}`,
+      `  ${r.server === 'relay' ? 'relay' : `node ${s.name}`} (pid ${s.pid})  CPU ${s.cpuPct}% (sys ${s.sysPct}%)  RSS ${s.rssMbBefore} → ${s.rssMbAfter} MB (peak ${s.peakRssMb} MB)${lag}${commits}${signing}`,
     )
   }
   log(`  bench client         CPU ${r.benchCpuPct}% (sys ${r.benchSysPct}%; one core = 100%)`)
@@ -663,6 +804,7 @@ function printResult(r: Result, log: (line: string) => void): void {
     `  everything else      CPU ${r.otherCpuPct}% of ${r.cores * 100}%` +
       (r.otherCpuPct > BUSY_OTHER_CPU_PCT ? '  (busy machine: figures are not reliable)' : ''),
   )
+  if (r.server === 'relay') return
   log(
     r.nodes < 2
       ? '  mesh frames/message  n/a (one node)'
@@ -676,81 +818,25 @@ function passes(r: Result): boolean {
 
 // ---------------------------------------------------------------------------------------------
 
-function parseConfig(): { cfg: Config; findMax: boolean } {
-  const { values } = parseArgs({
-    strict: true,
-    options: {
-      nodes: { type: 'string', default: '3' },
-      clients: { type: 'string', default: '300' },
-      publishers: { type: 'string', default: '20' },
-      rate: { type: 'string', default: '200' },
-      duration: { type: 'string' },
-      room: { type: 'string', default: 'bench' },
-      tail: { type: 'string' },
-      profile: { type: 'string' },
-      keyless: { type: 'boolean', default: false },
-      'find-max': { type: 'boolean', default: false },
-    },
-  })
-  const findMax = values['find-max']
-  const num = (flag: string, v: string, min: number, max: number) => {
-    const x = Number(v)
-    if (!Number.isFinite(x) || x < min || x > max) {
-      throw new Error(`--${flag}: expected a number ${min}..${max}, got "${v}"`)
-    }
-    return x
-  }
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(values.room)) throw new Error(`--room: not a room name`)
-  const cfg: Config = {
-    nodes: Math.floor(num('nodes', values.nodes, 1, 16)),
-    clients: Math.floor(num('clients', values.clients, 1, 20_000)),
-    publishers: Math.floor(num('publishers', values.publishers, 1, 20_000)),
-    rate: num('rate', values.rate, 0.1, 100_000),
-    duration: num('duration', values.duration ?? (findMax ? '5' : '10'), 0.5, 600),
-    room: values.room,
-    tail: num('tail', values.tail ?? (findMax ? '5' : '10'), 0, 120),
-    profileDir: values.profile,
-    keyless: values.keyless,
-  }
-  cfg.publishers = Math.min(cfg.publishers, cfg.clients)
-  return { cfg, findMax }
+// ---------------------------------------------------------------------------------------------
+// --find-max: the highest rate that still meets the target.
+
+interface FindMax {
+  steps: Result[]
+  best: Result | undefined
+  firstFail: Result | undefined
+  totalSeconds: number
 }
 
-function withPublishers(cfg: Config, log: (line: string) => void): Config {
-  const publishers = publishersFor(cfg)
-  if (publishers !== cfg.publishers) {
-    log(
-      `  (publishers raised from ${cfg.publishers} to ${publishers} to keep each under ${MAX_PER_PUBLISHER} msg/s)`,
-    )
-  }
-  if (cfg.rate / publishers > MAX_PER_PUBLISHER) {
-    log(
-      `  warning: ${publishers} publishers at ${round(cfg.rate / publishers, 1)} msg/s each will hit the node's rate limit`,
-    )
-  }
-  return { ...cfg, publishers }
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stdout.write(`${line}\n`)
-  const { cfg, findMax } = parseConfig()
-
-  if (!findMax) {
-    const c = withPublishers(cfg, log)
-    log(
-      `palaver bench: ${c.nodes} node(s), ${c.clients} clients, ${c.publishers} publishers, ` +
-        `${c.rate} msg/s for ${c.duration} s in room "${c.room}"`,
-    )
-    const r = await runOnce(c, log)
-    printResult(r, log)
-    log(JSON.stringify({ mode: 'run', ...r }))
-    return
-  }
-
-  log(
-    `palaver bench --find-max: ${cfg.nodes} node(s), ${cfg.clients} clients, ${cfg.duration} s per step, ` +
-      `fresh nodes and sessions at every step; pass = p99 < ${FIND_MAX_P99_MS} ms and no loss`,
-  )
+/**
+ * Steps the rate up the ladder, with fresh servers and sessions at every step, until a step
+ * fails; then bisects between the best pass and the first failure. Stops before `budgetMs`.
+ */
+async function findMax(
+  cfg: Config,
+  log: (line: string) => void,
+  budgetMs: number,
+): Promise<FindMax> {
   const started = performance.now()
   const steps: Result[] = []
   let best: Result | undefined
@@ -763,11 +849,8 @@ async function main(): Promise<void> {
   while (queue.length > 0) {
     const rate = queue.shift() as number
     const elapsed = performance.now() - started
-    if (
-      elapsed + Math.max(lastStepMs, (cfg.duration + cfg.tail + 10) * 1000) >
-      FIND_MAX_BUDGET_MS
-    ) {
-      log(`  stopping: the next step would pass the ${FIND_MAX_BUDGET_MS / 1000} s budget`)
+    if (elapsed + Math.max(lastStepMs, (cfg.duration + cfg.tail + 10) * 1000) > budgetMs) {
+      log(`  stopping: the next step would pass the ${budgetMs / 1000} s budget`)
       break
     }
     const c = withPublishers({ ...cfg, rate }, log)
@@ -812,41 +895,398 @@ async function main(): Promise<void> {
     }
   }
   const totalSeconds = round((performance.now() - started) / 1000, 1)
+  return { steps, best, firstFail, totalSeconds }
+}
+
+function printFindMax(f: FindMax, title: string, log: (line: string) => void): void {
   log('')
-  log(`find-max summary (${totalSeconds} s):`)
-  for (const r of steps) {
+  log(`${title} (${f.totalSeconds} s):`)
+  for (const r of f.steps) {
     const cpu = r.nodeStats.map((s) => `${s.cpuPct}%`).join('/')
     log(
       `  ${String(r.rate).padStart(6)} msg/s  ${passes(r) ? 'PASS' : 'FAIL'}  p50 ${r.latencyMs.p50} ms  p99 ${r.latencyMs.p99} ms  ` +
-        `max ${r.latencyMs.max} ms  loss ${r.lost}  ${r.deliveredPerSec.toLocaleString('en-US')} deliveries/s  node CPU ${cpu}  bench CPU ${r.benchCpuPct}%  other CPU ${r.otherCpuPct}%${r.otherCpuPct > BUSY_OTHER_CPU_PCT ? ' (busy machine)' : ''}`,
+        `max ${r.latencyMs.max} ms  loss ${r.lost}  ${r.deliveredPerSec.toLocaleString('en-US')} deliveries/s  ${r.server === 'relay' ? 'relay' : 'node'} CPU ${cpu}  bench CPU ${r.benchCpuPct}%  other CPU ${r.otherCpuPct}%${r.otherCpuPct > BUSY_OTHER_CPU_PCT ? ' (busy machine)' : ''}`,
     )
   }
   log(
-    best
-      ? `  highest rate with p99 < ${FIND_MAX_P99_MS} ms and no loss: ${best.rate} msg/s ` +
-          `(${best.deliveredPerSec.toLocaleString('en-US')} deliveries/s to ${best.clients} clients)`
+    f.best
+      ? `  highest rate with p99 < ${FIND_MAX_P99_MS} ms and no loss: ${f.best.rate} msg/s ` +
+          `(${f.best.deliveredPerSec.toLocaleString('en-US')} deliveries/s to ${f.best.clients} clients)`
       : `  no rate passed`,
   )
+}
+
+/** The JSON line's figures of a search. */
+function findMaxJson(cfg: Config, f: FindMax): Record<string, unknown> {
+  return {
+    server: cfg.server,
+    nodes: cfg.server === 'relay' ? 1 : cfg.nodes,
+    clients: cfg.clients,
+    stepDuration: cfg.duration,
+    maxRate: f.best?.rate ?? null,
+    firstFailingRate: f.firstFail?.rate ?? null,
+    totalSeconds: f.totalSeconds,
+    steps: f.steps,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an idle session costs a server process.
+
+interface IdleCost {
+  server: ServerKind
+  /** Idle sessions opened after the warm-up ones. */
+  sessions: number
+  /** The process's RSS after the warm-up sessions and after the idle ones, in KB. */
+  rssKbBefore: number
+  rssKbAfter: number
+  kbPerSession: number
+  /** Whether RSS had settled both times; if not, the figure is less certain. */
+  settled: boolean
+  connectSeconds: number
+}
+
+/**
+ * RSS of one server process (one Palaver node whatever `--nodes` says, or the relay) after
+ * IDLE_WARMUP_SESSIONS sessions, so that one-time costs (code compiled on first use, caches) are
+ * in the baseline, then after `cfg.idleSessions` more, each welcomed and joined to a room of
+ * IDLE_ROOM_SIZE and then left alone: the difference over their number. Each reading waits for
+ * RSS to settle (bounded), since the garbage the joins left is collected some time after.
+ */
+async function idleCost(cfg: Config, log: (line: string) => void): Promise<IdleCost> {
+  const total = IDLE_WARMUP_SESSIONS + cfg.idleSessions
+  const c: Config = { ...cfg, nodes: 1, clients: total, profileDir: undefined }
+  const run = new Run(c)
+  const servers = await startServers(c, log, {
+    nodeArgs: ['--limit', `max-clients=${total}`],
+    nodeOptions: IDLE_NODE_OPTIONS,
+  })
+  try {
+    const pid = (servers[0] as Server).pid
+    const roomOf = (index: number) => `idle${Math.floor(index / IDLE_ROOM_SIZE)}`
+    await run.connect(servers, 0, IDLE_WARMUP_SESSIONS, roomOf)
+    const before = await collectedRssKb(pid)
+    const connectStart = performance.now()
+    await run.connect(servers, IDLE_WARMUP_SESSIONS, total, roomOf)
+    const connectSeconds = round((performance.now() - connectStart) / 1000, 2)
+    const after = await collectedRssKb(pid)
+    return {
+      server: cfg.server,
+      sessions: cfg.idleSessions,
+      rssKbBefore: before.kb,
+      rssKbAfter: after.kb,
+      kbPerSession: round((after.kb - before.kb) / cfg.idleSessions, 2),
+      settled: before.settled && after.settled,
+      connectSeconds,
+    }
+  } finally {
+    await cleanup()
+    run.close()
+  }
+}
+
+/**
+ * The process's RSS in KB after a full garbage collection (SIGUSR2, see bench/gc-on-signal.ts),
+ * once it moved less than RSS_STABLE_KB over RSS_STABLE_MS (bounded).
+ */
+async function collectedRssKb(pid: number): Promise<{ kb: number; settled: boolean }> {
+  process.kill(pid, GC_SIGNAL)
+  const window = Math.ceil(RSS_STABLE_MS / RSS_POLL_MS) + 1
+  const recent: number[] = []
+  const deadline = performance.now() + RSS_SETTLE_TIMEOUT_MS
+  for (;;) {
+    const sample = procSample(pid)
+    if (!sample) throw new Error(`process ${pid} ended`)
+    const kb = Math.round(sample.rssMb * 1024)
+    recent.push(kb)
+    if (recent.length > window) recent.shift()
+    const settled =
+      recent.length === window && Math.max(...recent) - Math.min(...recent) < RSS_STABLE_KB
+    if (settled || performance.now() > deadline) return { kb, settled }
+    await new Promise((r) => setTimeout(r, RSS_POLL_MS))
+  }
+}
+
+function printIdleCost(idle: IdleCost, log: (line: string) => void): void {
+  const kb = (x: number) => `${x.toLocaleString('en-US')} KB`
+  log(
+    `  RSS ${kb(idle.rssKbBefore)} after ${IDLE_WARMUP_SESSIONS} warm-up sessions, ` +
+      `${kb(idle.rssKbAfter)} after ${idle.sessions} more (joined in ${idle.connectSeconds} s): ` +
+      `${idle.kbPerSession} KB per idle session` +
+      (idle.settled ? '' : ` (RSS had not settled after ${RSS_SETTLE_TIMEOUT_MS / 1000} s)`),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// --compare: Palaver and the plain relay, side by side.
+
+const SERVERS: readonly ServerKind[] = ['palaver', 'relay']
+const SERVER_LABELS: Readonly<Record<ServerKind, string>> = { palaver: 'Palaver', relay: 'relay' }
+
+/** One figure for each server; undefined where its measurement failed. */
+type PerServer<T> = Record<ServerKind, T | undefined>
+
+/**
+ * Measures Palaver (`cfg.nodes` nodes) and the relay (one process) with the same generator:
+ * latency at each of COMPARE_RATES, KB per idle session, and the highest sustained rate (a
+ * find-max search each); then prints them side by side with ratios, and the JSON line.
+ */
+async function compare(cfg: Config, log: (line: string) => void): Promise<void> {
+  const started = performance.now()
+  log(
+    `palaver bench --compare: Palaver (${cfg.nodes} node(s)) and the plain ws relay ` +
+      `(bench/ws-relay.ts, one process), the same generator, ${cfg.clients} clients`,
+  )
+  /** A measurement that fails is reported as missing; the comparison goes on. */
+  const attempt = async <T>(what: string, measure: () => Promise<T>) => {
+    try {
+      return await measure()
+    } catch (error) {
+      log(`  ${what} failed: ${(error as Error).message}`)
+      return undefined
+    }
+  }
+
+  const latency: { rate: number; results: PerServer<Result> }[] = []
+  for (const rate of COMPARE_RATES) {
+    const results: PerServer<Result> = { palaver: undefined, relay: undefined }
+    for (const server of SERVERS) {
+      const c = withPublishers({ ...cfg, server, rate }, log)
+      const what = `${SERVER_LABELS[server]} at ${rate} msg/s`
+      log(`${what}, ${c.publishers} publishers, ${c.duration} s:`)
+      const r = await attempt(what, () => runOnce(c, log))
+      if (r) printResult(r, log)
+      results[server] = r
+    }
+    latency.push({ rate, results })
+  }
+
+  const idle: PerServer<IdleCost> = { palaver: undefined, relay: undefined }
+  for (const server of SERVERS) {
+    const what = `${SERVER_LABELS[server]}: ${cfg.idleSessions} idle sessions`
+    log(`${what}:`)
+    idle[server] = await attempt(what, () => idleCost({ ...cfg, server }, log))
+    const cost = idle[server]
+    if (cost) printIdleCost(cost, log)
+  }
+
+  const searches: PerServer<FindMax> = { palaver: undefined, relay: undefined }
+  const stepCfg = (server: ServerKind): Config => ({
+    ...cfg,
+    server,
+    duration: FIND_MAX_DURATION_S,
+    tail: FIND_MAX_TAIL_S,
+  })
+  for (const server of SERVERS) {
+    log(`${SERVER_LABELS[server]}: find-max, at most ${COMPARE_FIND_MAX_BUDGET_MS / 1000} s`)
+    const f = await findMax(stepCfg(server), log, COMPARE_FIND_MAX_BUDGET_MS)
+    printFindMax(f, `${SERVER_LABELS[server]} find-max summary`, log)
+    searches[server] = f
+  }
+
+  const totalSeconds = round((performance.now() - started) / 1000, 1)
+  log('')
+  log(
+    `compare summary (${totalSeconds} s): Palaver with ${cfg.nodes} node(s) and the plain ws ` +
+      `relay (one process), ${cfg.clients} ${cfg.keyless ? 'keyless' : 'keyed'} clients`,
+  )
+  for (const line of compareTable(latency, idle, searches)) log(line)
   log(
     JSON.stringify({
-      mode: 'find-max',
+      mode: 'compare',
       nodes: cfg.nodes,
       clients: cfg.clients,
-      stepDuration: cfg.duration,
-      maxRate: best?.rate ?? null,
-      firstFailingRate: firstFail?.rate ?? null,
+      keyed: !cfg.keyless,
       totalSeconds,
-      steps,
+      latency: latency.map(({ rate, results }) => ({ rate, ...results })),
+      idle,
+      findMax: {
+        palaver: searches.palaver && findMaxJson(stepCfg('palaver'), searches.palaver),
+        relay: searches.relay && findMaxJson(stepCfg('relay'), searches.relay),
+      },
     }),
   )
+}
+
+/** One row of the summary: a figure for each server, and what else ran during their runs. */
+interface Row {
+  figure: string
+  unit: string
+  values: PerServer<number>
+  otherCpu?: PerServer<number>
+}
+
+/** The side-by-side table: each figure for Palaver and the relay, and Palaver ÷ relay. */
+function compareTable(
+  latency: { rate: number; results: PerServer<Result> }[],
+  idle: PerServer<IdleCost>,
+  searches: PerServer<FindMax>,
+): string[] {
+  const each = <T>(of: PerServer<T>, pick: (x: T) => number): PerServer<number> => ({
+    palaver: of.palaver === undefined ? undefined : pick(of.palaver),
+    relay: of.relay === undefined ? undefined : pick(of.relay),
+  })
+  const rows: Row[] = []
+  for (const { rate, results } of latency) {
+    const otherCpu = each(results, (r) => r.otherCpuPct)
+    const at = `at ${rate} msg/s`
+    rows.push(
+      { figure: `p50 ${at}`, unit: 'ms', values: each(results, (r) => r.latencyMs.p50), otherCpu },
+      { figure: `p99 ${at}`, unit: 'ms', values: each(results, (r) => r.latencyMs.p99), otherCpu },
+      { figure: `deliveries lost ${at}`, unit: '', values: each(results, (r) => r.lost) },
+      {
+        figure: `server CPU ${at}`,
+        unit: '%',
+        values: each(results, (r) =>
+          round(
+            r.nodeStats.reduce((sum, s) => sum + s.cpuPct, 0),
+            1,
+          ),
+        ),
+      },
+    )
+  }
+  const bests: PerServer<Result> = { palaver: searches.palaver?.best, relay: searches.relay?.best }
+  rows.push(
+    {
+      figure: 'highest sustained rate',
+      unit: 'msg/s',
+      values: each(bests, (r) => r.rate),
+      otherCpu: each(bests, (r) => r.otherCpuPct),
+    },
+    { figure: 'KB per idle session', unit: 'KB', values: each(idle, (i) => i.kbPerSession) },
+  )
+
+  const show = (x: number | undefined, unit: string) =>
+    x === undefined
+      ? 'n/a'
+      : `${x.toLocaleString('en-US')}${unit === '%' || unit === '' ? unit : ` ${unit}`}`
+  const ratio = ({ palaver, relay }: PerServer<number>) =>
+    palaver === undefined || relay === undefined || relay === 0
+      ? 'n/a'
+      : `${round(palaver / relay, 2)}×`
+  const other = (o: PerServer<number> | undefined) =>
+    o ? `${show(o.palaver, '%')}, ${show(o.relay, '%')}` : ''
+  const lines = [
+    ['figure', 'Palaver', 'relay', 'Palaver ÷ relay', 'everything else CPU (Palaver, relay)'],
+    ...rows.map((r) => [
+      r.figure,
+      show(r.values.palaver, r.unit),
+      show(r.values.relay, r.unit),
+      ratio(r.values),
+      other(r.otherCpu),
+    ]),
+  ]
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...lines.map((l) => (l[c] ?? '').length)))
+  return lines.map((cells) =>
+    `  ${cells
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+      .join('  ')}`.trimEnd(),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type Mode = 'run' | 'find-max' | 'compare'
+
+function parseConfig(): { cfg: Config; mode: Mode } {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      nodes: { type: 'string', default: '3' },
+      clients: { type: 'string', default: '300' },
+      publishers: { type: 'string', default: '20' },
+      rate: { type: 'string', default: '200' },
+      duration: { type: 'string' },
+      room: { type: 'string', default: 'bench' },
+      tail: { type: 'string' },
+      profile: { type: 'string' },
+      keyless: { type: 'boolean', default: false },
+      'find-max': { type: 'boolean', default: false },
+      compare: { type: 'boolean', default: false },
+      'idle-sessions': { type: 'string', default: '1000' },
+    },
+  })
+  if (values['find-max'] && values.compare) throw new Error('--find-max and --compare: pick one')
+  const mode: Mode = values.compare ? 'compare' : values['find-max'] ? 'find-max' : 'run'
+  const num = (flag: string, v: string, min: number, max: number) => {
+    const x = Number(v)
+    if (!Number.isFinite(x) || x < min || x > max) {
+      throw new Error(`--${flag}: expected a number ${min}..${max}, got "${v}"`)
+    }
+    return x
+  }
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(values.room)) throw new Error(`--room: not a room name`)
+  const findMax = mode === 'find-max'
+  const cfg: Config = {
+    server: 'palaver',
+    nodes: Math.floor(num('nodes', values.nodes, 1, 16)),
+    clients: Math.floor(num('clients', values.clients, 1, 20_000)),
+    publishers: Math.floor(num('publishers', values.publishers, 1, 20_000)),
+    rate: num('rate', values.rate, 0.1, 100_000),
+    duration: num(
+      'duration',
+      values.duration ?? String(findMax ? FIND_MAX_DURATION_S : 10),
+      0.5,
+      600,
+    ),
+    room: values.room,
+    tail: num('tail', values.tail ?? String(findMax ? FIND_MAX_TAIL_S : 10), 0, 120),
+    profileDir: values.profile,
+    keyless: values.keyless,
+    idleSessions: Math.floor(num('idle-sessions', values['idle-sessions'], 1, 10_000)),
+  }
+  cfg.publishers = Math.min(cfg.publishers, cfg.clients)
+  return { cfg, mode }
+}
+
+function withPublishers(cfg: Config, log: (line: string) => void): Config {
+  const publishers = publishersFor(cfg)
+  if (publishers !== cfg.publishers) {
+    log(
+      `  (publishers raised from ${cfg.publishers} to ${publishers} to keep each under ${MAX_PER_PUBLISHER} msg/s)`,
+    )
+  }
+  if (cfg.rate / publishers > MAX_PER_PUBLISHER) {
+    log(
+      `  warning: ${publishers} publishers at ${round(cfg.rate / publishers, 1)} msg/s each will hit the node's rate limit`,
+    )
+  }
+  return { ...cfg, publishers }
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stdout.write(`${line}\n`)
+  const { cfg, mode } = parseConfig()
+
+  if (mode === 'compare') return compare(cfg, log)
+  if (mode === 'run') {
+    const c = withPublishers(cfg, log)
+    log(
+      `palaver bench: ${c.nodes} node(s), ${c.clients} clients, ${c.publishers} publishers, ` +
+        `${c.rate} msg/s for ${c.duration} s in room "${c.room}"`,
+    )
+    const r = await runOnce(c, log)
+    printResult(r, log)
+    log(JSON.stringify({ mode: 'run', ...r }))
+    return
+  }
+
+  log(
+    `palaver bench --find-max: ${cfg.nodes} node(s), ${cfg.clients} clients, ${cfg.duration} s per step, ` +
+      `fresh nodes and sessions at every step; pass = p99 < ${FIND_MAX_P99_MS} ms and no loss`,
+  )
+  const f = await findMax(cfg, log, FIND_MAX_BUDGET_MS)
+  printFindMax(f, 'find-max summary', log)
+  log(JSON.stringify({ mode: 'find-max', ...findMaxJson(cfg, f) }))
 }
 
 let interrupted = false
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130)
   interrupted = true
-  process.stderr.write('bench: interrupted, killing nodes\n')
-  void cleanupNodes().finally(() => process.exit(130))
+  process.stderr.write('bench: interrupted, killing nodes and relays\n')
+  void cleanup().finally(() => process.exit(130))
 })
 
 try {
@@ -855,7 +1295,7 @@ try {
   process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exitCode = 1
 } finally {
-  await cleanupNodes()
+  await cleanup()
 }
-// Sockets the nodes' death left behind must not keep the process alive.
+// Sockets the servers' death left behind must not keep the process alive.
 process.exit()

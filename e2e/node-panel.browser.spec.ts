@@ -167,6 +167,10 @@ test('the panel says what went wrong and what to do, in plain words', async ({ p
     'Nothing answers at this address. Check that the other node is running and that this is its peer port.',
     { timeout: 20_000 },
   )
+  // The network doctor says the same, as a problem found, with what to do.
+  const finding = nodePanel.section('Network doctor').getByTestId('finding').first()
+  await expect(finding).toHaveAttribute('data-code', 'peer_refused')
+  await expect(finding).toContainText(`${closed} is not linked: nothing answers on its peer port.`)
   await nodePanel.addPeer(peer.peerAddr)
   await expect(nodePanel.peer(peer.peerAddr)).toHaveAttribute('data-state', 'up', {
     timeout: 20_000,
@@ -202,39 +206,47 @@ test('a peer whose events come from far in the future is shown with its clock’
   const row = nodePanel.peers.filter({ hasText: 'Skewed' })
   await expect(row).toHaveAttribute('data-state', 'up')
   await expect(row.getByTestId('peer-skew')).toHaveText('· its clock is over a year ahead')
+  await expect(
+    nodePanel.section('Network doctor').locator('[data-code="clock_skew"]'),
+  ).toContainText('Skewed’s clock is over a year ahead of this machine’s.')
 })
 
-test('discovery is switched on and off in the settings, and the panel says when it is off', async ({
+test('discovery is switched on and off in the settings, and the network doctor says what it finds', async ({
   page,
 }) => {
   // The test config starts with discovery off; the node listens on 127.0.0.1, so it announces
   // nothing either way, as every node the tests start on this machine.
   const { nodePanel, controller } = await openPanelOnRunningNode(page)
   const settings = nodePanel.section('Settings')
-  const mesh = nodePanel.section('Mesh')
+  const doctor = nodePanel.section('Network doctor')
   const discovery = settings.getByRole('checkbox', {
     name: 'Find this mesh’s machines on the local network',
   })
-  const nearby = mesh.getByTestId('nearby')
   const saved = settings.getByRole('status')
+  const off = doctor.locator('[data-code="discovery_off"]')
+  const loopbackOnly = doctor.locator('[data-code="loopback_only"]')
   await expect(discovery).not.toBeChecked()
-  await expect(nearby).toHaveAttribute('data-state', 'off')
-  await expect(nearby).toHaveText('Discovery is off: this node links only with the peers below.')
+  await expect(off).toContainText('Discovery is off')
+  await expect(loopbackOnly).toHaveCount(0)
 
   const nodeBefore = controller.status().id
   await discovery.check()
   await settings.getByRole('button', { name: 'Save settings' }).click()
   await expect(saved).toHaveText('Saved; the node restarted with them.')
-  await expect(nearby).toHaveCount(0)
+  // On, and listening on this machine only: the doctor says it announces nothing.
+  await expect(loopbackOnly).toContainText('it announces nothing to the network')
+  await expect(off).toHaveCount(0)
   // Saved, and the node restarted with it (the same node: its data stayed).
   expect(controller.config.discovery).toBe(true)
-  await expect.poll(() => controller.status().otherMeshes).toBe(0)
-  expect(controller.status()).toMatchObject({ id: nodeBefore, discovery: true })
+  expect(controller.status()).toMatchObject({
+    id: nodeBefore,
+    discoveryEnabled: true,
+    discovery: { enabled: true, interfaces: [], otherMeshes: 0 },
+  })
 
   await discovery.uncheck()
   await settings.getByRole('button', { name: 'Save settings' }).click()
-  await expect(nearby).toHaveAttribute('data-state', 'off')
+  await expect(off).toContainText('Discovery is off')
   expect(controller.config.discovery).toBe(false)
-  await expect.poll(() => controller.status().state).toBe('running')
-  expect(controller.status()).toMatchObject({ discovery: false, otherMeshes: null })
+  await expect.poll(() => controller.status().discovery?.enabled).toBe(false)
 })

@@ -14,6 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
+import { runDoctor } from './doctor-cli.ts'
 import { ChatNode } from './node/node.ts'
 import {
   DEFAULT_CLIENT_PORT,
@@ -26,6 +27,7 @@ import { ProcessErrorPolicy, guardProcess } from './process-errors.ts'
 
 const USAGE = `Usage: chat-node [flags]
        chat-node CLIENT_PORT PEER_PORT NAME [PEER ...]
+       chat-node doctor [--url URL] [--token T]   what a running node sees of the network
 
 Flags:
   --name NAME            node name shown to users (default: this machine's host name)
@@ -202,6 +204,12 @@ function builtWebUi(): string | undefined {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'doctor') {
+    process.exitCode = await runDoctor(process.argv.slice(3), process.env, (text) =>
+      process.stdout.write(text),
+    )
+    return
+  }
   let input: ReturnType<typeof parseCli>
   let node: ChatNode
   try {

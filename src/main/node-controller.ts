@@ -104,8 +104,7 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       mesh: config.mesh,
       secretSet: config.secret !== '',
       tokenSet: config.token !== '',
-      discovery: config.discovery,
-      otherMeshes: health?.discovery.enabled ? health.discovery.otherMeshes : null,
+      discoveryEnabled: config.discovery,
       localUrl: boundPort === null ? null : `ws://${localHost(config.host)}:${boundPort}/`,
       lanUrls:
         boundPort === null ? [] : lanAddresses(config.host).map((a) => `http://${a}:${boundPort}/`),
@@ -113,6 +112,7 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       nodes: mesh.nodes,
       links: mesh.links,
       error: this.#error,
+      ...(health ? { discovery: health.discovery } : {}),
     }
   }
 

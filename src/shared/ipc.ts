@@ -8,6 +8,7 @@
  * Every call answers `{ ok: true, value } | { ok: false, error: { code, message } }`: an
  * exception does not cross Electron's IPC intact, a result does.
  */
+import type { DiscoveryStatus } from './discovery-status.ts'
 import { z } from 'zod'
 import { meshNameSchema, peerAddrSchema } from './peer-protocol.ts'
 import type { MeshNode, PeerStatus } from './protocol.ts'
@@ -52,13 +53,8 @@ export interface NodeStatus {
   mesh: string
   secretSet: boolean
   tokenSet: boolean
-  /** The discovery setting. */
-  discovery: boolean
-  /**
-   * Meshes other than this node's heard of on the LAN, while the node runs with discovery on
-   * (null otherwise): the panel's "2 other meshes on this network".
-   */
-  otherMeshes: number | null
+  /** The discovery setting (what the node finds is `discovery`, below, while it runs). */
+  discoveryEnabled: boolean
   /** The node's chat WebSocket URL for this machine's UI. */
   localUrl: string | null
   /** Addresses other people on the LAN can open (`http://<address>:<port>/`). */
@@ -69,6 +65,8 @@ export interface NodeStatus {
   links: [string, string][]
   /** Why the node is not running, when it failed to start (e.g. `port_in_use`). */
   error: { code: string; message: string } | null
+  /** What the node finds of the network (absent while it is not running). */
+  discovery?: DiscoveryStatus
 }
 
 /**

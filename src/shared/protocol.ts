@@ -123,6 +123,8 @@ export interface MeshNode {
 export interface OnlineUser {
   id: string
   name: string
+  /** A keyed user's public key (the node it is connected to checked that the user holds it). */
+  key?: string
   /** The id of the node the user is connected to. */
   node: string
 }

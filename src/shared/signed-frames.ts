@@ -69,6 +69,19 @@ export const chatUserSchema = z.looseObject({
 })
 export type ChatUser = z.infer<typeof chatUserSchema>
 
+/**
+ * What is shown of a user (in events a node makes, presence, typing): `{id, name}`, and `key`
+ * for a keyed user; any other field a client or a peer added stays out.
+ */
+export function shownUser(user: { id: string; name: string; key?: unknown }): {
+  id: string
+  name: string
+  key?: string
+} {
+  const { id, name, key } = user
+  return typeof key === 'string' ? { id, name, key } : { id, name }
+}
+
 const refSchema = z.string().max(64).optional()
 
 // --- client → node

@@ -11,7 +11,7 @@
 import type { HybridClock } from './clock.ts'
 import type { ChatEvent, Store } from './store.ts'
 import { MESSAGE_KIND } from '../../shared/signatures.ts'
-import type { ChatUser } from '../../shared/signed-frames.ts'
+import { type ChatUser, shownUser } from '../../shared/signed-frames.ts'
 
 /** A batch this large is committed at once instead of waiting for the next turn. */
 export const MAX_BATCH_EVENTS = 2_000
@@ -96,14 +96,7 @@ export class EventLog {
       seq: this.acceptedSeq(identity.id) + 1,
       ts: this.#options.clock.now(),
       room,
-      user:
-        user.key === undefined
-          ? { id: user.id, name: user.name }
-          : {
-              id: user.id,
-              name: user.name,
-              key: user.key,
-            },
+      user: shownUser(user),
       text,
       cid,
       ...(usig === undefined ? {} : { usig }),

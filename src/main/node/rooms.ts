@@ -7,6 +7,7 @@
  * wire), and their number is bounded (`maxRooms`).
  */
 import type { OnlineUser, User } from '../../shared/protocol.ts'
+import { shownUser } from '../../shared/signed-frames.ts'
 import { ResumeFilters } from './resume-filters.ts'
 
 export interface Member {
@@ -134,7 +135,7 @@ export class Rooms {
   users(room: string, nodeId: string): OnlineUser[] {
     const users = new Map<string, OnlineUser>()
     for (const { user } of this.#members.get(room) ?? []) {
-      users.set(user.id, { id: user.id, name: user.name, node: nodeId })
+      users.set(user.id, { ...shownUser(user), node: nodeId })
     }
     return [...users.values()]
   }
@@ -143,10 +144,7 @@ export class Rooms {
   snapshot(): Map<string, User[]> {
     const rooms = new Map<string, User[]>()
     for (const room of this.#members.keys()) {
-      rooms.set(
-        room,
-        this.users(room, '').map(({ id, name }) => ({ id, name })),
-      )
+      rooms.set(room, this.users(room, '').map(shownUser))
     }
     return rooms
   }

@@ -8,7 +8,7 @@
 import { MAX_PRESENCE_LINKS, type PeerFrameOf } from '../../../shared/peer-protocol.ts'
 import type { OnlineUser, User } from '../../../shared/protocol.ts'
 import { verifyPresence, verifyTyping } from '../../../shared/signatures.ts'
-import type { ChatUser } from '../../../shared/signed-frames.ts'
+import { type ChatUser, shownUser } from '../../../shared/signed-frames.ts'
 import type { HybridClock } from '../clock.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeIdentity } from '../node-identity.ts'
@@ -103,7 +103,7 @@ export class PresenceExchange {
       origin: identity.id,
       eseq: clock.now(),
       room,
-      user: { id: user.id, name: user.name },
+      user: shownUser(user),
     })
     this.#options.flood(encodeFrame(frame))
   }
@@ -123,8 +123,7 @@ export class PresenceExchange {
     const forwarded = tryEncodeFrame(frame)
     if (forwarded) this.#options.flood(forwarded, link)
     // Clients get what they show, as with presence: a user's other fields stay between nodes.
-    const { id, name, key } = frame.user
-    this.#options.onTyping(frame.room, key === undefined ? { id, name } : { id, name, key })
+    this.#options.onTyping(frame.room, shownUser(frame.user))
   }
 
   /** The presence that came over `link` goes with it (a node reachable otherwise re-announces). */

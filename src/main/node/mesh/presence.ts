@@ -10,6 +10,7 @@
  * names from the wire: they live in Maps, never as keys of plain objects.
  */
 import type { OnlineUser, User } from '../../../shared/protocol.ts'
+import { shownUser } from '../../../shared/signed-frames.ts'
 
 /** Default of `meshTimings.presenceAnnounceMs`: a node re-announces its presence this often. */
 export const PRESENCE_ANNOUNCE_MS = 10_000
@@ -113,10 +114,7 @@ export class PresenceTable {
       const cost = entryCost(users)
       if (entries + cost > budget) break
       // Only what is shown: fields a newer node adds to a user are not kept.
-      kept.set(
-        room,
-        users.map(({ id, name }) => ({ id, name })),
-      )
+      kept.set(room, users.map(shownUser))
       entries += cost
     }
     this.#nodes.set(node, { version, rooms: kept, entries, links, heardAt: this.#now(), via })
@@ -147,8 +145,7 @@ export class PresenceTable {
   usersIn(room: string): OnlineUser[] {
     const users: OnlineUser[] = []
     for (const [node, presence] of this.#nodes) {
-      for (const user of presence.rooms.get(room) ?? [])
-        users.push({ id: user.id, name: user.name, node })
+      for (const user of presence.rooms.get(room) ?? []) users.push({ ...shownUser(user), node })
     }
     return users
   }

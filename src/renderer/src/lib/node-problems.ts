@@ -84,39 +84,3 @@ export function describeNodeProblem(problem: NodeProblem, operation: NodeOperati
       return `Something went wrong in the app. ${TRY_AGAIN}`
   }
 }
-
-/** Why a peer link is down, by what its last error says (errno codes, the mesh's reasons). */
-const LINK_PROBLEMS: readonly [RegExp, string][] = [
-  [
-    /ECONNREFUSED/,
-    'Nothing answers at this address. Check that the other node is running and that this is its peer port.',
-  ],
-  [
-    /ENOTFOUND|EAI_AGAIN/,
-    'This host name is not known on the network. Check the address, or use the other machine’s IP address.',
-  ],
-  [
-    /ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|no TLS connection in time|handshake took too long/,
-    'The other machine does not answer. Check that it is on and on this network, and that no firewall blocks its peer port.',
-  ],
-  [
-    /wrong mesh secret|wrong proof/,
-    'The other node has another mesh secret. Set the same secret on both nodes.',
-  ],
-  [/wrong_mesh|^mesh /, 'The other node is in another mesh. Set the same mesh name on both nodes.'],
-  [
-    /\bprotocol\b/,
-    'The other node runs another version of Palaver. Update both to the same version.',
-  ],
-  [/own id|\bself\b/, 'This address is this node itself. Add the address of another machine.'],
-  [
-    /ECONNRESET|EPIPE|socket|silent for too long/,
-    'The link was lost. The node links again by itself.',
-  ],
-]
-
-/** A peer link's last error (`PeerStatus.lastError`) as a sentence for people. */
-export function describeLinkProblem(lastError: string): string {
-  for (const [pattern, text] of LINK_PROBLEMS) if (pattern.test(lastError)) return text
-  return 'The link failed. The node keeps trying to link again.'
-}

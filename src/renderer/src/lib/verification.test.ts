@@ -18,8 +18,8 @@ describe('isVerified', () => {
     expect(isVerified({ id: 'k0123456789', name: 'Ada' })).toBe(false)
   })
 
-  it('is true for an id of the keyed form listed without its key (nodes admit it only proven)', () => {
-    expect(isVerified({ id, name: 'Ada' })).toBe(true)
+  it('is false for an id of the keyed form without its key', () => {
+    expect(isVerified({ id, name: 'Ada' })).toBe(false)
   })
 
   it('is false for a key that is not the id’s, or not a key', () => {

@@ -6,7 +6,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
-import { isKeyedUserId, keyOwnsUserId } from '../../../shared/keys.ts'
+import { keyOwnsUserId } from '../../../shared/keys.ts'
 
 /** Hex digits of the id's SHA-256 shown beside a shared name: 16 bits, enough among a room. */
 const NAME_CODE_HEX_DIGITS = 4
@@ -18,14 +18,12 @@ export interface NamedUser {
 }
 
 /**
- * Whether a user the node lists as online (`joined`, `presence`) is a keyed user. With a `key`,
- * the key must be the one its id is the hash of. Without one (a node lists online users as
- * `{id, name, node}`), an id of the keyed form is enough: a node lets a session use such an id
- * only once it proved that it holds the key (`challenge` / `prove`), and refuses it to a keyless
- * hello. What the user writes is checked by its own signatures besides (authenticity.ts).
+ * Whether a user (an author, or one a node lists as online in `joined` and `presence`) is a keyed
+ * user: it has a `key`, and its id is that key's hash. A node lists a keyed user with its key
+ * only once the user proved it holds it (`challenge` / `prove`); what the user writes is checked
+ * by its own signatures besides (authenticity.ts).
  */
 export function isVerified(user: NamedUser): boolean {
-  if (user.key === undefined) return isKeyedUserId(user.id)
   return typeof user.key === 'string' && keyOwnsUserId(user.key, user.id)
 }
 

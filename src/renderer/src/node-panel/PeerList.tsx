@@ -1,7 +1,7 @@
 import { type FormEvent, useId, useState } from 'react'
 import type { PeerStatus } from '../../../shared/protocol.ts'
 import { describeSkew } from '../lib/clock-skew.ts'
-import { describeLinkProblem } from '../lib/node-problems.ts'
+import { describeLinkProblem } from '../../../shared/link-problems.ts'
 
 interface Props {
   peers: readonly PeerStatus[]
