@@ -65,9 +65,10 @@ test('an invite from one machine’s panel, pasted into another’s, links the t
   const code = await hostPanel.showInvite()
   const peerAddr = `127.0.0.1:${host.status().boundPeerPort}`
   const invite = hostPanel.section('Invite a machine')
-  await expect(invite).toContainText(`Invite to mesh “default” at ${peerAddr}`)
+  const mesh = host.config.mesh
+  await expect(invite).toContainText(`Invite to mesh “${mesh}” at ${peerAddr}`)
   await expect(
-    invite.getByRole('img', { name: 'QR code of the invite to mesh default' }),
+    invite.getByRole('img', { name: `QR code of the invite to mesh ${mesh}` }),
   ).toBeVisible()
   // The secret is in the code the person asked to see, and nowhere else on the page.
   expect(host.config.secret).toMatch(/^[A-Za-z0-9_-]{43}$/)
@@ -101,7 +102,7 @@ test('an invite from one machine’s panel, pasted into another’s, links the t
   await expect(hostPanel.dialog.getByTestId('map-link')).toHaveCount(1)
   await expect(guestPanel.dialog.getByTestId('map-link')).toHaveCount(1)
   expect(guest.config).toMatchObject({
-    mesh: 'default',
+    mesh: host.config.mesh,
     secret: host.config.secret,
     peers: [peerAddr],
   })

@@ -5,6 +5,9 @@
  *
  *   npm run cluster              listen on 127.0.0.1
  *   npm run cluster -- --lan     listen on every interface (others on the LAN can join)
+ *
+ * The nodes are peered with each other and run with `--no-discovery`: a developer's cluster
+ * never announces itself on the network it is on, even with `--lan`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -31,6 +34,7 @@ const children: ChildProcess[] = NAMES.map((name, i) => {
       resolve('.cluster', name),
       '--log-level',
       'warn',
+      '--no-discovery',
       ...peers,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

@@ -28,6 +28,8 @@ describe('flags', () => {
     [['--limit', 'max-rooms=0'], /maxRooms/],
     [['--limit', 'ping-interval-ms=1'], /meshTimings\.pingIntervalMs/],
     [['--limit', 'link-silence-ms=5000'], /linkSilenceMs must be longer than pingIntervalMs/],
+    [['--discovery-port', '0'], /discoveryPort/],
+    [['--limit', 'discovery-announce-ms=10'], /discoveryAnnounceMs/],
   ]
   for (const [args, message] of bad) {
     it(`exits with 2 and names the problem for ${args.join(' ')}`, async () => {
@@ -51,6 +53,24 @@ describe('flags', () => {
 })
 
 describe('running', () => {
+  it('runs discovery unless --no-discovery; on loopback it announces on no interface', async () => {
+    // Both listen on 127.0.0.1, as every node the tests start on this machine.
+    const [on, off] = await Promise.all([
+      startNode({ name: 'On', discovery: true, args: ['--discovery-port', '19081'] }),
+      startNode({ name: 'Off' }), // the helper's default: --no-discovery
+    ])
+    expect((await health(on)).discovery).toEqual({
+      enabled: true,
+      port: 19081,
+      interfaces: [],
+      nodes: [],
+      otherMeshes: 0,
+      datagramsDropped: 0,
+      lastError: null,
+    })
+    expect((await health(off)).discovery).toMatchObject({ enabled: false, interfaces: [] })
+  })
+
   it('takes a limit from --limit: a session past max-rooms-per-session is refused', async () => {
     const node = await startNode({ name: 'Limited', args: ['--limit', 'max-rooms-per-session=2'] })
     const client = await ChatClient.connect(node.wsUrl)

@@ -488,7 +488,7 @@ function linkedTo(controller: NodeController, id: string | null): boolean {
 }
 
 describe('first run', () => {
-  it('writes a config with a random mesh secret, keeps it across restarts, and uses it', async () => {
+  it('writes a config with a random mesh name and secret, keeps them across restarts, and uses them', async () => {
     const dir = tempDir('palaver-first-run-')
     const configPath = join(dir, 'node.json')
     const defaults = (): NodeConfig => ({
@@ -499,19 +499,24 @@ describe('first run', () => {
     })
     controllers.push(new NodeController({ configPath, defaults: defaults() }))
     const secret = readConfig(configPath)?.secret ?? ''
+    const mesh = readConfig(configPath)?.mesh ?? ''
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // A name of its own too: discovery tells meshes apart by their names' hashes.
+    expect(mesh).toMatch(/^mesh-[0-9a-f]{8}$/)
     // Each first run makes its own.
     expect(defaults().secret).not.toBe(secret)
+    expect(defaults().mesh).not.toBe(mesh)
 
     // The app again, later: the same secret, whatever a first run would make now.
     const again = new NodeController({ configPath, defaults: defaults() })
     controllers.push(again)
     expect(again.config.secret).toBe(secret)
+    expect(again.config.mesh).toBe(mesh)
     expect(again.status().secretSet).toBe(true)
 
     // A private mesh: a node with the secret links, one without it does not.
     const { boundPeerPort } = await again.start()
-    const dial = ['--peer', `127.0.0.1:${boundPeerPort}`]
+    const dial = ['--peer', `127.0.0.1:${boundPeerPort}`, '--mesh', mesh]
     const stranger = await startNode({ name: 'Stranger', logLevel: 'warn', args: dial })
     const member = await startNode({
       name: 'Member',

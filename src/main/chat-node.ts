@@ -43,6 +43,9 @@ Flags:
   --require-keys         take only keyed users (who prove their key); refuse unverified ones
   --allow-origin URL     a browser origin allowed to open chat sessions (repeatable)
   --advertise-host HOST  host name or address other machines use to reach this node
+  --no-discovery         do not announce this node on the LAN nor listen for others, and
+                         dial only the --peer addresses (a node on loopback announces nothing)
+  --discovery-port N     UDP port of LAN announcements (default 9081)
   --web DIR              folder of the web UI to serve at / (default: the built UI)
   --log-level LEVEL      debug, info, warn or error (default info)
   --limit NAME=N         change one of the node's limits (repeatable): max-clients (1000),
@@ -52,7 +55,8 @@ Flags:
                          redial-max-ms (3000), and the mesh's timings in ms:
                          ping-interval-ms (5000), link-silence-ms (15000),
                          handshake-timeout-ms (5000), sync-interval-ms (30000),
-                         presence-announce-ms (10000), presence-ttl-ms (30000);
+                         presence-announce-ms (10000), presence-ttl-ms (30000),
+                         discovery-announce-ms (5000);
                          see docs/protocol.md, "Limits"
   -h, --help             show this help
 `
@@ -81,6 +85,8 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
       'require-keys': { type: 'boolean' },
       'allow-origin': { type: 'string', multiple: true },
       'advertise-host': { type: 'string' },
+      'no-discovery': { type: 'boolean' },
+      'discovery-port': { type: 'string' },
       web: { type: 'string' },
       'log-level': { type: 'string' },
       limit: { type: 'string', multiple: true },
@@ -113,6 +119,8 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv): NodeOptionsInput & { 
     requireKeys: values['require-keys'],
     allowOrigins: values['allow-origin'],
     advertiseHost: values['advertise-host'],
+    discovery: values['no-discovery'] ? false : undefined,
+    discoveryPort: port('--discovery-port', values['discovery-port']),
     staticDir: values.web ? resolve(values.web) : builtWebUi(),
     logLevel,
     ...limits(values.limit ?? []),
@@ -128,6 +136,7 @@ type LimitOption =
   | 'maxPendingPeersPerAddress'
   | 'presenceMaxRooms'
   | 'redialMaxMs'
+  | 'discoveryAnnounceMs'
 
 /** The node's limits `--limit NAME=N` may set, by flag name (the values the options check). */
 const LIMITS = new Map<string, LimitOption>([
@@ -139,6 +148,7 @@ const LIMITS = new Map<string, LimitOption>([
   ['max-pending-peers-per-address', 'maxPendingPeersPerAddress'],
   ['presence-max-rooms', 'presenceMaxRooms'],
   ['redial-max-ms', 'redialMaxMs'],
+  ['discovery-announce-ms', 'discoveryAnnounceMs'],
 ])
 
 /** The fields of `meshTimings` `--limit NAME=N` may set, by flag name. */

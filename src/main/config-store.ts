@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { z } from 'zod'
 import { meshNameSchema, peerAddrSchema } from '../shared/peer-protocol.ts'
-import { DEFAULT_CLIENT_PORT, DEFAULT_MESH, DEFAULT_PEER_PORT } from './node/options.ts'
+import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT } from './node/options.ts'
 
 export const nodeConfigSchema = z.object({
   name: z.string().trim().min(1).max(64),
@@ -19,8 +19,10 @@ export const nodeConfigSchema = z.object({
   token: z.string().max(1024),
   peers: z.array(peerAddrSchema).max(256),
   dataDir: z.string().min(1),
+  /** Whether the node finds the nodes of its mesh on the LAN by itself (a file from before: on). */
+  discovery: z.boolean().default(true),
 })
-export type NodeConfig = z.infer<typeof nodeConfigSchema>
+export type NodeConfig = z.output<typeof nodeConfigSchema>
 
 /** Random bytes in a mesh secret the app makes: 256 bits, far past guessing from a proof. */
 const MESH_SECRET_BYTES = 32
@@ -30,9 +32,15 @@ export function newMeshSecret(): string {
   return randomBytes(MESH_SECRET_BYTES).toString('base64url')
 }
 
+/** Random bytes in the name of the mesh a first run makes (`mesh-` and 8 hex digits). */
+const MESH_NAME_BYTES = 4
+
 /**
  * The config of the app's first run: a node named `name` that serves the LAN on the usual
- * ports, in a private mesh of its own (a random secret: others join it by invite).
+ * ports, in a private mesh of its own (a random secret: others join it by invite). The mesh
+ * gets a random name too: discovery tells meshes apart by the hash of their names, so two
+ * machines that never shared an invite see each other as other meshes, and neither dials the
+ * other only to be refused for a wrong secret.
  */
 export function firstRunConfig(name: string, dataDir: string): NodeConfig {
   return {
@@ -41,11 +49,12 @@ export function firstRunConfig(name: string, dataDir: string): NodeConfig {
     host: '0.0.0.0',
     port: DEFAULT_CLIENT_PORT,
     peerPort: DEFAULT_PEER_PORT,
-    mesh: DEFAULT_MESH,
+    mesh: `mesh-${randomBytes(MESH_NAME_BYTES).toString('hex')}`,
     secret: newMeshSecret(),
     token: '',
     peers: [],
     dataDir,
+    discovery: true,
   }
 }
 

@@ -33,6 +33,7 @@ const RESTART_ON: (keyof NodeSettings)[] = [
   'mesh',
   'secret',
   'token',
+  'discovery',
 ]
 
 export interface ControllerOptions {
@@ -90,6 +91,7 @@ export class NodeController extends EventEmitter<ControllerEvents> {
     const running = node?.state === 'running'
     const boundPort = running ? (node.clientPort ?? null) : null
     const mesh = running ? node.meshView() : { nodes: [], links: [] }
+    const health = running ? node.health() : undefined
     return {
       state: node?.state ?? 'stopped',
       id: running ? (node.id ?? null) : null,
@@ -102,10 +104,13 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       mesh: config.mesh,
       secretSet: config.secret !== '',
       tokenSet: config.token !== '',
+      discovery: config.discovery,
+      otherMeshes: health?.discovery.enabled ? health.discovery.otherMeshes : null,
+      network: health?.discovery ?? null,
       localUrl: boundPort === null ? null : `ws://${localHost(config.host)}:${boundPort}/`,
       lanUrls:
         boundPort === null ? [] : lanAddresses(config.host).map((a) => `http://${a}:${boundPort}/`),
-      peers: running ? node.health().peers : config.peers.map((addr) => idlePeer(addr)),
+      peers: health?.peers ?? config.peers.map((addr) => idlePeer(addr)),
       nodes: mesh.nodes,
       links: mesh.links,
       error: this.#error,
@@ -255,6 +260,7 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       mesh: config.mesh,
       secret: config.secret,
       token: config.token === '' ? undefined : config.token,
+      discovery: config.discovery,
       staticDir: this.#options.staticDir,
       allowOrigins: this.#options.allowOrigins,
       logger: this.#options.logger,

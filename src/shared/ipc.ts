@@ -29,6 +29,8 @@ export const nodeSettingsSchema = z
     mesh: meshNameSchema,
     secret: z.string().max(1024),
     token: z.string().max(1024),
+    /** Whether the node finds the nodes of its mesh on the LAN (docs/protocol.md, "Discovery"). */
+    discovery: z.boolean(),
   })
   .partial()
   .strict()
@@ -51,6 +53,13 @@ export interface NodeStatus {
   mesh: string
   secretSet: boolean
   tokenSet: boolean
+  /** The discovery setting. */
+  discovery: boolean
+  /**
+   * Meshes other than this node's heard of on the LAN, while the node runs with discovery on
+   * (null otherwise): the panel's "2 other meshes on this network".
+   */
+  otherMeshes: number | null
   /** The node's chat WebSocket URL for this machine's UI. */
   localUrl: string | null
   /** Addresses other people on the LAN can open (`http://<address>:<port>/`). */
@@ -61,8 +70,8 @@ export interface NodeStatus {
   links: [string, string][]
   /** Why the node is not running, when it failed to start (e.g. `port_in_use`). */
   error: { code: string; message: string } | null
-  /** What the node finds of the network (absent while it is not running). */
-  discovery?: DiscoveryStatus
+  /** What the node's discovery finds of the network while it runs (null otherwise). */
+  network: DiscoveryStatus | null
 }
 
 /**

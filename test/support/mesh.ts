@@ -62,7 +62,7 @@ export async function nodeId(node: NodeProcess): Promise<string> {
 
 /** Waits until `/health` of `node` shows a peer `up` for each of `ids`. */
 export async function waitForPeersUp(
-  node: NodeProcess,
+  node: Pick<NodeProcess, 'name' | 'httpUrl'>,
   ids: readonly string[],
   timeoutMs = 15_000,
 ): Promise<void> {

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import type { DiscoveryStatus } from '../../src/shared/discovery-status.ts'
 import { type ProcessResult, runProcess } from './run-process.ts'
 
 export const CLI = resolve(import.meta.dirname, '../../src/main/cli.ts')
@@ -44,6 +45,11 @@ export interface StartOptions {
   dataDir?: string
   /** Peer port to listen on; 0 (a free port) by default. */
   peerPort?: number
+  /**
+   * Whether the node discovers others by itself (dials addresses from node records); false by
+   * default (`--no-discovery`), so that a test's topology and proxies are the only paths.
+   */
+  discovery?: boolean
   /** `--log-level` of the process; `debug` by default. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
   args?: string[]
@@ -53,6 +59,11 @@ export interface StartOptions {
    */
   argv?: string[]
   env?: NodeJS.ProcessEnv
+  /**
+   * A command the node runs under, its arguments first (`['ip', 'netns', 'exec', ns]`); the
+   * node's own URLs then name `localhost` of wherever it runs.
+   */
+  wrap?: string[]
   /** How long to wait for the ready line. */
   timeoutMs?: number
 }
@@ -88,9 +99,16 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     dataDir,
     '--log-level',
     options.logLevel ?? 'debug',
+    ...(options.discovery ? [] : ['--no-discovery']),
     ...(options.args ?? []),
   ]
-  const child = spawn(process.execPath, [options.cli ?? CLI, ...flags], {
+  const [command = process.execPath, ...argv] = [
+    ...(options.wrap ?? []),
+    process.execPath,
+    options.cli ?? CLI,
+    ...flags,
+  ]
+  const child = spawn(command, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
   })
@@ -123,8 +141,10 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     child.kill('SIGKILL')
     throw error
   })
-  const clientPort = Number(/clients on http:\/\/127\.0\.0\.1:(\d+)\//.exec(ready)?.[1])
-  const peerPort = Number(/peers on 127\.0\.0\.1:(\d+)/.exec(ready)?.[1])
+  const clientPort = Number(
+    /clients on http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\//.exec(ready)?.[1],
+  )
+  const peerPort = Number(/peers on (?:127\.0\.0\.1|localhost):(\d+)/.exec(ready)?.[1])
   if (!clientPort || !peerPort) {
     child.kill('SIGKILL')
     throw new Error(`unexpected ready line (start it with --host 127.0.0.1): ${ready}`)
@@ -203,6 +223,7 @@ export async function health(
   }[]
   vector: Record<string, number>
   events: number
+  discovery: DiscoveryStatus
 }> {
   const res = await fetch(`${node.httpUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
   if (!res.ok) throw new Error(`/health answered ${res.status}`)

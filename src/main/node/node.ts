@@ -8,8 +8,10 @@
  */
 import { EventEmitter } from 'node:events'
 import { networkInterfaces } from 'node:os'
+import type { DiscoveryStatus } from '../../shared/discovery-status.ts'
 import type { MeshNode, PeerStatus, Vector } from '../../shared/protocol.ts'
 import { ClientServer } from './client-server.ts'
+import { Discovery } from './discovery/discovery.ts'
 import { Mesh } from './mesh/mesh.ts'
 import { loadOrCreateIdentity } from './mesh/tls-identity.ts'
 import { NodeCore } from './node-core.ts'
@@ -26,12 +28,16 @@ export interface Health {
   peers: PeerStatus[]
   vector: Vector
   events: number
+  /** What discovery heard and sent (docs/protocol.md, "Discovery"). */
+  discovery: DiscoveryStatus
 }
 
 interface Running {
   core: NodeCore
   clients: ClientServer
   mesh: Mesh
+  /** Undefined when the node runs with discovery off. */
+  discovery: Discovery | undefined
   clientPort: number
   peerPort: number
 }
@@ -92,6 +98,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     let core: NodeCore | undefined
     let clients: ClientServer | undefined
     let mesh: Mesh | undefined
+    let discovery: Discovery | undefined
     try {
       core = new NodeCore(options)
       const tls = await loadOrCreateIdentity(options.dataDir, core.nodeId)
@@ -122,13 +129,17 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         onRoomPresence: (room) => nodeCore.publishPresence(room),
         onTyping: (room, user) => nodeCore.publishTyping(room, user),
         onNodes: (nodes) => nodeCore.publishNodes(nodes),
+        onRecordsLearned: (records) => discovery?.gossip(records),
       })
       peerPort = await mesh.listen(options.host, options.peerPort)
       core.mesh = mesh
-      this.#running = { core, clients, mesh, clientPort, peerPort }
+      if (options.discovery) discovery = this.#discovery(core, mesh, peerPort)
+      discovery?.start()
+      this.#running = { core, clients, mesh, discovery, clientPort, peerPort }
       this.#setState('running')
       options.logger.info({ id: core.nodeId, clientPort, peerPort }, 'node running')
     } catch (error) {
+      discovery?.close()
       await mesh?.close()
       await clients?.close()
       core?.close()
@@ -142,10 +153,11 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     await this.#transition?.catch(() => {}) // a failed start is over: it threw to its caller
     if (this.#state === 'stopping') return this.#transition
     if (this.#state !== 'running' || !this.#running) return
-    const { core, clients, mesh } = this.#running
+    const { core, clients, mesh, discovery } = this.#running
     this.#transition = (async () => {
       this.#setState('stopping')
       try {
+        discovery?.close()
         await Promise.all([clients.close(), mesh.close()])
       } finally {
         core.close()
@@ -157,16 +169,44 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
     return this.#transition
   }
 
+  /** Discovery of the node `core` runs, over its `mesh` listening on `peerPort`. */
+  #discovery(core: NodeCore, mesh: Mesh, peerPort: number): Discovery {
+    const { options } = this
+    return new Discovery({
+      nodeId: core.nodeId,
+      mesh: options.mesh,
+      host: options.host,
+      peerPort,
+      port: options.discoveryPort,
+      announceIntervalMs: options.discoveryAnnounceMs,
+      sink: core,
+      meshView: {
+        isLinked: (id) => mesh.isLinked(id),
+        dialError: (id) => mesh.dialError(id),
+        manual: () =>
+          mesh
+            .peers()
+            .flatMap(({ id, addr }) =>
+              id !== null && this.options.peers.includes(addr) ? [{ id, addr }] : [],
+            ),
+        records: () => mesh.records(),
+      },
+      onCandidate: (candidate) => mesh.dialCandidate(candidate),
+    })
+  }
+
   health(): Health {
-    const core = this.#running?.core
-    if (!core) throw new Error('the node is not running')
+    const running = this.#running
+    if (!running) throw new Error('the node is not running')
+    const { core, mesh, discovery } = running
     return {
       status: 'ok',
       node: { id: core.nodeId, name: this.options.name },
       clients: core.sessions.size,
-      peers: this.#running?.mesh.peers() ?? [],
+      peers: mesh.peers(),
       vector: core.store.vector(),
       events: core.store.count,
+      discovery: discovery?.status() ?? discoveryOff(this.options.discoveryPort),
     }
   }
 
@@ -202,6 +242,19 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
   #setState(state: NodeState): void {
     this.#state = state
     this.emit('state', state)
+  }
+}
+
+/** The discovery status of a node that runs with discovery off. */
+function discoveryOff(port: number): DiscoveryStatus {
+  return {
+    enabled: false,
+    port,
+    interfaces: [],
+    nodes: [],
+    otherMeshes: 0,
+    datagramsDropped: 0,
+    lastError: null,
   }
 }
 

@@ -87,6 +87,10 @@ export const DEFAULT_REDIAL_MAX_MS = 3_000
 export const DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS = 16
 /** Default of `presenceMaxRooms`: rooms one presence announcement names. */
 export const DEFAULT_PRESENCE_MAX_ROOMS = 1_000
+/** Default of `discoveryPort`: the UDP port of LAN announcements (9080 + 1, beside the peer port). */
+export const DEFAULT_DISCOVERY_PORT = 9081
+/** Default of `discoveryAnnounceMs`: a node announces itself on the LAN every 5 s. */
+export const DEFAULT_DISCOVERY_ANNOUNCE_MS = 5_000
 
 const portSchema = z.number().int().min(0).max(65_535)
 /** A token bucket: `perSecond` on average (the unit is the option's), `burst` at once. */
@@ -238,6 +242,24 @@ export const nodeOptionsSchema = z.object({
   presenceMaxRooms: z.number().int().min(1).max(20_000).default(DEFAULT_PRESENCE_MAX_ROOMS),
   /** The mesh's timings (pings, liveness, handshake, sync, presence); see `meshTimingsSchema`. */
   meshTimings: meshTimingsSchema,
+
+  // ---- discovery (docs/protocol.md, "Discovery")
+  /**
+   * Whether the node finds other nodes by itself: it announces itself on the LAN (UDP and
+   * mDNS) and listens for others' announcements, and dials the nodes of its mesh it hears of
+   * there and in node records. Default true. A node listening on loopback only announces
+   * nothing whatever this says. False: only configured peers (and nodes that dial this one) link.
+   */
+  discovery: z.boolean().default(true),
+  /** The UDP port announcements go to and are listened for on. Default 9081. */
+  discoveryPort: z.number().int().min(1).max(65_535).default(DEFAULT_DISCOVERY_PORT),
+  /** How often, in ms, the node announces itself and asks for others. Default 5,000. */
+  discoveryAnnounceMs: z
+    .number()
+    .int()
+    .min(250)
+    .max(600_000)
+    .default(DEFAULT_DISCOVERY_ANNOUNCE_MS),
 })
 
 export type NodeOptionsInput = z.input<typeof nodeOptionsSchema> & { logger?: Logger }

@@ -29,10 +29,24 @@ const DIAL_TIMEOUT_MS = 5_000
 const TLS_HANDSHAKE_TIMEOUT_MS = 5_000
 /** Unauthenticated connections on the peer port from all addresses together. */
 export const MAX_PENDING_PEERS = 256
+/** Discovered addresses being dialled or linked at once, besides the configured peers. */
+export const MAX_DISCOVERED_DIALERS = 32
+/** A discovered address whose dials have all failed for this long is forgotten ... */
+export const DISCOVERED_GIVE_UP_MS = 30_000
+/** ... and not dialled again for this long, whoever offers it again. */
+export const DISCOVERED_RETRY_AFTER_MS = 120_000
+/** Given-up addresses remembered; the oldest is forgotten first. */
+export const MAX_GIVEN_UP_ADDRS = 1_024
 
-/** A configured peer address and the link this node keeps to it. */
+/** A peer address, configured or discovered, and the link this node keeps to it. */
 interface Dialer {
   addr: string
+  /** Configured (`addPeer`, kept until removed) or discovered (`dialCandidate`, bounded). */
+  kind: 'configured' | 'discovered'
+  /** The node the address was said to be of, for a discovered one (not dialled twice). */
+  expectedId: string | undefined
+  /** Since when every dial failed (`now()`); undefined while linked or never tried. */
+  failingSince: number | undefined
   host: string
   port: number
   state: PeerStatus['state']
@@ -74,6 +88,17 @@ export interface PeerConnectionsOptions {
   onLinkDown: (link: PeerLink, replaced: boolean) => void
   /** A frame on a link that stands for its node. */
   onFrame: (link: PeerLink, frame: PeerFrame) => void
+  /** The wall clock discovered dialers are given up by; `Date.now` by default. */
+  now?: () => number
+}
+
+/** A discovered address being dialled or linked, as the doctor sees it. */
+export interface DiscoveredDial {
+  addr: string
+  /** The node it turned out to be, or was said to be. */
+  id: string | null
+  state: PeerStatus['state']
+  lastError: string | null
 }
 
 export class PeerConnections {
@@ -81,6 +106,17 @@ export class PeerConnections {
   readonly #sink: ErrorSink
   readonly #server: Server
   readonly #dialers = new Map<string, Dialer>()
+  /** Dialers of discovered addresses, by address. */
+  readonly #discovered = new Map<string, Dialer>()
+  /**
+   * Discovered addresses given up: when (`now()`), the node they were of and why their last
+   * dial failed (for the doctor), oldest first.
+   */
+  readonly #givenUp = new Map<
+    string,
+    { at: number; id: string | undefined; lastError: string | null }
+  >()
+  readonly #now: () => number
   /** Authenticated links by the remote node's id. */
   readonly #links = new Map<string, PeerLink>()
   /** Every link in any state, so that `close()` reaches all of them. */
@@ -94,6 +130,7 @@ export class PeerConnections {
   constructor(options: PeerConnectionsOptions) {
     this.#options = options
     this.#sink = options.sink
+    this.#now = options.now ?? Date.now
     this.#pending = new PendingConnections(options.maxPendingPeersPerAddress)
     this.#server = createServer({
       key: options.tls.key,
@@ -183,24 +220,92 @@ export class PeerConnections {
   /** Starts keeping a link to `addr` (`host:port`); a no-op when it is already a peer. */
   addPeer(addr: string): void {
     if (this.#closed || this.#dialers.has(addr)) return
-    const at = addr.lastIndexOf(':')
-    const host = addr.slice(0, at).replace(/^\[(.*)\]$/, '$1')
-    const dialer: Dialer = {
-      addr,
-      host,
-      port: Number(addr.slice(at + 1)),
-      state: 'connecting',
-      attempt: 0,
-      timer: undefined,
-      socket: undefined,
-      link: undefined,
-      remoteId: undefined,
-      lastError: null,
-      lastDialAt: 0,
-      stopped: false,
-    }
+    const dialer = newDialer(addr, 'configured')
     this.#dialers.set(addr, dialer)
+    // A discovered dialer of the same address gives way to the configured one.
+    this.#forgetDiscovered(addr)
     this.#dial(dialer)
+  }
+
+  /**
+   * Dials an address discovery found (`id`: the node it was said to be of), unless it is
+   * configured or dialled already, its node is linked or dialled at another address, it was
+   * given up lately, or MAX_DISCOVERED_DIALERS are in use. Redialled like a configured peer
+   * until it has not linked for DISCOVERED_GIVE_UP_MS.
+   */
+  dialCandidate(addr: string, id?: string): void {
+    if (this.#closed || this.#dialers.has(addr) || this.#discovered.has(addr)) return
+    if (id !== undefined && this.#knows(id)) return
+    const givenUp = this.#givenUp.get(addr)
+    if (givenUp !== undefined && this.#now() - givenUp.at < DISCOVERED_RETRY_AFTER_MS) return
+    this.#givenUp.delete(addr)
+    if (this.#discovered.size >= MAX_DISCOVERED_DIALERS) return
+    const dialer = newDialer(addr, 'discovered')
+    dialer.expectedId = id
+    this.#discovered.set(addr, dialer)
+    this.#dial(dialer)
+  }
+
+  /** Whether node `id` is linked, or a dialer is on its way to it. */
+  #knows(id: string): boolean {
+    if (this.#links.has(id)) return true
+    for (const d of this.#allDialers()) if (d.remoteId === id || d.expectedId === id) return true
+    return false
+  }
+
+  /**
+   * Why the last dial of node `id` failed, when a dialer of it is not linked or was given up
+   * (unless the node is linked now); else null.
+   */
+  dialError(id: string): string | null {
+    if (this.#links.has(id)) return null
+    for (const d of this.#allDialers()) {
+      if ((d.remoteId === id || d.expectedId === id) && d.state !== 'up' && d.lastError) {
+        return d.lastError
+      }
+    }
+    for (const given of this.#givenUp.values()) if (given.id === id) return given.lastError
+    return null
+  }
+
+  /** The discovered addresses being dialled or linked now. */
+  discovered(): DiscoveredDial[] {
+    return [...this.#discovered.values()].map((d) => ({
+      addr: d.addr,
+      id: d.remoteId ?? d.expectedId ?? null,
+      state: d.state,
+      lastError: d.lastError,
+    }))
+  }
+
+  #allDialers(): Dialer[] {
+    return [...this.#dialers.values(), ...this.#discovered.values()]
+  }
+
+  /** Drops a discovered dialer and remembers its address as given up for a while. */
+  #giveUp(dialer: Dialer): void {
+    this.#forgetDiscovered(dialer.addr)
+    this.#givenUp.delete(dialer.addr)
+    this.#givenUp.set(dialer.addr, {
+      at: this.#now(),
+      id: dialer.remoteId ?? dialer.expectedId,
+      lastError: dialer.lastError,
+    })
+    for (const addr of this.#givenUp.keys()) {
+      if (this.#givenUp.size <= MAX_GIVEN_UP_ADDRS) break
+      this.#givenUp.delete(addr)
+    }
+    this.#sink.logger.debug(
+      { addr: dialer.addr, err: dialer.lastError },
+      'gave up a discovered peer address',
+    )
+  }
+
+  #forgetDiscovered(addr: string): void {
+    const dialer = this.#discovered.get(addr)
+    if (!dialer) return
+    this.#discovered.delete(addr)
+    stop(dialer)
   }
 
   /** Stops keeping a link to `addr`: its link closes and is not redialled. */
@@ -208,9 +313,7 @@ export class PeerConnections {
     const dialer = this.#dialers.get(addr)
     if (!dialer) return false
     this.#dialers.delete(addr)
-    dialer.stopped = true
-    clearTimeout(dialer.timer)
-    dialer.socket?.destroy()
+    stop(dialer)
     dialer.link?.close('peer removed')
     const covering = dialer.remoteId ? this.#links.get(dialer.remoteId) : undefined
     covering?.close('peer removed')
@@ -307,6 +410,11 @@ export class PeerConnections {
   #redialLater(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'down'
+    const now = this.#now()
+    dialer.failingSince ??= now
+    if (dialer.kind === 'discovered' && now - dialer.failingSince >= DISCOVERED_GIVE_UP_MS) {
+      return this.#giveUp(dialer)
+    }
     const delay = backoffDelay(dialer.attempt++, REDIAL_BASE_MS, this.#options.redialMaxMs)
     clearTimeout(dialer.timer)
     dialer.timer = setTimeout(
@@ -322,7 +430,7 @@ export class PeerConnections {
    * most one such dial per REDIAL_BASE_MS, however often the node is heard of.
    */
   heardOf(id: string, peerAddr = ''): void {
-    for (const d of this.#dialers.values()) {
+    for (const d of this.#allDialers()) {
       if (d.remoteId !== id && (peerAddr === '' || d.addr !== peerAddr)) continue
       if (d.state !== 'down' || d.socket || d.link) continue
       if (Date.now() - d.lastDialAt < REDIAL_BASE_MS) continue
@@ -380,8 +488,7 @@ export class PeerConnections {
     }
     if (dialer) this.#covered(dialer, remote.id)
     // A node we dial may also dial us: its dialer shows the link we keep as up.
-    for (const d of this.#dialers.values())
-      if (d.remoteId === remote.id) this.#covered(d, remote.id)
+    for (const d of this.#allDialers()) if (d.remoteId === remote.id) this.#covered(d, remote.id)
     this.#sink.metrics.linksUp.set(this.#links.size)
     this.#sink.logger.info({ peer: remote.id, name: remote.name, addr: link.addr }, 'peer link up')
     this.#options.onLinkUp(link)
@@ -404,6 +511,8 @@ export class PeerConnections {
     dialer.state = 'up'
     dialer.attempt = 0
     dialer.lastError = null
+    dialer.failingSince = undefined
+    dialer.expectedId = remoteId
   }
 
   #linkClosed(link: PeerLink, reason: string, dialer: Dialer | undefined): void {
@@ -417,8 +526,8 @@ export class PeerConnections {
       this.#options.onLinkDown(link, false)
     }
     if (this.#closed) return
-    // Redial every configured peer that this link stood for.
-    for (const d of this.#dialers.values()) {
+    // Redial every peer address that this link stood for.
+    for (const d of this.#allDialers()) {
       const stoodFor = d === dialer || (remoteId !== undefined && d.remoteId === remoteId)
       if (!stoodFor || d.link || d.socket) continue
       if (d.remoteId && this.#links.has(d.remoteId)) continue // still covered by another link
@@ -430,13 +539,37 @@ export class PeerConnections {
   /** Closes every link and stops listening and dialling. */
   async close(): Promise<void> {
     this.#closed = true
-    for (const dialer of this.#dialers.values()) {
-      dialer.stopped = true
-      clearTimeout(dialer.timer)
-      dialer.socket?.destroy()
-    }
+    for (const dialer of this.#allDialers()) stop(dialer)
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     for (const link of this.#allLinks) link.close('node stopping')
     await closed
   }
+}
+
+function newDialer(addr: string, kind: Dialer['kind']): Dialer {
+  const at = addr.lastIndexOf(':')
+  return {
+    addr,
+    kind,
+    expectedId: undefined,
+    failingSince: undefined,
+    host: addr.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(addr.slice(at + 1)),
+    state: 'connecting',
+    attempt: 0,
+    timer: undefined,
+    socket: undefined,
+    link: undefined,
+    remoteId: undefined,
+    lastError: null,
+    lastDialAt: 0,
+    stopped: false,
+  }
+}
+
+/** Stops a dialer: no more dials, and a dial under way is given up. */
+function stop(dialer: Dialer): void {
+  dialer.stopped = true
+  clearTimeout(dialer.timer)
+  dialer.socket?.destroy()
 }

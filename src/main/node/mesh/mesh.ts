@@ -5,10 +5,11 @@
  * - `PresenceExchange` (presence-exchange.ts): who is online and who is typing, signed;
  * - `NodeRecords` (node-records.ts): the nodes of the mesh, signed records, for failover lists;
  * - `routeFrame` (router.ts): which of them each frame goes to.
+ * Discovery (../discovery) hands it candidates (`dialCandidate`); it dials those of its mesh.
  * Everything is bounded (docs/protocol.md, "Limits"), and every timer and frame handler runs
  * inside `contain()`: an error closes a link or is counted, never ends the node.
  */
-import type { PeerFrame } from '../../../shared/peer-protocol.ts'
+import type { NodeRecord, PeerFrame } from '../../../shared/peer-protocol.ts'
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
 import { checkEvent, EVENT_REFUSALS } from '../../../shared/signatures.ts'
 import type { ChatUser } from '../../../shared/signed-frames.ts'
@@ -18,6 +19,7 @@ import type { EventLog } from '../event-log.ts'
 import type { NodeIdentity } from '../node-identity.ts'
 import type { MeshTimings } from '../options.ts'
 import { nativeEd25519 } from '../signing-native.ts'
+import type { Candidate } from '../discovery/candidate.ts'
 import type { ChatEvent, Store } from '../store.ts'
 import { PeerConnections } from './connections.ts'
 import { DIRECTORY_REFRESH_MS } from './directory.ts'
@@ -68,6 +70,8 @@ export interface MeshOptions {
   onTyping: (room: string, user: ChatUser) => void
   /** The list of nodes clients may fail over to changed. */
   onNodes: (nodes: MeshNode[]) => void
+  /** Records of these nodes came in, new or newer (discovery dials their addresses). */
+  onRecordsLearned?: (records: readonly NodeRecord[]) => void
 }
 
 export class Mesh {
@@ -148,6 +152,7 @@ export class Mesh {
       refuse,
       onLearned: (records) => {
         for (const record of records) this.#connections.heardOf(record.id, record.peerAddr)
+        options.onRecordsLearned?.(records)
         this.#nodesMaybeChanged()
       },
     })
@@ -206,6 +211,29 @@ export class Mesh {
 
   peers(): PeerStatus[] {
     return this.#connections.statuses()
+  }
+
+  // ---- discovered nodes
+
+  /** A node discovery heard of: dialled when it is of this mesh (its proof still decides). */
+  dialCandidate(candidate: Candidate): void {
+    if (!this.#closed && candidate.mesh === 'same') {
+      this.#connections.dialCandidate(candidate.addr, candidate.id)
+    }
+  }
+
+  isLinked(id: string): boolean {
+    return this.#connections.isLinked(id)
+  }
+
+  /** Why the last dial of node `id` failed, while it is not linked (for the doctor). */
+  dialError(id: string): string | null {
+    return this.#connections.dialError(id)
+  }
+
+  /** The signed node records held (their peer addresses are what gossip dials). */
+  records(): NodeRecord[] {
+    return this.#records.all()
   }
 
   /** `{ skewMs }` when the node's events come too far ahead of this node's clock. */

@@ -52,6 +52,11 @@ export class NodeRecords {
     return this.#directory.size
   }
 
+  /** Every record held. */
+  all(): NodeRecord[] {
+    return this.#directory.values()
+  }
+
   /** The name a node's record gives, if one is held. */
   nameOf(id: string): string | undefined {
     return this.#directory.get(id)?.name

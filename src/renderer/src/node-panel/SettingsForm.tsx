@@ -16,6 +16,7 @@ interface Draft {
   mesh: string
   secret: string
   token: string
+  discovery: boolean
 }
 
 function draftOf(status: NodeStatus): Draft {
@@ -27,6 +28,7 @@ function draftOf(status: NodeStatus): Draft {
     mesh: status.mesh,
     secret: '',
     token: '',
+    discovery: status.discovery,
   }
 }
 
@@ -41,7 +43,7 @@ export function SettingsForm({ status, onSave }: Props) {
   const [busy, setBusy] = useState(false)
   const portInUse = status.error?.code === 'port_in_use'
 
-  function set<K extends keyof Draft>(key: K, value: string) {
+  function set<K extends keyof Draft>(key: K, value: Draft[K]) {
     setDraft((d) => ({ ...d, [key]: value }))
   }
 
@@ -72,6 +74,7 @@ export function SettingsForm({ status, onSave }: Props) {
       port,
       peerPort,
       mesh: draft.mesh,
+      discovery: draft.discovery,
     }
     if (draft.secret !== '') settings.secret = draft.secret
     if (draft.token !== '') settings.token = draft.token
@@ -81,7 +84,11 @@ export function SettingsForm({ status, onSave }: Props) {
     )
   }
 
-  const field = (key: keyof Draft, label: string, props: Record<string, unknown> = {}) => (
+  const field = (
+    key: Exclude<keyof Draft, 'discovery'>,
+    label: string,
+    props: Record<string, unknown> = {},
+  ) => (
     <div className="field">
       <label className="field__label" htmlFor={`${id}-${key}`}>
         {label}
@@ -116,6 +123,24 @@ export function SettingsForm({ status, onSave }: Props) {
           autoComplete: 'new-password',
           placeholder: status.tokenSet ? 'set (type to replace)' : 'none',
         })}
+      </div>
+      <div className="settings__check">
+        <input
+          id={`${id}-discovery`}
+          type="checkbox"
+          checked={draft.discovery}
+          aria-describedby={`${id}-discovery-hint`}
+          onChange={(event) => set('discovery', event.target.checked)}
+        />
+        <div>
+          <label className="field__label" htmlFor={`${id}-discovery`}>
+            Find this mesh’s machines on the local network
+          </label>
+          <p className="field__hint" id={`${id}-discovery-hint`}>
+            This node tells the local network it is here, and links by itself with the machines of
+            its mesh it hears of. Off: it links only with the peers listed above.
+          </p>
+        </div>
       </div>
       {!status.secretSet && !isLoopbackHost(status.host) && (
         <p className="node-panel__hint" data-testid="open-mesh">
