@@ -104,7 +104,9 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       mesh: config.mesh,
       secretSet: config.secret !== '',
       tokenSet: config.token !== '',
-      discoveryEnabled: config.discovery,
+      discovery: config.discovery,
+      otherMeshes: health?.discovery.enabled ? health.discovery.otherMeshes : null,
+      network: health?.discovery ?? null,
       localUrl: boundPort === null ? null : `ws://${localHost(config.host)}:${boundPort}/`,
       lanUrls:
         boundPort === null ? [] : lanAddresses(config.host).map((a) => `http://${a}:${boundPort}/`),
@@ -112,7 +114,6 @@ export class NodeController extends EventEmitter<ControllerEvents> {
       nodes: mesh.nodes,
       links: mesh.links,
       error: this.#error,
-      ...(health ? { discovery: health.discovery } : {}),
     }
   }
 

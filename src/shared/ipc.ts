@@ -53,8 +53,13 @@ export interface NodeStatus {
   mesh: string
   secretSet: boolean
   tokenSet: boolean
-  /** The discovery setting (what the node finds is `discovery`, below, while it runs). */
-  discoveryEnabled: boolean
+  /** The discovery setting. */
+  discovery: boolean
+  /**
+   * Meshes other than this node's heard of on the LAN, while the node runs with discovery on
+   * (null otherwise): the panel's "2 other meshes on this network".
+   */
+  otherMeshes: number | null
   /** The node's chat WebSocket URL for this machine's UI. */
   localUrl: string | null
   /** Addresses other people on the LAN can open (`http://<address>:<port>/`). */
@@ -65,8 +70,8 @@ export interface NodeStatus {
   links: [string, string][]
   /** Why the node is not running, when it failed to start (e.g. `port_in_use`). */
   error: { code: string; message: string } | null
-  /** What the node finds of the network (absent while it is not running). */
-  discovery?: DiscoveryStatus
+  /** What the node's discovery finds of the network while it runs (null otherwise). */
+  network: DiscoveryStatus | null
 }
 
 /**

@@ -1,9 +1,10 @@
-import type { IpcResult, NodeSettings, PalaverApi } from '../../../shared/ipc.ts'
+import type { IpcResult, NodeSettings, NodeStatus, PalaverApi } from '../../../shared/ipc.ts'
 import { Dialog } from '../components/Dialog.tsx'
 import { describeNodeProblem, type NodeOperation } from '../lib/node-problems.ts'
 import { InviteCard } from './InviteCard.tsx'
 import { JoinMeshForm } from './JoinMeshForm.tsx'
 import { MeshMap } from './MeshMap.tsx'
+import { describeNearby } from './nearby.ts'
 import { NetworkDoctor } from './NetworkDoctor.tsx'
 import { PeerList } from './PeerList.tsx'
 import { QrCode } from './QrCode.tsx'
@@ -30,6 +31,17 @@ async function problemOf(
 ): Promise<string | null> {
   const result = await call
   return result.ok ? null : describeNodeProblem(result.error, operation)
+}
+
+/** What discovery found beyond this node's mesh, or that it is off. */
+function Nearby({ status }: { status: NodeStatus }) {
+  const nearby = describeNearby(status)
+  if (nearby === null) return null
+  return (
+    <p className="node-panel__hint" data-testid="nearby" data-state={nearby.state}>
+      {nearby.text}
+    </p>
+  )
 }
 
 /**
@@ -131,6 +143,7 @@ export function NodePanel({ api, onClose }: Props) {
               Mesh
             </h3>
             <MeshMap selfId={status.id} nodes={status.nodes} links={status.links} />
+            <Nearby status={status} />
             <PeerList
               peers={status.peers}
               onAdd={(addr) => problemOf(api.addPeer(addr), 'add-peer')}
@@ -146,7 +159,7 @@ export function NodePanel({ api, onClose }: Props) {
               <NetworkDoctor
                 node={{ id: status.id, name: status.name }}
                 peers={status.peers}
-                {...(status.discovery ? { discovery: status.discovery } : {})}
+                {...(status.network ? { discovery: status.network } : {})}
               />
             </section>
           )}

@@ -28,7 +28,7 @@ function draftOf(status: NodeStatus): Draft {
     mesh: status.mesh,
     secret: '',
     token: '',
-    discovery: status.discoveryEnabled,
+    discovery: status.discovery,
   }
 }
 
