@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { meshHash } from './announcement.ts'
 import { MDNS_SERVICE, servicesIn } from './mdns.ts'
@@ -49,6 +50,38 @@ describe('DNS-SD records of Palaver nodes', () => {
     ],
   ])('are ignored with %s', (_what, records) => {
     expect(servicesIn(records, '10.77.1.12')).toEqual([])
+  })
+
+  it('never throw on any records a packet may hold, and take only well-formed ones', () => {
+    const hostile = fc.array(
+      fc.oneof(
+        fc.anything(),
+        fc.record({
+          name: fc.oneof(fc.constant(name), fc.string()),
+          type: fc.constantFrom('SRV', 'TXT', 'PTR', 'A'),
+          data: fc.oneof(
+            fc.anything(),
+            fc.record({ port: fc.anything() }),
+            fc.array(
+              fc.oneof(
+                fc.string(),
+                fc.uint8Array().map((b) => Buffer.from(b)),
+              ),
+            ),
+          ),
+        }),
+      ),
+      { maxLength: 20 },
+    )
+    fc.assert(
+      fc.property(hostile, (records) => {
+        for (const heard of servicesIn(records, '10.77.1.12')) {
+          expect(heard.id).toMatch(/^[0-9a-f]{40}$/)
+          expect(Number.isInteger(heard.peerPort)).toBe(true)
+        }
+      }),
+      { numRuns: 1_000 },
+    )
   })
 
   it('read TXT strings as well as buffers, and ignore keys they do not know', () => {
