@@ -1,0 +1,171 @@
+/**
+ * The tree's state machine on its own, with a clock the test moves: which links are eager,
+ * what a duplicate, a prune and a graft change, how announcements are batched, and when what
+ * was announced and did not come is grafted, from whom.
+ */
+import { describe, expect, it } from 'vitest'
+import { MAX_WANT_SEQS } from '../../../shared/peer-protocol.ts'
+import { MAX_ANNOUNCERS, MAX_MISSING_ORIGINS, Plumtree, type TreeAction } from './plumtree.ts'
+
+const SETTINGS = { ihaveIntervalMs: 100, graftTimeoutMs: 500, ihaveMaxOrigins: 3 }
+
+function tree() {
+  const clock = { now: 1_000 }
+  const held = new Map<string, number>()
+  const t = new Plumtree<string>(SETTINGS, () => clock.now)
+  const due = (): TreeAction<string>[] => t.due((origin) => held.get(origin) ?? 0)
+  return { t, clock, held, due }
+}
+
+describe('Plumtree: eager and lazy links', () => {
+  it('starts every link eager; a duplicate on an eager link that speaks makes it lazy once', () => {
+    const { t } = tree()
+    t.linkUp('a', true)
+    t.linkUp('old', false)
+    expect(t.isEager('a')).toBe(true)
+    expect(t.duplicate('a')).toBe(true) // send prune
+    expect(t.isEager('a')).toBe(false)
+    expect(t.duplicate('a')).toBe(false) // lazy already: no second prune
+    expect(t.eagerCount).toBe(1)
+  })
+
+  it('keeps a link to a peer that does not speak tree eager, whatever comes', () => {
+    const { t } = tree()
+    t.linkUp('old', false)
+    expect(t.duplicate('old')).toBe(false)
+    t.pruned('old')
+    expect(t.isEager('old')).toBe(true)
+    t.announce('old', 'o1', 1)
+    expect(t.nextDue()).toBeUndefined() // nothing is ever announced to it
+  })
+
+  it('makes a link eager again on a graft either way, and on a new event it brought', () => {
+    const { t } = tree()
+    for (const l of ['a', 'b']) t.linkUp(l, true)
+    t.pruned('a')
+    t.pruned('b')
+    t.grafted('a')
+    expect(t.isEager('a')).toBe(true)
+    t.received('b', 'o1', 1)
+    expect(t.isEager('b')).toBe(true)
+  })
+})
+
+describe('Plumtree: announcements', () => {
+  it('batches what a lazy link lacks, the highest seq per origin, for ihaveIntervalMs', () => {
+    const { t, clock, due } = tree()
+    t.linkUp('a', true)
+    t.pruned('a')
+    t.announce('a', 'o1', 1)
+    t.announce('a', 'o1', 2)
+    t.announce('a', 'o2', 7)
+    expect(due()).toEqual([])
+    expect(t.nextDue()).toBe(1_100)
+    clock.now = 1_100
+    expect(due()).toEqual([
+      {
+        type: 'ihave',
+        link: 'a',
+        vector: new Map([
+          ['o1', 2],
+          ['o2', 7],
+        ]),
+      },
+    ])
+    expect(due()).toEqual([]) // sent once
+    expect(t.nextDue()).toBeUndefined()
+  })
+
+  it('sends a batch at once when it names ihaveMaxOrigins origins', () => {
+    const { t, due } = tree()
+    t.linkUp('a', true)
+    t.pruned('a')
+    for (const origin of ['o1', 'o2', 'o3']) t.announce('a', origin, 1)
+    expect(due().map((a) => a.type)).toEqual(['ihave'])
+  })
+
+  it('announces nothing on an eager link (events are pushed there)', () => {
+    const { t, clock, due } = tree()
+    t.linkUp('a', true)
+    t.announce('a', 'o1', 1)
+    clock.now += 1_000
+    expect(due()).toEqual([])
+  })
+})
+
+describe('Plumtree: grafts', () => {
+  it('grafts what was announced and did not come within graftTimeoutMs, from the first announcer', () => {
+    const { t, clock, held, due } = tree()
+    for (const l of ['a', 'b']) {
+      t.linkUp(l, true)
+      t.pruned(l)
+    }
+    held.set('o1', 3)
+    t.announced('a', [['o1', 5]], (o) => held.get(o) ?? 0)
+    t.announced('b', [['o1', 6]], (o) => held.get(o) ?? 0)
+    clock.now += 499
+    expect(due()).toEqual([])
+    clock.now += 1
+    expect(due()).toEqual([{ type: 'graft', link: 'a', origin: 'o1', from: 4, to: 6 }])
+    expect(t.isEager('a')).toBe(true) // a graft puts the link on the tree
+    // Still missing after as long again: the next announcer.
+    clock.now += 500
+    expect(due()).toEqual([{ type: 'graft', link: 'b', origin: 'o1', from: 4, to: 6 }])
+    clock.now += 500
+    expect(due()).toEqual([]) // every announcer was asked: the periodic sync repairs
+    expect(t.nextDue()).toBeUndefined()
+  })
+
+  it('grafts nothing when the tree brings the event in time, or when what was announced is held', () => {
+    const { t, clock, held, due } = tree()
+    t.linkUp('a', true)
+    t.linkUp('b', true)
+    t.announced('a', [['o1', 2]], () => 0)
+    t.announced('a', [['o2', 1]], () => 0)
+    t.announced('a', [['o3', 4]], () => 4)
+    t.received('b', 'o1', 2)
+    held.set('o2', 1) // came through want or sync
+    clock.now += 10_000
+    expect(due()).toEqual([])
+  })
+
+  it('asks at most MAX_WANT_SEQS in one graft', () => {
+    const { t, clock, due } = tree()
+    t.linkUp('a', true)
+    t.announced('a', [['o1', 5 * MAX_WANT_SEQS]], () => 0)
+    clock.now += 500
+    expect(due()).toEqual([{ type: 'graft', link: 'a', origin: 'o1', from: 1, to: MAX_WANT_SEQS }])
+  })
+
+  it('forgets an announcer whose link went down', () => {
+    const { t, clock, due } = tree()
+    t.linkUp('a', true)
+    t.linkUp('b', true)
+    t.announced('a', [['o1', 1]], () => 0)
+    t.announced('b', [['o1', 1]], () => 0)
+    t.linkDown('a')
+    clock.now += 500
+    expect(due()).toEqual([{ type: 'graft', link: 'b', origin: 'o1', from: 1, to: 1 }])
+  })
+
+  it('awaits at most MAX_MISSING_ORIGINS origins and MAX_ANNOUNCERS announcers of each', () => {
+    const { t, clock, due } = tree()
+    const links = Array.from({ length: MAX_ANNOUNCERS + 2 }, (_, i) => `l${i}`)
+    for (const l of links) t.linkUp(l, true)
+    const many = Array.from({ length: MAX_MISSING_ORIGINS + 50 }, (_, i) => [`o${i}`, 1] as const)
+    t.announced('l0', many, () => 0)
+    for (const l of links.slice(1)) t.announced(l, [['o0', 1]], () => 0)
+    let grafts = 0
+    let fromO0 = 0
+    for (let round = 0; round < links.length + 1; round++) {
+      clock.now += 500
+      for (const action of due()) {
+        if (action.type !== 'graft') continue
+        grafts++
+        if (action.origin === 'o0') fromO0++
+      }
+    }
+    expect(fromO0).toBe(MAX_ANNOUNCERS)
+    expect(grafts).toBe(MAX_MISSING_ORIGINS - 1 + MAX_ANNOUNCERS)
+  })
+})
