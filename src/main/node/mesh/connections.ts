@@ -8,6 +8,8 @@
  *   exponential backoff and jitter, and at once when the peer is heard of through another link.
  * - One link per pair of nodes: when two are up, the one opened by the smaller id stays; a link
  *   is forgotten only if it is the one held.
+ * - A candidate (`dialCandidate`) is dialled once, not redialled: which nodes to link to beyond
+ *   the configured peers is the overlay's business (overlay.ts), told how each dial ended.
  * What flows over a link once it is up is the mesh's business (`onLinkUp`, `onFrame`).
  */
 import type { AddressInfo, Socket } from 'node:net'
@@ -20,6 +22,7 @@ import { contain, type ErrorSink } from '../containment.ts'
 import type { MeshTimings } from '../options.ts'
 import { PendingConnections } from '../pending-connections.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
+import type { DialOutcome } from './overlay.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
 export const REDIAL_BASE_MS = 500
@@ -29,6 +32,8 @@ const DIAL_TIMEOUT_MS = 5_000
 const TLS_HANDSHAKE_TIMEOUT_MS = 5_000
 /** Unauthenticated connections on the peer port from all addresses together. */
 export const MAX_PENDING_PEERS = 256
+/** Candidate dials (`dialCandidate`) under way at once; more are refused until one ends. */
+export const MAX_CANDIDATE_DIALS = 8
 
 /** A configured peer address and the link this node keeps to it. */
 interface Dialer {
@@ -89,6 +94,10 @@ export class PeerConnections {
   readonly #pending: PendingConnections<Socket>
   /** ... and by `address:port`, so that a link's authentication releases its socket. */
   readonly #pendingSockets = new Map<string, Socket>()
+  /** Candidate dials under way (sockets until TLS is up, then links until they are). */
+  #candidateDials = 0
+  /** The sockets of candidate dials before TLS is up, so that `close()` reaches them. */
+  readonly #candidateSockets = new Set<TLSSocket>()
   #closed = false
 
   constructor(options: PeerConnectionsOptions) {
@@ -183,12 +192,9 @@ export class PeerConnections {
   /** Starts keeping a link to `addr` (`host:port`); a no-op when it is already a peer. */
   addPeer(addr: string): void {
     if (this.#closed || this.#dialers.has(addr)) return
-    const at = addr.lastIndexOf(':')
-    const host = addr.slice(0, at).replace(/^\[(.*)\]$/, '$1')
     const dialer: Dialer = {
       addr,
-      host,
-      port: Number(addr.slice(at + 1)),
+      ...splitAddr(addr),
       state: 'connecting',
       attempt: 0,
       timer: undefined,
@@ -255,11 +261,93 @@ export class PeerConnections {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'connecting'
     dialer.lastDialAt = Date.now()
+    let socket: TLSSocket | undefined = undefined
+    socket = this.#connect(dialer, {
+      failed: (error) => {
+        // A socket the dialer gave up on is not its business; `socket` is still unset when the
+        // address is refused at once.
+        if (socket !== undefined && dialer.socket !== socket) return
+        dialer.socket = undefined
+        dialer.lastError = error
+        contain(this.#sink, 'timer', 'scheduling a redial', () => this.#redialLater(dialer))
+      },
+      connected: (socket) => {
+        dialer.socket = undefined
+        if (dialer.stopped || this.#closed) return void socket.destroy()
+        contain(
+          this.#sink,
+          'link',
+          'taking a dialled link',
+          () => (dialer.link = this.#adopt(socket, true, dialer)),
+          () => {
+            socket.destroy()
+            this.#redialLater(dialer)
+          },
+        )
+      },
+    })
+    dialer.socket = socket
+  }
+
+  /**
+   * Dials `addr` (`host:port`) once, for the overlay: no redial, not shown in `/health` until
+   * its link is up. `onEnd` is called once, when the link is up (or lost the one-link-per-pair
+   * rule to another link to the same node) or when the dial or handshake failed. False (and
+   * `onEnd` never called) when MAX_CANDIDATE_DIALS are under way or the mesh is closed.
+   */
+  dialCandidate(addr: string, onEnd: (outcome: DialOutcome) => void): boolean {
+    if (this.#closed || this.#candidateDials >= MAX_CANDIDATE_DIALS) return false
+    this.#candidateDials++
+    let ended = false
+    const end = (outcome: DialOutcome) => {
+      if (ended) return
+      ended = true
+      this.#candidateDials--
+      contain(this.#sink, 'link', 'ending a candidate dial', () => onEnd(outcome))
+    }
+    const socket = this.#connect(splitAddr(addr), {
+      failed: (error) => end({ error }),
+      connected: (socket) => {
+        this.#candidateSockets.delete(socket)
+        if (this.#closed) {
+          socket.destroy()
+          return end({ error: 'mesh closed' })
+        }
+        contain(
+          this.#sink,
+          'link',
+          'taking a candidate link',
+          () => this.#adopt(socket, true, undefined, end),
+          (error) => {
+            socket.destroy()
+            end({ error: String(error) })
+          },
+        )
+      },
+    })
+    if (socket) {
+      this.#candidateSockets.add(socket)
+      socket.once('close', () => {
+        this.#candidateSockets.delete(socket)
+        end({ error: 'connection closed' }) // a no-op when the dial ended otherwise
+      })
+    }
+    return true
+  }
+
+  /**
+   * Opens a TLS connection to `host:port`, within DIAL_TIMEOUT_MS: `connected` once TLS is up,
+   * or `failed` with the reason (not for a socket destroyed on purpose, which just closes).
+   */
+  #connect(
+    to: { host: string; port: number },
+    on: { connected: (socket: TLSSocket) => void; failed: (error: string) => void },
+  ): TLSSocket | undefined {
     let socket: TLSSocket
     try {
       socket = tlsConnect({
-        host: dialer.host,
-        port: dialer.port,
+        host: to.host,
+        port: to.port,
         key: this.#options.tls.key,
         cert: this.#options.tls.cert,
         minVersion: 'TLSv1.3',
@@ -267,11 +355,10 @@ export class PeerConnections {
         rejectUnauthorized: false,
       })
     } catch (error) {
-      // An address the socket layer refuses outright (port 0, say): retried like any failure.
-      dialer.lastError = (error as Error).message
-      return this.#redialLater(dialer)
+      // An address the socket layer refuses outright (port 0, say): a failure like any other.
+      on.failed((error as Error).message)
+      return undefined
     }
-    dialer.socket = socket
     const timeout = setTimeout(
       () => socket.destroy(new Error('no TLS connection in time')),
       DIAL_TIMEOUT_MS,
@@ -280,28 +367,15 @@ export class PeerConnections {
     socket.once('close', () => clearTimeout(timeout))
     const failed = (error: Error) => {
       clearTimeout(timeout)
-      if (dialer.socket !== socket) return
-      dialer.socket = undefined
-      dialer.lastError = error.message
-      contain(this.#sink, 'timer', 'scheduling a redial', () => this.#redialLater(dialer))
+      on.failed(error.message)
     }
     socket.once('error', failed)
     socket.once('secureConnect', () => {
       clearTimeout(timeout)
       socket.off('error', failed)
-      dialer.socket = undefined
-      if (dialer.stopped || this.#closed) return void socket.destroy()
-      contain(
-        this.#sink,
-        'link',
-        'taking a dialled link',
-        () => (dialer.link = this.#adopt(socket, true, dialer)),
-        () => {
-          socket.destroy()
-          this.#redialLater(dialer)
-        },
-      )
+      on.connected(socket)
     })
+    return socket
   }
 
   #redialLater(dialer: Dialer): void {
@@ -314,6 +388,12 @@ export class PeerConnections {
       delay,
     )
     dialer.timer.unref()
+  }
+
+  /** Whether `id` is the node of a configured peer (its link is kept whatever happens). */
+  isConfigured(id: string): boolean {
+    for (const d of this.#dialers.values()) if (d.remoteId === id) return true
+    return false
   }
 
   /**
@@ -334,7 +414,12 @@ export class PeerConnections {
 
   // ---- links
 
-  #adopt(socket: TLSSocket, initiator: boolean, dialer?: Dialer): PeerLink {
+  #adopt(
+    socket: TLSSocket,
+    initiator: boolean,
+    dialer?: Dialer,
+    candidate?: (outcome: DialOutcome) => void,
+  ): PeerLink {
     const { metrics, logger } = this.#sink
     const link = new PeerLink({
       socket,
@@ -346,12 +431,18 @@ export class PeerConnections {
       secret: this.#options.secret,
       logger,
       sink: this.#sink,
-      onUp: (l) => this.#linkUp(l, dialer),
+      onUp: (l) => {
+        this.#linkUp(l, dialer)
+        if (l.remote) candidate?.({ linkedTo: l.remote.id })
+      },
       onFrame: (l, frame) => {
         // A link on its way out says nothing more.
         if (this.#links.get(l.remote?.id ?? '') === l) this.#options.onFrame(l, frame)
       },
-      onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
+      onClose: (l, reason) => {
+        candidate?.({ error: reason }) // a no-op once the link was up
+        this.#linkClosed(l, reason, dialer)
+      },
       onFrameSent: () => metrics.meshFramesSent.inc(),
       onUnknownFrame: (type) => {
         metrics.meshUnknownFrames.inc()
@@ -435,8 +526,15 @@ export class PeerConnections {
       clearTimeout(dialer.timer)
       dialer.socket?.destroy()
     }
+    for (const socket of this.#candidateSockets) socket.destroy()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     for (const link of this.#allLinks) link.close('node stopping')
     await closed
   }
+}
+
+/** `host:port` (an IPv6 host in brackets) as the host to dial and the port. */
+function splitAddr(addr: string): { host: string; port: number } {
+  const at = addr.lastIndexOf(':')
+  return { host: addr.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(addr.slice(at + 1)) }
 }
