@@ -53,7 +53,7 @@ Flags:
                          link-silence-ms (15000), handshake-timeout-ms (5000),
                          sync-interval-ms (30000), presence-announce-ms (10000),
                          presence-ttl-ms (30000), ihave-interval-ms (100),
-                         graft-timeout-ms (500);
+                         graft-timeout-ms (1000);
                          see docs/protocol.md, "Limits"
   -h, --help             show this help
 `

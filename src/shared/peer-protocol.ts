@@ -156,15 +156,15 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
    * turn it into a Map, never read it by key.
    */
   z.looseObject({ type: z.literal('ihave'), vector: vectorOf(MAX_IHAVE_ORIGINS) }),
-  /** "Send me these seqs of that origin, and push me events from now on" (feature `tree`). */
+  /** "Send me these seqs of that origin, and push me its events from now on" (feature `tree`). */
   z.looseObject({
     type: z.literal('graft'),
     origin: nodeIdSchema,
     from: seqSchema,
     to: seqSchema,
   }),
-  /** "Announce events to me rather than push them" (feature `tree`). */
-  z.looseObject({ type: z.literal('prune') }),
+  /** "Announce this origin's events to me rather than push them" (feature `tree`). */
+  z.looseObject({ type: z.literal('prune'), origin: nodeIdSchema }),
   /**
    * The overlay (feature `overlay`), sent once a link is up and again when `keep` changes:
    * `keep`, the sender keeps this link whatever happens (a configured peer); `priority`

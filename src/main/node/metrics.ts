@@ -24,7 +24,7 @@ export class NodeMetrics {
   readonly meshRefused: Counter<'what'>
   readonly linksUp: Gauge
   readonly meshTreeFramesSent: Counter<'type'>
-  readonly eagerLinks: Gauge
+  readonly lazyRoutes: Gauge
   readonly passiveView: Gauge
   readonly internalErrors: Counter<'scope'>
   readonly earlyEvents: Gauge
@@ -92,9 +92,9 @@ export class NodeMetrics {
       registers,
     })
     for (const type of ['ihave', 'graft', 'prune']) this.meshTreeFramesSent.inc({ type }, 0)
-    this.eagerLinks = new Gauge({
-      name: 'palaver_mesh_eager_links',
-      help: 'Peer links events are pushed on (the others are announced to, in ihave frames)',
+    this.lazyRoutes = new Gauge({
+      name: 'palaver_mesh_lazy_routes',
+      help: 'Pairs of a peer link and an origin whose events are announced on it (ihave) rather than pushed',
       registers,
     })
     this.passiveView = new Gauge({

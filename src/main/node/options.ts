@@ -123,7 +123,7 @@ export const meshTimingsSchema = z
     presenceTtlMs: meshTimingSchema(2 * PRESENCE_MIN_GAP_MS, PRESENCE_TTL_MS),
     /** Announcements (`ihave`) to a lazy link wait at most this, to go in one frame. Default 100. */
     ihaveIntervalMs: meshTimingSchema(1, IHAVE_INTERVAL_MS),
-    /** An announced event not come by the tree within this is grafted. Default 500. */
+    /** An announced event not come by the tree within this is grafted. Default 1,000. */
     graftTimeoutMs: meshTimingSchema(10, GRAFT_TIMEOUT_MS),
   })
   .refine((t) => t.linkSilenceMs > t.pingIntervalMs, {

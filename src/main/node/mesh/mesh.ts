@@ -192,7 +192,7 @@ export class Mesh {
       nodes: (link, frame) => this.#records.learn(link, frame.nodes),
       ihave: (link, frame) => this.#relay.onIhave(link, frame),
       graft: (link, frame) => this.#relay.onGraft(link, frame),
-      prune: (link) => this.#relay.onPrune(link),
+      prune: (link, frame) => this.#relay.onPrune(link, frame),
       neighbor: (link, frame) => this.#overlay.onNeighbor(remoteId(link), link, frame),
       disconnect: (link) => this.#overlay.onDisconnect(remoteId(link), link),
     }

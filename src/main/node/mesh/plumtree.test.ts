@@ -1,11 +1,17 @@
 /**
- * The tree's state machine on its own, with a clock the test moves: which links are eager,
- * what a duplicate, a prune and a graft change, how announcements are batched, and when what
- * was announced and did not come is grafted, from whom.
+ * The tree's state machine on its own, with a clock the test moves: which links are eager for
+ * which origin, what a duplicate, a prune and a graft change, how announcements are batched,
+ * and when what was announced and did not come is grafted, from whom.
  */
 import { describe, expect, it } from 'vitest'
 import { MAX_WANT_SEQS } from '../../../shared/peer-protocol.ts'
-import { MAX_ANNOUNCERS, MAX_MISSING_ORIGINS, Plumtree, type TreeAction } from './plumtree.ts'
+import {
+  MAX_ANNOUNCERS,
+  MAX_LAZY_ORIGINS_PER_LINK,
+  MAX_MISSING_ORIGINS,
+  Plumtree,
+  type TreeAction,
+} from './plumtree.ts'
 
 const SETTINGS = { ihaveIntervalMs: 100, graftTimeoutMs: 500, ihaveMaxOrigins: 3 }
 
@@ -14,48 +20,62 @@ function tree() {
   const held = new Map<string, number>()
   const t = new Plumtree<string>(SETTINGS, () => clock.now)
   const due = (): TreeAction<string>[] => t.due((origin) => held.get(origin) ?? 0)
-  return { t, clock, held, due }
+  /** A link to a peer that speaks the tree, lazy for `origins`. */
+  const lazyLink = (link: string, ...origins: string[]) => {
+    t.linkUp(link, true)
+    for (const origin of origins) t.pruned(link, origin)
+  }
+  return { t, clock, held, due, lazyLink }
 }
 
-describe('Plumtree: eager and lazy links', () => {
-  it('starts every link eager; a duplicate on an eager link that speaks makes it lazy once', () => {
+describe('Plumtree: eager and lazy links, per origin', () => {
+  it('starts a link eager; a duplicate on it makes it lazy for that origin only, once', () => {
     const { t } = tree()
     t.linkUp('a', true)
-    t.linkUp('old', false)
-    expect(t.isEager('a')).toBe(true)
-    expect(t.duplicate('a')).toBe(true) // send prune
-    expect(t.isEager('a')).toBe(false)
-    expect(t.duplicate('a')).toBe(false) // lazy already: no second prune
-    expect(t.eagerCount).toBe(1)
+    expect(t.isEager('a', 'o1')).toBe(true)
+    expect(t.duplicate('a', 'o1')).toBe(true) // send prune
+    expect(t.isEager('a', 'o1')).toBe(false)
+    expect(t.isEager('a', 'o2')).toBe(true) // another origin's tree is its own
+    expect(t.duplicate('a', 'o1')).toBe(false) // lazy already: no second prune
+    expect(t.lazyCount).toBe(1)
   })
 
   it('keeps a link to a peer that does not speak tree eager, whatever comes', () => {
-    const { t } = tree()
+    const { t, clock, due } = tree()
     t.linkUp('old', false)
-    expect(t.duplicate('old')).toBe(false)
-    t.pruned('old')
-    expect(t.isEager('old')).toBe(true)
+    expect(t.duplicate('old', 'o1')).toBe(false)
+    t.pruned('old', 'o1')
+    expect(t.isEager('old', 'o1')).toBe(true)
     t.announce('old', 'o1', 1)
-    expect(t.nextDue()).toBeUndefined() // nothing is ever announced to it
+    clock.now += 1_000
+    expect(due()).toEqual([]) // nothing is ever announced to it
   })
 
-  it('makes a link eager again on a graft either way, and on a new event it brought', () => {
-    const { t } = tree()
-    for (const l of ['a', 'b']) t.linkUp(l, true)
-    t.pruned('a')
-    t.pruned('b')
-    t.grafted('a')
-    expect(t.isEager('a')).toBe(true)
+  it('makes a link eager again for an origin on a graft either way, and on a new event it brought', () => {
+    const { t, lazyLink } = tree()
+    lazyLink('a', 'o1')
+    lazyLink('b', 'o1', 'o2')
+    t.grafted('a', 'o1')
+    expect(t.isEager('a', 'o1')).toBe(true)
     t.received('b', 'o1', 1)
-    expect(t.isEager('b')).toBe(true)
+    expect(t.isEager('b', 'o1')).toBe(true)
+    expect(t.isEager('b', 'o2')).toBe(false)
+  })
+
+  it('is lazy for at most MAX_LAZY_ORIGINS_PER_LINK origins per link, eager for the rest', () => {
+    const { t } = tree()
+    t.linkUp('a', true)
+    for (let i = 0; i < MAX_LAZY_ORIGINS_PER_LINK; i++) t.pruned('a', `o${i}`)
+    expect(t.duplicate('a', 'one-more')).toBe(false)
+    expect(t.isEager('a', 'one-more')).toBe(true)
+    expect(t.lazyCount).toBe(MAX_LAZY_ORIGINS_PER_LINK)
   })
 })
 
 describe('Plumtree: announcements', () => {
   it('batches what a lazy link lacks, the highest seq per origin, for ihaveIntervalMs', () => {
-    const { t, clock, due } = tree()
-    t.linkUp('a', true)
-    t.pruned('a')
+    const { t, clock, due, lazyLink } = tree()
+    lazyLink('a', 'o1', 'o2')
     t.announce('a', 'o1', 1)
     t.announce('a', 'o1', 2)
     t.announce('a', 'o2', 7)
@@ -77,16 +97,15 @@ describe('Plumtree: announcements', () => {
   })
 
   it('sends a batch at once when it names ihaveMaxOrigins origins', () => {
-    const { t, due } = tree()
-    t.linkUp('a', true)
-    t.pruned('a')
+    const { t, due, lazyLink } = tree()
+    lazyLink('a', 'o1', 'o2', 'o3')
     for (const origin of ['o1', 'o2', 'o3']) t.announce('a', origin, 1)
     expect(due().map((a) => a.type)).toEqual(['ihave'])
   })
 
-  it('announces nothing on an eager link (events are pushed there)', () => {
-    const { t, clock, due } = tree()
-    t.linkUp('a', true)
+  it('announces nothing of an origin a link is eager for (its events are pushed there)', () => {
+    const { t, clock, due, lazyLink } = tree()
+    lazyLink('a', 'o2')
     t.announce('a', 'o1', 1)
     clock.now += 1_000
     expect(due()).toEqual([])
@@ -95,11 +114,9 @@ describe('Plumtree: announcements', () => {
 
 describe('Plumtree: grafts', () => {
   it('grafts what was announced and did not come within graftTimeoutMs, from the first announcer', () => {
-    const { t, clock, held, due } = tree()
-    for (const l of ['a', 'b']) {
-      t.linkUp(l, true)
-      t.pruned(l)
-    }
+    const { t, clock, held, due, lazyLink } = tree()
+    lazyLink('a', 'o1')
+    lazyLink('b', 'o1')
     held.set('o1', 3)
     t.announced('a', [['o1', 5]], (o) => held.get(o) ?? 0)
     t.announced('b', [['o1', 6]], (o) => held.get(o) ?? 0)
@@ -107,7 +124,8 @@ describe('Plumtree: grafts', () => {
     expect(due()).toEqual([])
     clock.now += 1
     expect(due()).toEqual([{ type: 'graft', link: 'a', origin: 'o1', from: 4, to: 6 }])
-    expect(t.isEager('a')).toBe(true) // a graft puts the link on the tree
+    expect(t.isEager('a', 'o1')).toBe(true) // a graft puts the link on the origin's tree
+    expect(t.isEager('b', 'o1')).toBe(false)
     // Still missing after as long again: the next announcer.
     clock.now += 500
     expect(due()).toEqual([{ type: 'graft', link: 'b', origin: 'o1', from: 4, to: 6 }])

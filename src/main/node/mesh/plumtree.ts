@@ -3,12 +3,17 @@
  * Broadcast Trees", SRDS 2007) for the relay, with no sockets and no timers (docs/protocol.md,
  * "Dissemination along a tree").
  *
- * Each link is eager (events are pushed on it) or lazy (only announced, in batched `ihave`
- * frames). Every link starts eager; a duplicate that comes over an eager link makes it lazy at
- * both ends (`prune`), so the eager links settle into a spanning tree and each event crosses
- * about one link per node. An event announced by a lazy link that has not come by the tree
- * within `graftTimeoutMs` is asked of its announcer with `graft`, which also makes that link
- * eager again: the tree repairs itself where a node or link went away.
+ * There is one tree per origin (as riak_core's broadcast keeps one per root): for each origin,
+ * each link is eager (the origin's events are pushed on it) or lazy (they are only announced,
+ * in batched `ihave` frames). Every link starts eager for every origin; a duplicate of an
+ * origin's event that comes over an eager link makes the link lazy for that origin at both ends
+ * (`prune`), so each origin's eager links settle into a spanning tree rooted at it, along the
+ * paths its events came fastest, and each event crosses about one link per node. One tree
+ * shared by all origins would not settle while several nodes write at once: a duplicate of one
+ * origin's event cuts a link another origin's events needed, and grafts and prunes go on for as
+ * long as the writing does. An event announced by a lazy link that has not come by the tree
+ * within `graftTimeoutMs` is asked of its announcer with `graft`, which also makes the link
+ * eager again for that origin: the tree repairs itself where a node or link went away.
  *
  * Announcements name, per origin, the highest seq the sender holds: a node holds each origin's
  * events with no gap below (the relay's in-order rule), so "origin up to seq" names every event
@@ -24,15 +29,22 @@ import { MAX_WANT_SEQS } from '../../../shared/peer-protocol.ts'
 export const IHAVE_INTERVAL_MS = 100
 /**
  * Default of `meshTimings.graftTimeoutMs`: an announced event not come by the tree within this
- * is grafted from its announcer (and from the next announcer after as long again).
+ * is grafted from its announcer (and from the next announcer after as long again). Far above a
+ * LAN's delivery time along a tree, so that a slow path is not taken for a broken one (each
+ * graft costs an event sent twice and a prune); a broken path costs this much delay once.
  */
-export const GRAFT_TIMEOUT_MS = 500
+export const GRAFT_TIMEOUT_MS = 1_000
 /** Default of `ihaveMaxOrigins`: origins one `ihave` names; a fuller batch goes out at once. */
 export const DEFAULT_IHAVE_MAX_ORIGINS = 256
 /** Origins whose announced events are awaited at once; announcements of more are ignored. */
 export const MAX_MISSING_ORIGINS = 1_000
 /** Links remembered per awaited origin, to graft from in turn. */
 export const MAX_ANNOUNCERS = 4
+/**
+ * Origins for which one link is lazy. A link lazy for this many origins is eager for the others
+ * (they are pushed: more frames, never fewer events).
+ */
+export const MAX_LAZY_ORIGINS_PER_LINK = 4_096
 
 export interface TreeSettings {
   ihaveIntervalMs: number
@@ -44,7 +56,8 @@ export interface TreeSettings {
 interface TreeLink {
   /** The peer speaks `tree`: only then can the link be lazy. */
   speaks: boolean
-  eager: boolean
+  /** The origins whose events are announced on this link rather than pushed. */
+  lazy: Set<string>
   /** Announcements not sent yet: per origin, the highest seq. */
   batch: Map<string, number>
   /** When the batch goes out. */
@@ -76,9 +89,9 @@ export class Plumtree<L> {
     this.#now = now
   }
 
-  /** A link came up: eager, as every link starts. */
+  /** A link came up: eager for every origin, as every link starts. */
   linkUp(link: L, speaks: boolean): void {
-    this.#links.set(link, { speaks, eager: true, batch: new Map(), flushAt: Infinity })
+    this.#links.set(link, { speaks, lazy: new Set(), batch: new Map(), flushAt: Infinity })
   }
 
   linkDown(link: L): void {
@@ -89,9 +102,9 @@ export class Plumtree<L> {
     }
   }
 
-  /** Whether events are pushed on `link` (an unknown link counts as eager: it is never lazy). */
-  isEager(link: L): boolean {
-    return this.#links.get(link)?.eager ?? true
+  /** Whether `origin`'s events are pushed on `link` (always, on a link the tree does not know). */
+  isEager(link: L, origin: string): boolean {
+    return !this.#links.get(link)?.lazy.has(origin)
   }
 
   /** Whether `link`'s peer speaks `tree`. */
@@ -99,48 +112,51 @@ export class Plumtree<L> {
     return this.#links.get(link)?.speaks ?? false
   }
 
-  /** How many links are eager now. */
-  get eagerCount(): number {
+  /** (link, origin) pairs that are lazy now. */
+  get lazyCount(): number {
     let count = 0
-    for (const state of this.#links.values()) if (state.eager) count++
+    for (const state of this.#links.values()) count += state.lazy.size
     return count
   }
 
   /**
-   * A copy of an event held already came over `link`. True when the link was eager and can be
-   * lazy: it is lazy now, and the relay sends `prune`.
+   * A copy of one of `origin`'s events held already came over `link`. True when the link was
+   * eager for the origin and can be lazy: it is lazy now, and the relay sends `prune`.
    */
-  duplicate(link: L): boolean {
+  duplicate(link: L, origin: string): boolean {
     const state = this.#links.get(link)
-    if (!state?.speaks || !state.eager) return false
-    state.eager = false
-    return true
+    if (!state?.speaks || state.lazy.has(origin)) return false
+    return this.#makeLazy(state, origin)
   }
 
-  /** A new event (`origin`, `seq`) came over `link`: the link is on the tree, eager. */
+  /** A new event (`origin`, `seq`) came over `link`: the link is on the origin's tree, eager. */
   received(link: L, origin: string, seq: number): void {
-    const state = this.#links.get(link)
-    if (state) state.eager = true
+    this.#links.get(link)?.lazy.delete(origin)
     const awaited = this.#awaited.get(origin)
     if (awaited && awaited.seq <= seq) this.#awaited.delete(origin)
   }
 
-  /** The peer sent `prune`: announce to it from now on. */
-  pruned(link: L): void {
+  /** The peer sent `prune` for `origin`: announce that origin's events to it from now on. */
+  pruned(link: L, origin: string): void {
     const state = this.#links.get(link)
-    if (state?.speaks) state.eager = false
+    if (state?.speaks) this.#makeLazy(state, origin)
   }
 
-  /** The peer sent `graft`: push to it from now on. */
-  grafted(link: L): void {
-    const state = this.#links.get(link)
-    if (state) state.eager = true
+  /** The peer sent `graft` for `origin` (or this node did): push its events from now on. */
+  grafted(link: L, origin: string): void {
+    this.#links.get(link)?.lazy.delete(origin)
+  }
+
+  #makeLazy(state: TreeLink, origin: string): boolean {
+    if (state.lazy.size >= MAX_LAZY_ORIGINS_PER_LINK) return false
+    state.lazy.add(origin)
+    return true
   }
 
   /** Announces `origin` up to `seq` on lazy `link`, in its next batch. */
   announce(link: L, origin: string, seq: number): void {
     const state = this.#links.get(link)
-    if (!state || state.eager) return
+    if (!state?.lazy.has(origin)) return
     if ((state.batch.get(origin) ?? 0) >= seq) return
     if (state.batch.size === 0) state.flushAt = this.#now() + this.#settings.ihaveIntervalMs
     state.batch.set(origin, seq)
@@ -175,8 +191,8 @@ export class Plumtree<L> {
 
   /**
    * What is due now: batches whose time came, and grafts of what was announced and is still
-   * lacking (each from its next announcer, which becomes eager). `held` says what this node
-   * holds of an origin.
+   * lacking (each from its next announcer, which becomes eager for that origin). `held` says
+   * what this node holds of an origin.
    */
   due(held: (origin: string) => number): TreeAction<L>[] {
     const now = this.#now()
@@ -199,7 +215,7 @@ export class Plumtree<L> {
         this.#awaited.delete(origin) // every announcer was asked: the periodic sync repairs
         continue
       }
-      this.grafted(link)
+      this.grafted(link, origin)
       const to = Math.min(awaited.seq, from + MAX_WANT_SEQS - 1)
       actions.push({ type: 'graft', link, origin, from, to })
       awaited.graftAt = now + this.#settings.graftTimeoutMs

@@ -311,8 +311,8 @@ describe('Relay: the tree', () => {
     await arrives(ctx, a, 1)
     expect(b.seqs()).toEqual([1]) // pushed: every link starts eager
     ctx.relay.onEvent(b.asLink, ev(1)) // b had it from elsewhere too
-    expect(b.sent('prune')).toHaveLength(1)
-    expect(ctx.relay.isEager(b.asLink)).toBe(false)
+    expect(b.sent('prune')).toEqual([{ type: 'prune', origin: ORIGIN }])
+    expect(ctx.relay.isEager(b.asLink, ORIGIN)).toBe(false)
 
     await arrives(ctx, a, 2)
     expect(b.seqs()).toEqual([1])
@@ -337,12 +337,11 @@ describe('Relay: the tree', () => {
   it('grafts an announced event that the tree did not bring, and takes it from the answer', async () => {
     const ctx = setup(0)
     const a = ctx.another()
-    ctx.relay.onPrune(a.asLink)
     ctx.relay.onIhave(a.asLink, { type: 'ihave', vector: { [ORIGIN]: 3 } })
     await vi.waitFor(() =>
       expect(a.sent('graft')).toEqual([{ type: 'graft', origin: ORIGIN, from: 1, to: 3 }]),
     )
-    expect(ctx.relay.isEager(a.asLink)).toBe(true)
+    expect(ctx.relay.isEager(a.asLink, ORIGIN)).toBe(true)
     for (const seq of [1, 2, 3]) ctx.relay.onEvent(a.asLink, ev(seq))
     expect(ctx.log.acceptedSeq(ORIGIN)).toBe(3)
   })
@@ -363,14 +362,24 @@ describe('Relay: the tree', () => {
     const ctx = setup(3)
     const a = ctx.another()
     const b = ctx.another()
-    ctx.relay.onPrune(b.asLink)
+    ctx.relay.onPrune(b.asLink, { type: 'prune', origin: ORIGIN })
     ctx.relay.onGraft(b.asLink, { type: 'graft', origin: ORIGIN, from: 2, to: 3 })
     await settle()
     expect(b.seqs()).toEqual([2, 3])
-    expect(ctx.relay.isEager(b.asLink)).toBe(true)
+    expect(ctx.relay.isEager(b.asLink, ORIGIN)).toBe(true)
     await arrives(ctx, a, 4)
     await settle()
     expect(b.seqs()).toEqual([2, 3, 4])
+  })
+
+  it('takes a prune only for an origin it holds (made-up origins would grow its state)', () => {
+    const ctx = setup(1)
+    const a = ctx.another()
+    const stranger = testIdentity().id
+    ctx.relay.onPrune(a.asLink, { type: 'prune', origin: stranger })
+    ctx.relay.onPrune(a.asLink, { type: 'prune', origin: ORIGIN })
+    expect(ctx.relay.isEager(a.asLink, stranger)).toBe(true)
+    expect(ctx.relay.isEager(a.asLink, ORIGIN)).toBe(false)
   })
 
   it('does not remember what a peer announces of origins this node has never held', async () => {

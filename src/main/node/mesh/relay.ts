@@ -104,7 +104,6 @@ export class Relay {
   /** A link came up: tell the peer what this node holds. */
   linkUp(link: PeerLink): void {
     this.#tree.linkUp(link, link.remoteFeatures.has(FEATURE_TREE))
-    this.#eagerChanged()
     this.#views.set(link, {
       known: new Map(),
       synced: false,
@@ -119,7 +118,7 @@ export class Relay {
   linkDown(link: PeerLink): void {
     this.#views.delete(link)
     this.#tree.linkDown(link)
-    this.#eagerChanged()
+    this.#lazyChanged()
     this.#early.dropVia(link)
     this.#earlyChanged()
   }
@@ -130,9 +129,9 @@ export class Relay {
     clearTimeout(this.#treeTimer)
   }
 
-  /** Whether events are pushed on `link` (rather than announced). */
-  isEager(link: PeerLink): boolean {
-    return this.#tree.isEager(link)
+  /** Whether `origin`'s events are pushed on `link` (rather than announced). */
+  isEager(link: PeerLink, origin: string): boolean {
+    return this.#tree.isEager(link, origin)
   }
 
   sendSync(link: PeerLink): void {
@@ -169,14 +168,15 @@ export class Relay {
   }
 
   /**
-   * The peer lacks seqs [from, to] of an origin that this node announced, and wants events
-   * pushed from now on: it gets those seqs as for `want`, and the link is eager.
+   * The peer lacks seqs [from, to] of an origin that this node announced, and wants that
+   * origin's events pushed from now on: it gets those seqs as for `want`, and the link is eager
+   * for the origin.
    */
   onGraft(link: PeerLink, frame: PeerFrameOf<'graft'>): void {
     const view = this.#views.get(link)
     if (!view?.synced) return
-    this.#tree.grafted(link)
-    this.#eagerChanged()
+    this.#tree.grafted(link, frame.origin)
+    this.#lazyChanged()
     // The answer goes before any later event of the origin: the peer will hold up to `to`, and
     // the next event is pushed, not streamed again from what it held before.
     const sent = Math.min(frame.to, frame.from + MAX_WANT_SEQS - 1)
@@ -185,10 +185,14 @@ export class Relay {
     this.#answer(link, view, frame)
   }
 
-  /** The peer has events pushed to it by another link: announce them to it from now on. */
-  onPrune(link: PeerLink): void {
-    this.#tree.pruned(link)
-    this.#eagerChanged()
+  /**
+   * The peer has an origin's events pushed to it by another link: announce them to it from now
+   * on. Only for an origin this node holds: made-up origins would grow the tree's state.
+   */
+  onPrune(link: PeerLink, frame: PeerFrameOf<'prune'>): void {
+    if (this.#options.log.acceptedSeq(frame.origin) === 0) return
+    this.#tree.pruned(link, frame.origin)
+    this.#lazyChanged()
   }
 
   /**
@@ -229,7 +233,7 @@ export class Relay {
     const log = this.#options.log
     if (event.seq <= log.acceptedSeq(event.origin)) {
       raiseKnown(view, event)
-      this.#duplicateFrom(link)
+      this.#duplicateFrom(link, event.origin)
       return
     }
     // Our own events come back only as duplicates: a newer one is a forgery or a reused key.
@@ -243,13 +247,13 @@ export class Relay {
       case 'accepted':
         raiseKnown(view, event)
         this.#tree.received(link, event.origin, event.seq)
-        this.#eagerChanged()
+        this.#lazyChanged()
         this.#noteSkew(event)
         this.#acceptEarly(event.origin)
         return
       case 'duplicate':
         raiseKnown(view, event)
-        this.#duplicateFrom(link)
+        this.#duplicateFrom(link, event.origin)
         return
       case 'early':
         // Counted as held only for an origin this node holds: the early events of made-up
@@ -261,11 +265,14 @@ export class Relay {
     }
   }
 
-  /** A copy of an event held already came over `link`: an eager link there is one too many. */
-  #duplicateFrom(link: PeerLink): void {
-    if (!this.#tree.duplicate(link)) return
-    this.#eagerChanged()
-    this.#sendTree(link, { type: 'prune' })
+  /**
+   * A copy of one of `origin`'s events held already came over `link`: an eager link for the
+   * origin there is one too many.
+   */
+  #duplicateFrom(link: PeerLink, origin: string): void {
+    if (!this.#tree.duplicate(link, origin)) return
+    this.#lazyChanged()
+    this.#sendTree(link, { type: 'prune', origin })
   }
 
   /**
@@ -281,7 +288,7 @@ export class Relay {
         if (!view.synced) continue
         const known = view.known.get(event.origin) ?? 0
         if (known >= event.seq) continue
-        if (!this.#tree.isEager(link)) {
+        if (!this.#tree.isEager(link, event.origin)) {
           this.#tree.announce(link, event.origin, event.seq)
         } else if (known === event.seq - 1 && !view.streaming) {
           frame ??= eventFrame(event)
@@ -318,13 +325,13 @@ export class Relay {
   }
 
   #sendTree(link: PeerLink, frame: PeerFrameInput & { type: 'ihave' | 'graft' | 'prune' }): void {
-    if (frame.type === 'graft') this.#eagerChanged()
+    if (frame.type === 'graft') this.#lazyChanged()
     link.send(encodeFrame(frame))
     this.#options.sink.metrics.meshTreeFramesSent.inc({ type: frame.type })
   }
 
-  #eagerChanged(): void {
-    this.#options.sink.metrics.eagerLinks.set(this.#tree.eagerCount)
+  #lazyChanged(): void {
+    this.#options.sink.metrics.lazyRoutes.set(this.#tree.lazyCount)
   }
 
   #catchUp(link: PeerLink, view: PeerView): void {
