@@ -8,14 +8,20 @@
  *
  * Each run prints its seed (which seeds each node got, which nodes die) and its figures; replay
  * one with PALAVER_OVERLAY_SEED=<seed>.
+ *
+ * And a peer that speaks neither the tree nor the overlay (an older node, played by hand) is
+ * pushed every event and sent none of the new frames, whatever it sends back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, randomUser } from './support/chat-client.ts'
+import { wireEvent } from './support/fake-peer.ts'
 import {
   duplicates,
   eventsSentByPeer,
+  linkedFakePeer,
   messagesIn,
   reservePorts,
+  startFullMesh,
   waitForEqualVectors,
 } from './support/mesh.ts'
 import {
@@ -42,10 +48,7 @@ const nodes: NodeProcess[] = []
 /** One client per node, joined to ROOM; a killed node's client is dropped with it. */
 let clients: ChatClient[] = []
 
-afterAll(async () => {
-  for (const client of clients) client.close()
-  await cleanupNodes()
-})
+afterAll(cleanupNodes)
 
 /** Every node's links, as ids, from `/health`. */
 async function linksOf(of: readonly NodeProcess[]): Promise<Map<string, string[]>> {
@@ -161,6 +164,11 @@ async function measuredBatch(
 }
 
 describe(`an overlay of ${N} nodes started with a few seeds each`, () => {
+  afterAll(async () => {
+    for (const client of clients) client.close()
+    await Promise.all(nodes.map((n) => n.kill('SIGKILL')))
+  })
+
   beforeAll(async () => {
     const started = Date.now()
     // Peer ports are fixed first, so that a node can name seeds started in the same batch.
@@ -237,5 +245,47 @@ describe(`an overlay of ${N} nodes started with a few seeds each`, () => {
     const per = await measuredBatch(survivors, survivorClients, senders, 8)
     console.log(`overlay test, ${survivors.length} survivors: per message ${JSON.stringify(per)}`)
     expect(per.events).toBeLessThanOrEqual(1.5 * (survivors.length - 1))
+  })
+})
+
+describe('a peer that speaks neither the tree nor the overlay', () => {
+  it('is pushed every event, sent none of the new frames, and its events reach every node', async () => {
+    const mesh = await startFullMesh(['OldA', 'OldB', 'OldC'], { logLevel: 'info' })
+    const [a, b, c] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+    const old = await linkedFakePeer(a, '') // its hello names no features
+    const [onB, onC] = (await Promise.all(
+      [b, c].map(async (node) => {
+        const client = await ChatClient.connect(node.wsUrl, randomUser(`on-${node.name}`))
+        await client.join(ROOM)
+        return client
+      }),
+    )) as [ChatClient, ChatClient]
+
+    // B's and C's messages reach it pushed, and it sends each back (a duplicate for A), which
+    // would prune a link to a node that speaks the tree: A goes on pushing to it.
+    for (let round = 0; round < 3; round++) {
+      const acked = await sendFrom([onB, onC], 2)
+      const events = await waitUntil(
+        () => {
+          const got = old
+            .all('event')
+            .filter((f) => acked.includes(`${f.event.origin}:${f.event.seq}`))
+          return got.length === acked.length && got
+        },
+        10_000,
+        `${acked.length} events pushed to the older node`,
+      )
+      for (const frame of events) old.send(frame)
+    }
+    for (const type of ['ihave', 'graft', 'prune', 'neighbor', 'disconnect'] as const)
+      expect(old.all(type), type).toEqual([])
+
+    const own = wireEvent(old.keys, 1, ROOM, 'from an older node')
+    old.send({ type: 'event', event: own })
+    for (const client of [onB, onC])
+      await client.next('message', (m) => m.text === 'from an older node')
+    for (const client of [onB, onC]) client.close()
+    old.end()
+    await Promise.all(mesh.nodes.map((n) => n.kill('SIGKILL')))
   })
 })
