@@ -51,15 +51,34 @@ describe('Plumtree: eager and lazy links, per origin', () => {
     expect(due()).toEqual([]) // nothing is ever announced to it
   })
 
-  it('makes a link eager again for an origin on a graft either way, and on a new event it brought', () => {
+  it('makes a link eager again for an origin on a graft either way, not on a new event it brought', () => {
     const { t, lazyLink } = tree()
     lazyLink('a', 'o1')
     lazyLink('b', 'o1', 'o2')
     t.grafted('a', 'o1')
     expect(t.isEager('a', 'o1')).toBe(true)
-    t.received('b', 'o1', 1)
-    expect(t.isEager('b', 'o1')).toBe(true)
-    expect(t.isEager('b', 'o2')).toBe(false)
+    expect(t.isEager('a', 'o2')).toBe(true)
+    t.received('b', 'o1', 1) // a catch-up stream, say
+    expect(t.isEager('b', 'o1')).toBe(false)
+  })
+
+  it('prunes an eager link for a duplicate only when an eager link brought the first copy', () => {
+    const { t, lazyLink } = tree()
+    t.linkUp('parent', true)
+    t.linkUp('other', true)
+    lazyLink('stale', 'o1')
+    // The first copy over a lazy link (a push sent before it heard of its prune): the copy from
+    // the eager link is the tree's, and that link stays.
+    t.received('stale', 'o1', 1)
+    expect(t.duplicate('parent', 'o1')).toBe(false)
+    // The first copy over the same link, then again (a catch-up stream): it stays too.
+    t.received('parent', 'o1', 2)
+    expect(t.duplicate('parent', 'o1')).toBe(false)
+    // The first copy over an eager link, a second over another: that one goes.
+    expect(t.duplicate('other', 'o1')).toBe(true)
+    expect(t.isEager('parent', 'o1')).toBe(true)
+    // This node's own events come back only as duplicates: any eager link bringing one goes.
+    expect(t.duplicate('parent', 'self')).toBe(true)
   })
 
   it('is lazy for at most MAX_LAZY_ORIGINS_PER_LINK origins per link, eager for the rest', () => {

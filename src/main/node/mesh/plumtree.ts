@@ -83,6 +83,8 @@ export class Plumtree<L> {
   readonly #now: () => number
   readonly #links = new Map<L, TreeLink>()
   readonly #awaited = new Map<string, Awaited<L>>()
+  /** Per origin, the link its latest new event came over first. */
+  readonly #firstFrom = new Map<string, L>()
 
   constructor(settings: TreeSettings, now: () => number = Date.now) {
     this.#settings = settings
@@ -96,6 +98,8 @@ export class Plumtree<L> {
 
   linkDown(link: L): void {
     this.#links.delete(link)
+    for (const [origin, first] of this.#firstFrom)
+      if (first === link) this.#firstFrom.delete(origin)
     for (const [origin, awaited] of this.#awaited) {
       awaited.announcers = awaited.announcers.filter((l) => l !== link)
       if (awaited.announcers.length === 0) this.#awaited.delete(origin)
@@ -122,16 +126,27 @@ export class Plumtree<L> {
   /**
    * A copy of one of `origin`'s events held already came over `link`. True when the link was
    * eager for the origin and can be lazy: it is lazy now, and the relay sends `prune`.
+   *
+   * Not when the first copy came over this same link (a catch-up stream sending again what the
+   * tree pushed), nor when it came over a link that is lazy for the origin (a push sent before
+   * that link heard of its prune, or a catch-up stream): then no other eager link brought it,
+   * and this one is the origin's path here. Pruning it would leave the node off the tree.
    */
   duplicate(link: L, origin: string): boolean {
     const state = this.#links.get(link)
     if (!state?.speaks || state.lazy.has(origin)) return false
+    const first = this.#firstFrom.get(origin)
+    if (first !== undefined && (first === link || !this.isEager(first, origin))) return false
     return this.#makeLazy(state, origin)
   }
 
-  /** A new event (`origin`, `seq`) came over `link`: the link is on the origin's tree, eager. */
+  /**
+   * A new event (`origin`, `seq`) came over `link`. The link's state does not change: a lazy
+   * link brings a new event when this node grafted it (eager already), or in a catch-up stream,
+   * which says nothing of the tree.
+   */
   received(link: L, origin: string, seq: number): void {
-    this.#links.get(link)?.lazy.delete(origin)
+    this.#firstFrom.set(origin, link)
     const awaited = this.#awaited.get(origin)
     if (awaited && awaited.seq <= seq) this.#awaited.delete(origin)
   }
