@@ -5,6 +5,7 @@
  *
  *   npm run bench -- --nodes 1 --clients 300 --publishers 20 --rate 200 --duration 10
  *   npm run bench -- --find-max
+ *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -12,8 +13,9 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { freePort } from '../test/support/mesh.ts'
-import { cleanupNodes, health, type NodeProcess, startNode } from '../test/support/node-process.ts'
+import { overlaySettled, randomSeeds, startNodesWithPeers } from '../test/support/mesh.ts'
+import { cleanupNodes, health, type NodeProcess } from '../test/support/node-process.ts'
+import { Prng } from '../test/support/prng.ts'
 import { waitUntil } from '../test/support/wait.ts'
 import { nativeEd25519 } from '../src/main/node/signing-native.ts'
 import type { Signer } from '../src/shared/ed25519.ts'
@@ -27,6 +29,14 @@ const MAX_PER_PUBLISHER = 40
 const CONNECT_CONCURRENCY = 50
 const CONNECT_TIMEOUT_MS = 60_000
 const MESH_UP_TIMEOUT_MS = 15_000
+/** With `--topology seeds`: how long the overlay may take to settle before the run. */
+const OVERLAY_SETTLE_TIMEOUT_MS = 60_000
+/** Nodes started at once (their startups compete with each other for the CPU). */
+const NODES_STARTED_AT_ONCE = 6
+/** How long the warm-up messages may take to reach every session. */
+const WARM_UP_TIMEOUT_MS = 15_000
+/** The most nodes a run starts. */
+const MAX_NODES = 32
 /** --find-max: the rates tried in turn, then up to two bisection steps. */
 const FIND_MAX_LADDER = [200, 400, 800, 1200, 1600, 2000, 3000, 4000, 6000, 8000, 12_000]
 const FIND_MAX_REFINE_STEPS = 2
@@ -49,6 +59,12 @@ interface Config {
   profileDir: string | undefined
   /** Sessions are keyless users that do not sign (as before keys); keyed users by default. */
   keyless: boolean
+  /**
+   * `full`: each node has every other as `--peer`. `seeds`: each has `seeds` earlier nodes at
+   * random (two for the second node, one for the first), and the overlay does the rest.
+   */
+  topology: 'full' | 'seeds'
+  seeds: number
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,14 +148,20 @@ function machineBusySeconds(): number {
   }
 }
 
-/** A node's /metrics, each metric name with the sum of its samples; empty when unreachable. */
+/**
+ * A node's /metrics: each metric name with the sum of its samples, and each labelled sample as
+ * `name{labels}`; empty when unreachable.
+ */
 async function scrape(node: NodeProcess): Promise<Map<string, number>> {
   const sums = new Map<string, number>()
   try {
     const res = await fetch(`${node.httpUrl}/metrics`)
     for (const line of (await res.text()).split('\n')) {
-      const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line)
-      if (match?.[1]) sums.set(match[1], (sums.get(match[1]) ?? 0) + Number(match[2]))
+      const match = /^(([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})?) (\S+)$/.exec(line)
+      if (!match?.[1] || !match[2]) continue
+      const value = Number(match[3])
+      sums.set(match[2], (sums.get(match[2]) ?? 0) + value)
+      if (match[1] !== match[2]) sums.set(match[1], value)
     }
   } catch {
     // The node is gone; its figures are reported as missing.
@@ -193,7 +215,9 @@ class Run {
   acks = 0
   delivered = 0
   duplicates = 0
+  /** Deliveries and acks of messages not of the run (the warm-up's). */
   foreign = 0
+  foreignAcks = 0
   lastDeliveryAt = 0
   tearingDown = false
 
@@ -322,9 +346,9 @@ class Run {
   }
 
   #ack(chunk: Buffer, start: number, end: number, now: number): void {
-    this.acks++
     const at = chunk.indexOf(this.cidMark, start + 10)
-    if (at < 0 || at >= end) return
+    if (at < 0 || at >= end) return void this.foreignAcks++
+    this.acks++
     const i = this.#digits(chunk, at + this.cidMark.length)
     this.ackLatency.add(now - (this.t0 + this.scheduled(i)))
   }
@@ -334,16 +358,40 @@ class Run {
    * so that the load generator's signing never delays a send or takes CPU from the nodes.
    */
   prepare(publishers: Client[]): string[] {
-    const { room } = this.cfg
     return Array.from({ length: this.total }, (_, i) => {
       const publisher = publishers[i % publishers.length] as Client
       const text = `b${this.tag}:${i}:${Math.round(this.scheduled(i) * 1000)}`
-      const cid = `b${this.tag}-${i}`
-      const usig =
-        publisher.signer &&
-        signAsUser(publisher.signer, { kind: 'message', room, cid, text, user: publisher.user })
-      return JSON.stringify({ type: 'send', room, text, cid, ...(usig ? { usig } : {}) })
+      return this.#sendFrame(publisher, text, `b${this.tag}-${i}`)
     })
+  }
+
+  /** A `send` frame of `publisher`'s, signed for a keyed user. */
+  #sendFrame(publisher: Client, text: string, cid: string): string {
+    const { room } = this.cfg
+    const usig =
+      publisher.signer &&
+      signAsUser(publisher.signer, { kind: 'message', room, cid, text, user: publisher.user })
+    return JSON.stringify({ type: 'send', room, text, cid, ...(usig ? { usig } : {}) })
+  }
+
+  /**
+   * Before the clock starts, each publisher sends one message that is not measured, and the run
+   * waits until every session has them all: with several nodes, a node's first messages build
+   * its tree (every link starts eager for an origin, and a duplicate prunes one), and that is
+   * not the steady state. False when they were not all in within WARM_UP_TIMEOUT_MS.
+   */
+  async warmUp(publishers: Client[]): Promise<boolean> {
+    for (const publisher of publishers) {
+      const { index } = publisher
+      publisher.ws?.send(
+        this.#sendFrame(publisher, `w${this.tag}:${index}`, `w${this.tag}-${index}`),
+      )
+    }
+    const expected = publishers.length * this.cfg.clients
+    return waitUntil(() => this.foreign >= expected, WARM_UP_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    )
   }
 
   /** Sends every message on its schedule (open loop); resolves after the last one. */
@@ -430,9 +478,14 @@ interface Result {
   /** CPU used by everything else on the machine during the window (other processes, kernel). */
   otherCpuPct: number
   cores: number
+  topology: Config['topology']
+  /** Peer links when the run started, and the most of one node. */
+  links: { total: number; maxPerNode: number } | null
   meshFramesPerMessage: number | null
   /** The same from `palaver_mesh_events_sent_total` (event frames only). */
   meshEventsPerMessage: number | null
+  /** The same from `palaver_mesh_tree_frames_sent_total`, by type. */
+  meshTreeFramesPerMessage: { ihave: number; graft: number; prune: number } | null
   wallSeconds: number
 }
 
@@ -441,26 +494,37 @@ function publishersFor(cfg: Config): number {
   return Math.min(cfg.clients, Math.max(cfg.publishers, needed))
 }
 
-async function startNodes(k: number, profileDir?: string): Promise<NodeProcess[]> {
-  const peerPorts = await Promise.all(Array.from({ length: k }, freePort))
-  const env = profileDir
-    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(profileDir)}` }
+async function startNodes(cfg: Config): Promise<NodeProcess[]> {
+  const env = cfg.profileDir
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(cfg.profileDir)}` }
     : undefined
-  return Promise.all(
-    peerPorts.map((peerPort, i) =>
-      startNode({
-        name: `bench${i + 1}`,
-        peerPort,
-        logLevel: 'warn',
-        env,
-        args: peerPorts.filter((_, j) => j !== i).flatMap((p) => ['--peer', `127.0.0.1:${p}`]),
-      }),
-    ),
+  const everyOther = (i: number) =>
+    Array.from({ length: cfg.nodes }, (_, j) => j).filter((j) => j !== i)
+  const seeds = randomSeeds(cfg.nodes, new Prng(Prng.freshSeed()), cfg.seeds, cfg.seeds)
+  return startNodesWithPeers(
+    cfg.nodes,
+    cfg.topology === 'full' ? everyOther : (i) => seeds[i] ?? [],
+    {
+      name: (i) => `bench${i + 1}`,
+      logLevel: 'warn',
+      env,
+      atOnce: NODES_STARTED_AT_ONCE,
+      timeoutMs: 60_000,
+    },
   )
 }
 
-/** With K > 1, waits (bounded) until every node reports K − 1 peers up; false if not. */
-async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
+/**
+ * Waits (bounded) until the mesh is up: in a full mesh every node reports K − 1 peers up; with
+ * seeds, the overlay joins them all and has stopped changing. False if not in time.
+ */
+async function meshUp(cfg: Config, nodes: NodeProcess[]): Promise<boolean> {
+  if (cfg.topology === 'seeds') {
+    return overlaySettled(nodes, { timeoutMs: OVERLAY_SETTLE_TIMEOUT_MS }).then(
+      () => true,
+      () => false,
+    )
+  }
   const peersUp = async (node: NodeProcess) =>
     (await health(node)).peers.filter((p) => p.state === 'up').length
   const allUp = async () =>
@@ -471,6 +535,14 @@ async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
   )
 }
 
+/** Peer links of the mesh (each counted once) and the most of one node. */
+async function linkCounts(nodes: NodeProcess[]): Promise<{ total: number; maxPerNode: number }> {
+  const up = await Promise.all(
+    nodes.map(async (n) => (await health(n)).peers.filter((p) => p.state === 'up').length),
+  )
+  return { total: up.reduce((a, b) => a + b, 0) / 2, maxPerNode: Math.max(...up) }
+}
+
 async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result> {
   const r = await measure(cfg, log)
   if (cfg.profileDir) addSigningShares(r, cfg.profileDir)
@@ -478,17 +550,17 @@ async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result
 }
 
 async function measure(cfg: Config, log: (line: string) => void): Promise<Result> {
-  const nodes = await startNodes(cfg.nodes, cfg.profileDir)
+  const nodes = await startNodes(cfg)
   const run = new Run(cfg)
   try {
-    if (!(await meshUp(nodes))) {
-      log(`  warning: the mesh was not fully up after ${MESH_UP_TIMEOUT_MS / 1000} s`)
-    }
+    if (!(await meshUp(cfg, nodes))) log(`  warning: the mesh was not fully up in time`)
+    const links = cfg.nodes > 1 ? await linkCounts(nodes) : null
     const connectStart = performance.now()
     await run.connect(nodes)
     const connectSeconds = (performance.now() - connectStart) / 1000
     const publishers = run.clients.slice(0, cfg.publishers)
     const frames = run.prepare(publishers)
+    if (!(await run.warmUp(publishers))) log(`  warning: the warm-up messages were not all in`)
 
     // Before: let the join storm settle, then sample.
     await new Promise((r) => setTimeout(r, 300))
@@ -538,7 +610,7 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
       }
     })
     /** A mesh counter summed over the nodes, per message sent; null when a node lacks it. */
-    const perMessage = (name: string) => {
+    const perMessage = (name: string): number | null => {
       const deltas = nodes.map((_, i) => delta(i, name))
       if (cfg.nodes < 2 || run.sent === 0 || deltas.some((v) => v === undefined)) return null
       return round(deltas.reduce<number>((total, v) => total + (v ?? 0), 0) / run.sent, 2)
@@ -583,8 +655,11 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
         ),
       ),
       cores: availableParallelism(),
+      topology: cfg.topology,
+      links,
       meshFramesPerMessage: perMessage('palaver_mesh_frames_sent_total'),
       meshEventsPerMessage: perMessage('palaver_mesh_events_sent_total'),
+      meshTreeFramesPerMessage: treePerMessage(perMessage),
       wallSeconds: round(wallSeconds, 2),
     }
   } finally {
@@ -594,6 +669,15 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     await cleanupNodes()
     run.close()
   }
+}
+
+/** Tree frames per message by type; null when a node lacks them. */
+function treePerMessage(
+  perMessage: (name: string) => number | null,
+): Result['meshTreeFramesPerMessage'] {
+  const of = (type: string) => perMessage(`palaver_mesh_tree_frames_sent_total{type="${type}"}`)
+  const [ihave, graft, prune] = [of('ihave'), of('graft'), of('prune')]
+  return ihave === null || graft === null || prune === null ? null : { ihave, graft, prune }
 }
 
 /** With `--profile`, each node's share of busy CPU spent on signatures (whole process life). */
@@ -618,7 +702,10 @@ function printResult(r: Result, log: (line: string) => void): void {
   const n = (x: number) => x.toLocaleString('en-US')
   const errors = Object.entries(r.errors)
   const closes = Object.entries(r.closes)
-  log(`  nodes                ${r.nodes}`)
+  log(
+    `  nodes                ${r.nodes}${r.nodes > 1 ? `, ${r.topology === 'full' ? 'full mesh' : 'a few seeds each'}` : ''}` +
+      (r.links ? ` (${r.links.total} links, at most ${r.links.maxPerNode} per node)` : ''),
+  )
   log(
     `  clients              ${r.clients} ${r.keyed ? 'keyed users, signing their sends' : 'keyless users'} (connected and joined in ${r.connectSeconds} s)`,
   )
@@ -666,7 +753,10 @@ function printResult(r: Result, log: (line: string) => void): void {
   log(
     r.nodes < 2
       ? '  mesh frames/message  n/a (one node)'
-      : `  mesh frames/message  ${r.meshFramesPerMessage ?? 'n/a'} of every type, ${r.meshEventsPerMessage ?? 'n/a'} event frames`,
+      : `  mesh frames/message  ${r.meshFramesPerMessage ?? 'n/a'} of every type, ${r.meshEventsPerMessage ?? 'n/a'} event frames` +
+          (r.meshTreeFramesPerMessage
+            ? `, ${r.meshTreeFramesPerMessage.ihave} ihave, ${r.meshTreeFramesPerMessage.graft} graft, ${r.meshTreeFramesPerMessage.prune} prune`
+            : ''),
   )
 }
 
@@ -689,6 +779,8 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
       tail: { type: 'string' },
       profile: { type: 'string' },
       keyless: { type: 'boolean', default: false },
+      topology: { type: 'string', default: 'full' },
+      seeds: { type: 'string', default: '3' },
       'find-max': { type: 'boolean', default: false },
     },
   })
@@ -701,8 +793,11 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
     return x
   }
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(values.room)) throw new Error(`--room: not a room name`)
+  const topology = values.topology
+  if (topology !== 'full' && topology !== 'seeds')
+    throw new Error(`--topology: expected full or seeds, got "${topology}"`)
   const cfg: Config = {
-    nodes: Math.floor(num('nodes', values.nodes, 1, 16)),
+    nodes: Math.floor(num('nodes', values.nodes, 1, MAX_NODES)),
     clients: Math.floor(num('clients', values.clients, 1, 20_000)),
     publishers: Math.floor(num('publishers', values.publishers, 1, 20_000)),
     rate: num('rate', values.rate, 0.1, 100_000),
@@ -711,6 +806,8 @@ function parseConfig(): { cfg: Config; findMax: boolean } {
     tail: num('tail', values.tail ?? (findMax ? '5' : '10'), 0, 120),
     profileDir: values.profile,
     keyless: values.keyless,
+    topology,
+    seeds: Math.floor(num('seeds', values.seeds, 1, MAX_NODES)),
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)
   return { cfg, findMax }
@@ -738,7 +835,7 @@ async function main(): Promise<void> {
   if (!findMax) {
     const c = withPublishers(cfg, log)
     log(
-      `palaver bench: ${c.nodes} node(s), ${c.clients} clients, ${c.publishers} publishers, ` +
+      `palaver bench: ${c.nodes} node(s)${c.nodes > 1 ? ` (${c.topology === 'full' ? 'full mesh' : `${c.seeds} seeds each`})` : ''}, ${c.clients} clients, ${c.publishers} publishers, ` +
         `${c.rate} msg/s for ${c.duration} s in room "${c.room}"`,
     )
     const r = await runOnce(c, log)
