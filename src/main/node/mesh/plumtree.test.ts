@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_WANT_SEQS } from '../../../shared/peer-protocol.ts'
 import {
+  DUPLICATES_TO_PRUNE,
   MAX_ANNOUNCERS,
   MAX_LAZY_ORIGINS_PER_LINK,
   MAX_MISSING_ORIGINS,
@@ -29,15 +30,32 @@ function tree() {
 }
 
 describe('Plumtree: eager and lazy links, per origin', () => {
-  it('starts a link eager; a duplicate on it makes it lazy for that origin only, once', () => {
+  it('starts a link eager; duplicates in a row make it lazy for that origin only, once', () => {
     const { t } = tree()
     t.linkUp('a', true)
+    t.linkUp('b', true)
     expect(t.isEager('a', 'o1')).toBe(true)
-    expect(t.duplicate('a', 'o1')).toBe(true) // send prune
+    expect(DUPLICATES_TO_PRUNE).toBe(2)
+    t.received('b', 'o1', 1)
+    expect(t.duplicate('a', 'o1')).toBe(false) // one may be a race
+    t.received('b', 'o1', 2)
+    expect(t.duplicate('a', 'o1')).toBe(true) // two in a row: send prune
     expect(t.isEager('a', 'o1')).toBe(false)
     expect(t.isEager('a', 'o2')).toBe(true) // another origin's tree is its own
     expect(t.duplicate('a', 'o1')).toBe(false) // lazy already: no second prune
     expect(t.lazyCount).toBe(1)
+  })
+
+  it('counts duplicates in a row only: a first copy over the link starts again', () => {
+    const { t } = tree()
+    t.linkUp('a', true)
+    t.linkUp('b', true)
+    t.received('b', 'o1', 1)
+    expect(t.duplicate('a', 'o1')).toBe(false)
+    t.received('a', 'o1', 2) // a was first this time
+    t.received('b', 'o1', 3)
+    expect(t.duplicate('a', 'o1')).toBe(false)
+    expect(t.isEager('a', 'o1')).toBe(true)
   })
 
   it('keeps a link to a peer that does not speak tree eager, whatever comes', () => {
@@ -62,23 +80,29 @@ describe('Plumtree: eager and lazy links, per origin', () => {
     expect(t.isEager('b', 'o1')).toBe(false)
   })
 
-  it('prunes an eager link for a duplicate only when an eager link brought the first copy', () => {
+  it('counts a duplicate only when another eager link brought the first copy', () => {
     const { t, lazyLink } = tree()
     t.linkUp('parent', true)
     t.linkUp('other', true)
     lazyLink('stale', 'o1')
+    /** `link` brings DUPLICATES_TO_PRUNE duplicates; whether that prunes it. */
+    const prunedBy = (link: string, origin = 'o1') => {
+      let pruned = false
+      for (let i = 0; i < DUPLICATES_TO_PRUNE; i++) pruned = t.duplicate(link, origin)
+      return pruned
+    }
     // The first copy over a lazy link (a push sent before it heard of its prune): the copy from
     // the eager link is the tree's, and that link stays.
     t.received('stale', 'o1', 1)
-    expect(t.duplicate('parent', 'o1')).toBe(false)
+    expect(prunedBy('parent')).toBe(false)
     // The first copy over the same link, then again (a catch-up stream): it stays too.
     t.received('parent', 'o1', 2)
-    expect(t.duplicate('parent', 'o1')).toBe(false)
-    // The first copy over an eager link, a second over another: that one goes.
-    expect(t.duplicate('other', 'o1')).toBe(true)
+    expect(prunedBy('parent')).toBe(false)
+    // The first copy over an eager link, more over another: that one goes.
+    expect(prunedBy('other')).toBe(true)
     expect(t.isEager('parent', 'o1')).toBe(true)
-    // This node's own events come back only as duplicates: any eager link bringing one goes.
-    expect(t.duplicate('parent', 'self')).toBe(true)
+    // This node's own events come back only as duplicates: any eager link bringing them goes.
+    expect(prunedBy('parent', 'self')).toBe(true)
   })
 
   it('is lazy for at most MAX_LAZY_ORIGINS_PER_LINK origins per link, eager for the rest', () => {

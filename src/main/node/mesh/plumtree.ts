@@ -45,6 +45,14 @@ export const MAX_ANNOUNCERS = 4
  * (they are pushed: more frames, never fewer events).
  */
 export const MAX_LAZY_ORIGINS_PER_LINK = 4_096
+/**
+ * Duplicates of one origin's events in a row, with no first copy between them, that make an
+ * eager link lazy. One, as in the paper, prunes on a race: while several of an origin's events
+ * are in flight, which link brings each first changes from one event to the next, and a node
+ * that prunes the link that was first for one event and the link that was first for the next
+ * is off the tree until a graft.
+ */
+export const DUPLICATES_TO_PRUNE = 2
 
 export interface TreeSettings {
   ihaveIntervalMs: number
@@ -58,6 +66,8 @@ interface TreeLink {
   speaks: boolean
   /** The origins whose events are announced on this link rather than pushed. */
   lazy: Set<string>
+  /** Per origin, the duplicates in a row that came over this link (while eager). */
+  duplicates: Map<string, number>
   /** Announcements not sent yet: per origin, the highest seq. */
   batch: Map<string, number>
   /** When the batch goes out. */
@@ -93,7 +103,13 @@ export class Plumtree<L> {
 
   /** A link came up: eager for every origin, as every link starts. */
   linkUp(link: L, speaks: boolean): void {
-    this.#links.set(link, { speaks, lazy: new Set(), batch: new Map(), flushAt: Infinity })
+    this.#links.set(link, {
+      speaks,
+      lazy: new Set(),
+      duplicates: new Map(),
+      batch: new Map(),
+      flushAt: Infinity,
+    })
   }
 
   linkDown(link: L): void {
@@ -125,28 +141,35 @@ export class Plumtree<L> {
 
   /**
    * A copy of one of `origin`'s events held already came over `link`. True when the link was
-   * eager for the origin and can be lazy: it is lazy now, and the relay sends `prune`.
+   * eager for the origin and can be lazy: it is lazy now, and the relay sends `prune`. That is
+   * at the DUPLICATES_TO_PRUNE-th duplicate in a row from the link.
    *
-   * Not when the first copy came over this same link (a catch-up stream sending again what the
-   * tree pushed), nor when it came over a link that is lazy for the origin (a push sent before
-   * that link heard of its prune, or a catch-up stream): then no other eager link brought it,
-   * and this one is the origin's path here. Pruning it would leave the node off the tree.
+   * A duplicate does not count when its first copy came over this same link (a catch-up stream
+   * sending again what the tree pushed), nor when it came over a link that is lazy for the
+   * origin (a push sent before that link heard of its prune, or a catch-up stream): then no
+   * other eager link brought it, and this one is the origin's path here.
    */
   duplicate(link: L, origin: string): boolean {
     const state = this.#links.get(link)
     if (!state?.speaks || state.lazy.has(origin)) return false
     const first = this.#firstFrom.get(origin)
     if (first !== undefined && (first === link || !this.isEager(first, origin))) return false
+    const inARow = (state.duplicates.get(origin) ?? 0) + 1
+    if (inARow < DUPLICATES_TO_PRUNE) {
+      state.duplicates.set(origin, inARow)
+      return false
+    }
     return this.#makeLazy(state, origin)
   }
 
   /**
-   * A new event (`origin`, `seq`) came over `link`. The link's state does not change: a lazy
-   * link brings a new event when this node grafted it (eager already), or in a catch-up stream,
-   * which says nothing of the tree.
+   * A new event (`origin`, `seq`) came over `link`: its duplicates in a row start again from
+   * none. The link stays eager or lazy: a lazy link brings a new event when this node grafted
+   * it (eager already), or in a catch-up stream, which says nothing of the tree.
    */
   received(link: L, origin: string, seq: number): void {
     this.#firstFrom.set(origin, link)
+    this.#links.get(link)?.duplicates.delete(origin)
     const awaited = this.#awaited.get(origin)
     if (awaited && awaited.seq <= seq) this.#awaited.delete(origin)
   }
@@ -163,6 +186,7 @@ export class Plumtree<L> {
   }
 
   #makeLazy(state: TreeLink, origin: string): boolean {
+    state.duplicates.delete(origin)
     if (state.lazy.size >= MAX_LAZY_ORIGINS_PER_LINK) return false
     state.lazy.add(origin)
     return true

@@ -271,6 +271,10 @@ export class Relay {
    */
   #duplicateFrom(link: PeerLink, origin: string): void {
     if (!this.#tree.duplicate(link, origin)) return
+    this.#options.sink.logger.debug(
+      { peer: link.remote?.id, origin },
+      'pruning a link for an origin: a duplicate came over it',
+    )
     this.#lazyChanged()
     this.#sendTree(link, { type: 'prune', origin })
   }
@@ -308,8 +312,16 @@ export class Relay {
   #runTree(): void {
     if (this.#closed) return
     const log = this.#options.log
-    for (const action of this.#tree.due((origin) => log.acceptedSeq(origin)))
+    for (const action of this.#tree.due((origin) => log.acceptedSeq(origin))) {
+      if (action.type === 'graft') {
+        const { origin, from, to } = action
+        this.#options.sink.logger.debug(
+          { peer: action.link.remote?.id, origin, from, to },
+          'announced events did not come along the tree in time: grafting them',
+        )
+      }
       this.#sendTree(action.link, treeFrame(action))
+    }
     const next = this.#tree.nextDue()
     if (next === undefined || next >= this.#treeTimerAt) return
     clearTimeout(this.#treeTimer)
