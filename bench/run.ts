@@ -33,7 +33,9 @@ const MESH_UP_TIMEOUT_MS = 15_000
 const OVERLAY_SETTLE_TIMEOUT_MS = 60_000
 /** Nodes started at once (their startups compete with each other for the CPU). */
 const NODES_STARTED_AT_ONCE = 6
-/** How long the warm-up messages may take to reach every session. */
+/** Unmeasured messages each publisher sends first, one round at a time (see `Run.warmUp`). */
+const WARM_UP_ROUNDS = 3
+/** How long one round of warm-up messages may take to reach every session. */
 const WARM_UP_TIMEOUT_MS = 15_000
 /** The most nodes a run starts. */
 const MAX_NODES = 32
@@ -375,23 +377,26 @@ class Run {
   }
 
   /**
-   * Before the clock starts, each publisher sends one message that is not measured, and the run
-   * waits until every session has them all: with several nodes, a node's first messages build
-   * its tree (every link starts eager for an origin, and a duplicate prunes one), and that is
-   * not the steady state. False when they were not all in within WARM_UP_TIMEOUT_MS.
+   * Before the clock starts, each publisher sends WARM_UP_ROUNDS messages that are not
+   * measured, a round at a time, each round once every session has the one before: with several
+   * nodes, a node's first messages build its tree (every link starts eager for an origin, and
+   * duplicates in a row prune one), and that is not the steady state. False when a round was
+   * not all in within WARM_UP_TIMEOUT_MS.
    */
   async warmUp(publishers: Client[]): Promise<boolean> {
-    for (const publisher of publishers) {
-      const { index } = publisher
-      publisher.ws?.send(
-        this.#sendFrame(publisher, `w${this.tag}:${index}`, `w${this.tag}-${index}`),
+    for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+      for (const publisher of publishers) {
+        const id = `${this.tag}:${round}:${publisher.index}`
+        publisher.ws?.send(this.#sendFrame(publisher, `w${id}`, `w${id.replaceAll(':', '-')}`))
+      }
+      const expected = (round + 1) * publishers.length * this.cfg.clients
+      const allIn = await waitUntil(() => this.foreign >= expected, WARM_UP_TIMEOUT_MS).then(
+        () => true,
+        () => false,
       )
+      if (!allIn) return false
     }
-    const expected = publishers.length * this.cfg.clients
-    return waitUntil(() => this.foreign >= expected, WARM_UP_TIMEOUT_MS).then(
-      () => true,
-      () => false,
-    )
+    return true
   }
 
   /** Sends every message on its schedule (open loop); resolves after the last one. */
