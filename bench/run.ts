@@ -6,6 +6,7 @@
  *   npm run bench -- --nodes 1 --clients 300 --publishers 20 --rate 200 --duration 10
  *   npm run bench -- --find-max
  *   npm run bench -- --compare        # Palaver against the plain relay of bench/ws-relay.ts
+ *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -13,8 +14,9 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { freePort } from '../test/support/mesh.ts'
-import { cleanupNodes, health, type NodeProcess, startNode } from '../test/support/node-process.ts'
+import { overlaySettled, randomSeeds, startNodesWithPeers } from '../test/support/mesh.ts'
+import { cleanupNodes, health, type NodeProcess } from '../test/support/node-process.ts'
+import { Prng } from '../test/support/prng.ts'
 import { waitUntil } from '../test/support/wait.ts'
 import { nativeEd25519 } from '../src/main/node/signing-native.ts'
 import type { Signer } from '../src/shared/ed25519.ts'
@@ -28,6 +30,16 @@ const MAX_PER_PUBLISHER = 40
 const CONNECT_CONCURRENCY = 50
 const CONNECT_TIMEOUT_MS = 60_000
 const MESH_UP_TIMEOUT_MS = 15_000
+/** With `--topology seeds`: how long the overlay may take to settle before the run. */
+const OVERLAY_SETTLE_TIMEOUT_MS = 60_000
+/** Nodes started at once (their startups compete with each other for the CPU). */
+const NODES_STARTED_AT_ONCE = 6
+/** Unmeasured messages each publisher sends first, one round at a time (see `Run.warmUp`). */
+const WARM_UP_ROUNDS = 3
+/** How long one round of warm-up messages may take to reach every session. */
+const WARM_UP_TIMEOUT_MS = 15_000
+/** The most nodes a run starts. */
+const MAX_NODES = 32
 /** --find-max: seconds of sending and of tail at each step (unless --duration, --tail say). */
 const FIND_MAX_DURATION_S = 5
 const FIND_MAX_TAIL_S = 5
@@ -82,6 +94,12 @@ interface Config {
   profileDir: string | undefined
   /** Sessions are keyless users that do not sign (as before keys); keyed users by default. */
   keyless: boolean
+  /**
+   * `full`: each node has every other as `--peer`. `seeds`: each has `seeds` earlier nodes at
+   * random (two for the second node, one for the first), and the overlay does the rest.
+   */
+  topology: 'full' | 'seeds'
+  seeds: number
   /** --compare: idle sessions whose memory is measured. */
   idleSessions: number
 }
@@ -175,8 +193,11 @@ async function scrape(server: Server): Promise<Map<string, number>> {
   try {
     const res = await fetch(`${server.node.httpUrl}/metrics`)
     for (const line of (await res.text()).split('\n')) {
-      const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line)
-      if (match?.[1]) sums.set(match[1], (sums.get(match[1]) ?? 0) + Number(match[2]))
+      const match = /^(([A-Za-z_:][A-Za-z0-9_:]*)(?:\{[^}]*\})?) (\S+)$/.exec(line)
+      if (!match?.[1] || !match[2]) continue
+      const value = Number(match[3])
+      sums.set(match[2], (sums.get(match[2]) ?? 0) + value)
+      if (match[1] !== match[2]) sums.set(match[1], value)
     }
   } catch {
     // The node is gone; its figures are reported as missing.
@@ -230,7 +251,9 @@ class Run {
   acks = 0
   delivered = 0
   duplicates = 0
+  /** Deliveries and acks of messages not of the run (the warm-up's). */
   foreign = 0
+  foreignAcks = 0
   lastDeliveryAt = 0
   tearingDown = false
 
@@ -366,9 +389,9 @@ class Run {
   }
 
   #ack(chunk: Buffer, start: number, end: number, now: number): void {
-    this.acks++
     const at = chunk.indexOf(this.cidMark, start + 10)
-    if (at < 0 || at >= end) return
+    if (at < 0 || at >= end) return void this.foreignAcks++
+    this.acks++
     const i = this.#digits(chunk, at + this.cidMark.length)
     this.ackLatency.add(now - (this.t0 + this.scheduled(i)))
   }
@@ -378,16 +401,43 @@ class Run {
    * so that the load generator's signing never delays a send or takes CPU from the nodes.
    */
   prepare(publishers: Client[]): string[] {
-    const { room } = this.cfg
     return Array.from({ length: this.total }, (_, i) => {
       const publisher = publishers[i % publishers.length] as Client
       const text = `b${this.tag}:${i}:${Math.round(this.scheduled(i) * 1000)}`
-      const cid = `b${this.tag}-${i}`
-      const usig =
-        publisher.signer &&
-        signAsUser(publisher.signer, { kind: 'message', room, cid, text, user: publisher.user })
-      return JSON.stringify({ type: 'send', room, text, cid, ...(usig ? { usig } : {}) })
+      return this.#sendFrame(publisher, text, `b${this.tag}-${i}`)
     })
+  }
+
+  /** A `send` frame of `publisher`'s, signed for a keyed user. */
+  #sendFrame(publisher: Client, text: string, cid: string): string {
+    const { room } = this.cfg
+    const usig =
+      publisher.signer &&
+      signAsUser(publisher.signer, { kind: 'message', room, cid, text, user: publisher.user })
+    return JSON.stringify({ type: 'send', room, text, cid, ...(usig ? { usig } : {}) })
+  }
+
+  /**
+   * Before the clock starts, each publisher sends WARM_UP_ROUNDS messages that are not
+   * measured, a round at a time, each round once every session has the one before: with several
+   * nodes, a node's first messages build its tree (every link starts eager for an origin, and
+   * duplicates in a row prune one), and that is not the steady state. False when a round was
+   * not all in within WARM_UP_TIMEOUT_MS.
+   */
+  async warmUp(publishers: Client[]): Promise<boolean> {
+    for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+      for (const publisher of publishers) {
+        const id = `${this.tag}:${round}:${publisher.index}`
+        publisher.ws?.send(this.#sendFrame(publisher, `w${id}`, `w${id.replaceAll(':', '-')}`))
+      }
+      const expected = (round + 1) * publishers.length * this.cfg.clients
+      const allIn = await waitUntil(() => this.foreign >= expected, WARM_UP_TIMEOUT_MS).then(
+        () => true,
+        () => false,
+      )
+      if (!allIn) return false
+    }
+    return true
   }
 
   /** Sends every message on its schedule (open loop); resolves after the last one. */
@@ -476,9 +526,14 @@ interface Result {
   /** CPU used by everything else on the machine during the window (other processes, kernel). */
   otherCpuPct: number
   cores: number
+  topology: Config['topology']
+  /** Peer links when the run started, and the most of one node. */
+  links: { total: number; maxPerNode: number } | null
   meshFramesPerMessage: number | null
   /** The same from `palaver_mesh_events_sent_total` (event frames only). */
   meshEventsPerMessage: number | null
+  /** The same from `palaver_mesh_tree_frames_sent_total`, by type. */
+  meshTreeFramesPerMessage: { ihave: number; graft: number; prune: number } | null
   wallSeconds: number
 }
 
@@ -518,10 +573,8 @@ async function startServers(
   const profile = cfg.profileDir && `--cpu-prof --cpu-prof-dir=${resolve(cfg.profileDir)}`
   const options = [profile, nodeOptions].filter(Boolean).join(' ')
   const env = options ? { NODE_OPTIONS: options } : undefined
-  const nodes = await startNodes(cfg.nodes, env, nodeArgs)
-  if (!(await meshUp(nodes))) {
-    log(`  warning: the mesh was not fully up after ${MESH_UP_TIMEOUT_MS / 1000} s`)
-  }
+  const nodes = await startNodes(cfg, env, nodeArgs)
+  if (!(await meshUp(cfg, nodes))) log(`  warning: the mesh was not fully up in time`)
   return nodes.map((node) => ({
     name: node.name,
     pid: node.child.pid ?? -1,
@@ -577,29 +630,38 @@ async function cleanup(): Promise<void> {
 }
 
 async function startNodes(
-  k: number,
+  cfg: Config,
   env: NodeJS.ProcessEnv | undefined,
   nodeArgs: readonly string[],
 ): Promise<NodeProcess[]> {
-  const peerPorts = await Promise.all(Array.from({ length: k }, freePort))
-  return Promise.all(
-    peerPorts.map((peerPort, i) =>
-      startNode({
-        name: `bench${i + 1}`,
-        peerPort,
-        logLevel: 'warn',
-        env,
-        args: [
-          ...peerPorts.filter((_, j) => j !== i).flatMap((p) => ['--peer', `127.0.0.1:${p}`]),
-          ...nodeArgs,
-        ],
-      }),
-    ),
+  const everyOther = (i: number) =>
+    Array.from({ length: cfg.nodes }, (_, j) => j).filter((j) => j !== i)
+  const seeds = randomSeeds(cfg.nodes, new Prng(Prng.freshSeed()), cfg.seeds, cfg.seeds)
+  return startNodesWithPeers(
+    cfg.nodes,
+    cfg.topology === 'full' ? everyOther : (i) => seeds[i] ?? [],
+    {
+      name: (i) => `bench${i + 1}`,
+      logLevel: 'warn',
+      env,
+      args: nodeArgs,
+      atOnce: NODES_STARTED_AT_ONCE,
+      timeoutMs: 60_000,
+    },
   )
 }
 
-/** With K > 1, waits (bounded) until every node reports K − 1 peers up; false if not. */
-async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
+/**
+ * Waits (bounded) until the mesh is up: in a full mesh every node reports K − 1 peers up; with
+ * seeds, the overlay joins them all and has stopped changing. False if not in time.
+ */
+async function meshUp(cfg: Config, nodes: NodeProcess[]): Promise<boolean> {
+  if (cfg.topology === 'seeds') {
+    return overlaySettled(nodes, { timeoutMs: OVERLAY_SETTLE_TIMEOUT_MS }).then(
+      () => true,
+      () => false,
+    )
+  }
   const peersUp = async (node: NodeProcess) =>
     (await health(node)).peers.filter((p) => p.state === 'up').length
   const allUp = async () =>
@@ -608,6 +670,14 @@ async function meshUp(nodes: NodeProcess[]): Promise<boolean> {
     () => true,
     () => false,
   )
+}
+
+/** Peer links of the mesh (each counted once) and the most of one node. */
+async function linkCounts(nodes: NodeProcess[]): Promise<{ total: number; maxPerNode: number }> {
+  const up = await Promise.all(
+    nodes.map(async (n) => (await health(n)).peers.filter((p) => p.state === 'up').length),
+  )
+  return { total: up.reduce((a, b) => a + b, 0) / 2, maxPerNode: Math.max(...up) }
 }
 
 async function runOnce(cfg: Config, log: (line: string) => void): Promise<Result> {
@@ -620,11 +690,14 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
   const run = new Run(cfg)
   const servers = await startServers(cfg, log)
   try {
+    const nodes = servers.flatMap((s) => (s.node ? [s.node] : []))
+    const links = nodes.length > 1 ? await linkCounts(nodes) : null
     const connectStart = performance.now()
     await run.connect(servers)
     const connectSeconds = (performance.now() - connectStart) / 1000
     const publishers = run.clients.slice(0, cfg.publishers)
     const frames = run.prepare(publishers)
+    if (!(await run.warmUp(publishers))) log(`  warning: the warm-up messages were not all in`)
 
     // Before: let the join storm settle, then sample.
     await new Promise((r) => setTimeout(r, 300))
@@ -674,7 +747,7 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
       }
     })
     /** A mesh counter summed over the nodes, per message sent; null when a node lacks it. */
-    const perMessage = (name: string) => {
+    const perMessage = (name: string): number | null => {
       const deltas = servers.map((_, i) => delta(i, name))
       if (servers.length < 2 || run.sent === 0 || deltas.some((v) => v === undefined)) return null
       return round(deltas.reduce<number>((total, v) => total + (v ?? 0), 0) / run.sent, 2)
@@ -720,8 +793,11 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
         ),
       ),
       cores: availableParallelism(),
+      topology: cfg.topology,
+      links,
       meshFramesPerMessage: perMessage('palaver_mesh_frames_sent_total'),
       meshEventsPerMessage: perMessage('palaver_mesh_events_sent_total'),
+      meshTreeFramesPerMessage: treePerMessage(perMessage),
       wallSeconds: round(wallSeconds, 2),
     }
   } finally {
@@ -731,6 +807,15 @@ async function measure(cfg: Config, log: (line: string) => void): Promise<Result
     await cleanup()
     run.close()
   }
+}
+
+/** Tree frames per message by type; null when a node lacks them. */
+function treePerMessage(
+  perMessage: (name: string) => number | null,
+): Result['meshTreeFramesPerMessage'] {
+  const of = (type: string) => perMessage(`palaver_mesh_tree_frames_sent_total{type="${type}"}`)
+  const [ihave, graft, prune] = [of('ihave'), of('graft'), of('prune')]
+  return ihave === null || graft === null || prune === null ? null : { ihave, graft, prune }
 }
 
 /** With `--profile`, each node's share of busy CPU spent on signatures (whole process life). */
@@ -758,7 +843,8 @@ function printResult(r: Result, log: (line: string) => void): void {
   log(
     r.server === 'relay'
       ? '  server               the plain ws relay (bench/ws-relay.ts), one process'
-      : `  nodes                ${r.nodes}`,
+      : `  nodes                ${r.nodes}${r.nodes > 1 ? `, ${r.topology === 'full' ? 'full mesh' : 'a few seeds each'}` : ''}` +
+          (r.links ? ` (${r.links.total} links, at most ${r.links.maxPerNode} per node)` : ''),
   )
   log(
     `  clients              ${r.clients} ${r.keyed ? 'keyed users, signing their sends' : 'keyless users'} (connected and joined in ${r.connectSeconds} s)`,
@@ -808,7 +894,10 @@ function printResult(r: Result, log: (line: string) => void): void {
   log(
     r.nodes < 2
       ? '  mesh frames/message  n/a (one node)'
-      : `  mesh frames/message  ${r.meshFramesPerMessage ?? 'n/a'} of every type, ${r.meshEventsPerMessage ?? 'n/a'} event frames`,
+      : `  mesh frames/message  ${r.meshFramesPerMessage ?? 'n/a'} of every type, ${r.meshEventsPerMessage ?? 'n/a'} event frames` +
+          (r.meshTreeFramesPerMessage
+            ? `, ${r.meshTreeFramesPerMessage.ihave} ihave, ${r.meshTreeFramesPerMessage.graft} graft, ${r.meshTreeFramesPerMessage.prune} prune`
+            : ''),
   )
 }
 
@@ -1202,6 +1291,8 @@ function parseConfig(): { cfg: Config; mode: Mode } {
       tail: { type: 'string' },
       profile: { type: 'string' },
       keyless: { type: 'boolean', default: false },
+      topology: { type: 'string', default: 'full' },
+      seeds: { type: 'string', default: '3' },
       'find-max': { type: 'boolean', default: false },
       compare: { type: 'boolean', default: false },
       'idle-sessions': { type: 'string', default: '1000' },
@@ -1218,9 +1309,12 @@ function parseConfig(): { cfg: Config; mode: Mode } {
   }
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(values.room)) throw new Error(`--room: not a room name`)
   const findMax = mode === 'find-max'
+  const topology = values.topology
+  if (topology !== 'full' && topology !== 'seeds')
+    throw new Error(`--topology: expected full or seeds, got "${topology}"`)
   const cfg: Config = {
     server: 'palaver',
-    nodes: Math.floor(num('nodes', values.nodes, 1, 16)),
+    nodes: Math.floor(num('nodes', values.nodes, 1, MAX_NODES)),
     clients: Math.floor(num('clients', values.clients, 1, 20_000)),
     publishers: Math.floor(num('publishers', values.publishers, 1, 20_000)),
     rate: num('rate', values.rate, 0.1, 100_000),
@@ -1234,6 +1328,8 @@ function parseConfig(): { cfg: Config; mode: Mode } {
     tail: num('tail', values.tail ?? String(findMax ? FIND_MAX_TAIL_S : 10), 0, 120),
     profileDir: values.profile,
     keyless: values.keyless,
+    topology,
+    seeds: Math.floor(num('seeds', values.seeds, 1, MAX_NODES)),
     idleSessions: Math.floor(num('idle-sessions', values['idle-sessions'], 1, 10_000)),
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)

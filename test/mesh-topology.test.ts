@@ -11,6 +11,7 @@ import {
   eventsSentByPeer,
   messagesIn,
   nodeId,
+  ONLY_CONFIGURED_PEERS,
   waitForEqualVectors,
   startFullMesh,
   waitForPeersUp,
@@ -257,9 +258,11 @@ describe('a line A–B–C', () => {
   let ids: { a: string; b: string; c: string }
 
   beforeAll(async () => {
-    a = await startNode({ name: 'LineA' })
-    b = await startNode({ name: 'LineB', args: ['--peer', a.peerAddr] })
-    c = await startNode({ name: 'LineC', args: ['--peer', b.peerAddr] })
+    // A line by configuration: no node dials the others it learns of.
+    const only = ONLY_CONFIGURED_PEERS
+    a = await startNode({ name: 'LineA', args: [...only] })
+    b = await startNode({ name: 'LineB', args: [...only, '--peer', a.peerAddr] })
+    c = await startNode({ name: 'LineC', args: [...only, '--peer', b.peerAddr] })
     ids = { a: await nodeId(a), b: await nodeId(b), c: await nodeId(c) }
     await Promise.all([
       waitForPeersUp(a, [ids.b]),
@@ -303,10 +306,14 @@ describe('a ring of four', () => {
   let nodes: NodeProcess[]
 
   beforeAll(async () => {
-    const a = await startNode({ name: 'RingA' })
-    const b = await startNode({ name: 'RingB', args: ['--peer', a.peerAddr] })
-    const c = await startNode({ name: 'RingC', args: ['--peer', b.peerAddr] })
-    const d = await startNode({ name: 'RingD', args: ['--peer', c.peerAddr, '--peer', a.peerAddr] })
+    const only = ONLY_CONFIGURED_PEERS
+    const a = await startNode({ name: 'RingA', args: [...only] })
+    const b = await startNode({ name: 'RingB', args: [...only, '--peer', a.peerAddr] })
+    const c = await startNode({ name: 'RingC', args: [...only, '--peer', b.peerAddr] })
+    const d = await startNode({
+      name: 'RingD',
+      args: [...only, '--peer', c.peerAddr, '--peer', a.peerAddr],
+    })
     nodes = [a, b, c, d]
     const ids = await Promise.all(nodes.map((n) => nodeId(n)))
     await Promise.all(

@@ -52,11 +52,13 @@ Flags:
                          max-rooms (10000), max-rooms-per-session (100),
                          max-pending-per-address (64), max-buffered-bytes (4194304),
                          max-pending-peers-per-address (16), presence-max-rooms (1000),
-                         redial-max-ms (3000), and the mesh's timings in ms:
-                         ping-interval-ms (5000), link-silence-ms (15000),
-                         handshake-timeout-ms (5000), sync-interval-ms (30000),
-                         presence-announce-ms (10000), presence-ttl-ms (30000),
-                         discovery-announce-ms (5000);
+                         redial-max-ms (3000), active-view-size (5),
+                         passive-view-size (30; 0: dial only --peer), ihave-max-origins (256),
+                         and the mesh's timings in ms: ping-interval-ms (5000),
+                         link-silence-ms (15000), handshake-timeout-ms (5000),
+                         sync-interval-ms (30000), presence-announce-ms (10000),
+                         presence-ttl-ms (30000), ihave-interval-ms (100),
+                         graft-timeout-ms (1000), discovery-announce-ms (5000);
                          see docs/protocol.md, "Limits"
   -h, --help             show this help
 `
@@ -137,6 +139,9 @@ type LimitOption =
   | 'presenceMaxRooms'
   | 'redialMaxMs'
   | 'discoveryAnnounceMs'
+  | 'activeViewSize'
+  | 'passiveViewSize'
+  | 'ihaveMaxOrigins'
 
 /** The node's limits `--limit NAME=N` may set, by flag name (the values the options check). */
 const LIMITS = new Map<string, LimitOption>([
@@ -149,6 +154,9 @@ const LIMITS = new Map<string, LimitOption>([
   ['presence-max-rooms', 'presenceMaxRooms'],
   ['redial-max-ms', 'redialMaxMs'],
   ['discovery-announce-ms', 'discoveryAnnounceMs'],
+  ['active-view-size', 'activeViewSize'],
+  ['passive-view-size', 'passiveViewSize'],
+  ['ihave-max-origins', 'ihaveMaxOrigins'],
 ])
 
 /** The fields of `meshTimings` `--limit NAME=N` may set, by flag name. */
@@ -159,6 +167,8 @@ const MESH_TIMINGS = new Map<string, keyof MeshTimings>([
   ['sync-interval-ms', 'syncIntervalMs'],
   ['presence-announce-ms', 'presenceAnnounceMs'],
   ['presence-ttl-ms', 'presenceTtlMs'],
+  ['ihave-interval-ms', 'ihaveIntervalMs'],
+  ['graft-timeout-ms', 'graftTimeoutMs'],
 ])
 
 /** `--limit` values as options; the option names come from the maps above, never from the flag. */

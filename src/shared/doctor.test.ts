@@ -104,7 +104,7 @@ describe('diagnose', () => {
     expect(finding?.advice).toMatch(/Wi-Fi.*VLAN.*firewall.*Public.*invite/s)
   })
 
-  it('counts other meshes, and names nodes of this mesh that are found but not linked', () => {
+  it('counts other meshes, and names nodes of this mesh whose dial failed (not those only unlinked)', () => {
     const findings = diagnose({
       node,
       peers: [],
@@ -122,6 +122,16 @@ describe('diagnose', () => {
             heardMsAgo: 2_000,
           },
           {
+            id: 'e'.repeat(40),
+            mesh: 'same',
+            meshHash: 'ff',
+            sources: ['gossip'],
+            addrs: ['10.0.0.5:9080'],
+            linked: false,
+            lastError: null,
+            heardMsAgo: null,
+          },
+          {
             id: 'd'.repeat(40),
             mesh: 'other',
             meshHash: 'ee',
@@ -136,7 +146,7 @@ describe('diagnose', () => {
     })
     expect(findings.map((f) => f.code)).toEqual(['unlinked_unreachable', 'other_meshes'])
     expect(findings[0]?.title).toBe(
-      'Node cccccccc (found by its announcements, another node, at 10.0.0.3:9080) is not linked: it does not answer.',
+      'Node cccccccc (found by its announcements, another node, at 10.0.0.3:9080) could not be linked: it does not answer.',
     )
     expect(findings[1]?.title).toBe('2 other meshes on this network.')
   })

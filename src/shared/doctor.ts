@@ -160,28 +160,28 @@ function peerFindings(peers: readonly PeerStatus[]): Finding[] {
   return findings
 }
 
-/** Nodes of this mesh found on the network that no link reaches, and why. */
+/**
+ * Nodes of this mesh found on the network whose last dial failed, and why. A node that is only
+ * not linked is fine: a node keeps a few links and reaches the others through them.
+ */
 function unlinkedFindings(
   nodes: readonly DiscoveredNode[],
   peers: readonly PeerStatus[],
 ): Finding[] {
   const configured = new Set(peers.map((p) => p.id).filter((id) => id !== null))
   return nodes
-    .filter((n) => n.mesh === 'same' && !n.linked && !configured.has(n.id))
+    .filter((n) => n.mesh === 'same' && !n.linked && n.lastError !== null)
+    .filter((n) => !configured.has(n.id))
     .filter((n) => n.heardMsAgo === null || n.heardMsAgo < GONE_AFTER_MS)
     .map((n) => {
-      const problem = n.lastError === null ? undefined : linkProblemOf(n.lastError)
+      const error = n.lastError ?? ''
+      const problem = linkProblemOf(error)
       const found = n.sources.map((s) => SOURCE_WORDS[s]).join(', ')
       return {
         severity: 'problem' as const,
-        code: `unlinked_${problem ?? 'pending'}`,
-        title:
-          `Node ${n.id.slice(0, 8)} (found by ${found}, at ${n.addrs.join(', ') || 'no address yet'}) is not linked` +
-          (problem ? `: ${reasonOf(problem)}.` : ' yet.'),
-        advice:
-          n.lastError === null
-            ? 'The node is trying to link; if this stays, check that no firewall blocks its peer port.'
-            : describeLinkProblem(n.lastError),
+        code: `unlinked_${problem}`,
+        title: `Node ${n.id.slice(0, 8)} (found by ${found}, at ${n.addrs.join(', ') || 'no address yet'}) could not be linked: ${reasonOf(problem)}.`,
+        advice: describeLinkProblem(error),
       }
     })
 }

@@ -39,17 +39,36 @@ export const MAX_SYNC_ORIGINS = 40_000
 export const MAX_PRESENCE_LINKS = 1024
 /** The most seqs one `want` is answered with (docs/protocol.md, "Steady state"). */
 export const MAX_WANT_SEQS = 1_000
+/** Origins one `ihave` frame may name. */
+export const MAX_IHAVE_ORIGINS = 1_024
+/** Entries of `hello.features`, and the characters of each. */
+export const MAX_FEATURES = 16
+export const MAX_FEATURE_LENGTH = 32
+/**
+ * What a node of this version speaks beyond protocol 1, as its `hello.features` says:
+ * - `tree`: dissemination along a tree (`ihave`, `graft`, `prune`);
+ * - `overlay`: the bounded overlay (`neighbor`, `disconnect`).
+ * A peer whose `hello` does not name one is sent none of its frames (docs/protocol.md,
+ * "A bounded overlay" and "Dissemination along a tree").
+ */
+export const FEATURE_TREE = 'tree'
+export const FEATURE_OVERLAY = 'overlay'
+export const FEATURES: readonly string[] = [FEATURE_TREE, FEATURE_OVERLAY]
 
 /**
  * Per origin, the highest seq held with no gap below it. Parsed into a plain object: turn it
  * into a Map (`vectorFromWire`), never read it by key.
  */
-const peerVectorSchema = z
-  .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
-  .refine(
-    (v) => Object.keys(v).length <= MAX_SYNC_ORIGINS,
-    `a vector names at most ${MAX_SYNC_ORIGINS} origins`,
-  )
+const peerVectorSchema = vectorOf(MAX_SYNC_ORIGINS)
+
+function vectorOf(maxOrigins: number) {
+  return z
+    .record(nodeIdSchema, z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+    .refine(
+      (v) => Object.keys(v).length <= maxOrigins,
+      `a vector names at most ${maxOrigins} origins`,
+    )
+}
 
 export const peerNodeSchema = z.looseObject({
   id: nodeIdSchema,
@@ -80,6 +99,8 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     protocol: z.number(),
     node: peerNodeSchema,
     mesh: meshNameSchema,
+    /** Optional (added in v1): what the sender speaks beyond protocol 1 (see FEATURES). */
+    features: z.array(z.string().max(MAX_FEATURE_LENGTH)).max(MAX_FEATURES).optional(),
   }),
   z.looseObject({
     type: z.literal('auth'),
@@ -129,6 +150,33 @@ export const peerFrameSchema = z.discriminatedUnion('type', [
     type: z.literal('nodes'),
     nodes: z.array(nodeRecordSchema).max(MAX_NODES_PER_FRAME),
   }),
+  /**
+   * Dissemination along a tree (feature `tree`): "I hold these origins' events up to these
+   * seqs", sent in batches to the links events are not pushed to. Parsed into a plain object:
+   * turn it into a Map, never read it by key.
+   */
+  z.looseObject({ type: z.literal('ihave'), vector: vectorOf(MAX_IHAVE_ORIGINS) }),
+  /** "Send me these seqs of that origin, and push me its events from now on" (feature `tree`). */
+  z.looseObject({
+    type: z.literal('graft'),
+    origin: nodeIdSchema,
+    from: seqSchema,
+    to: seqSchema,
+  }),
+  /** "Announce this origin's events to me rather than push them" (feature `tree`). */
+  z.looseObject({ type: z.literal('prune'), origin: nodeIdSchema }),
+  /**
+   * The overlay (feature `overlay`), sent once a link is up and again when `keep` changes:
+   * `keep`, the sender keeps this link whatever happens (a configured peer); `priority`
+   * `high`, the sender has no other link and asks to be taken even into a full active view.
+   */
+  z.looseObject({
+    type: z.literal('neighbor'),
+    keep: z.boolean(),
+    priority: z.enum(['high', 'low']),
+  }),
+  /** "My active view is full: I close this link" (feature `overlay`); the link closes next. */
+  z.looseObject({ type: z.literal('disconnect') }),
   z.looseObject({ type: z.literal('ping'), t: z.number() }),
   z.looseObject({ type: z.literal('pong'), t: z.number() }),
 ])

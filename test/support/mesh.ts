@@ -11,6 +11,7 @@ import { type ChatEvent, DB_FILE } from '../../src/main/node/store.ts'
 import { HISTORY_MAX_LIMIT, type ChatMessage, type OnlineUser } from '../../src/shared/protocol.ts'
 import { ChatClient, type FrameOf, randomUser } from './chat-client.ts'
 import { FakePeer } from './fake-peer.ts'
+import type { Prng } from './prng.ts'
 import {
   health,
   metrics,
@@ -23,6 +24,13 @@ import { waitUntil } from './wait.ts'
 
 export type Message = FrameOf<'message'>
 export type Vector = Record<string, number>
+
+/**
+ * Flags for a node whose links must be exactly the ones a test made: with no passive view the
+ * overlay dials nobody beyond `--peer` (it would otherwise dial the nodes it learns of, going
+ * around the proxies a fault test cuts, and turn a line or a ring into a mesh).
+ */
+export const ONLY_CONFIGURED_PEERS: readonly string[] = ['--limit', 'passive-view-size=0']
 
 /** A free port on 127.0.0.1 (opened and closed at once; for nodes that must know it up front). */
 export async function freePort(): Promise<number> {
@@ -102,6 +110,97 @@ export async function startFullMesh(
     ),
   )
   return { nodes, ids }
+}
+
+/**
+ * Starts `count` nodes a few at a time (`atOnce`, so that many startups do not starve the
+ * machine), node i dialling the nodes `peersOf(i)` names (their indexes). Peer ports are fixed
+ * first, so that a node can name nodes started after it or in the same batch.
+ */
+export async function startNodesWithPeers(
+  count: number,
+  peersOf: (i: number) => readonly number[],
+  {
+    name = (i: number) => `N${i}`,
+    atOnce = 6,
+    ...options
+  }: Omit<StartOptions, 'name' | 'peerPort' | 'args'> & {
+    name?: (i: number) => string
+    atOnce?: number
+    args?: readonly string[]
+  } = {},
+): Promise<NodeProcess[]> {
+  const { ports, release } = await reservePorts(count)
+  await release()
+  const nodes: NodeProcess[] = []
+  for (let first = 0; first < count; first += atOnce) {
+    const batch = ports.slice(first, first + atOnce).map((peerPort, k) => {
+      const i = first + k
+      const peers = peersOf(i).flatMap((j) => ['--peer', `127.0.0.1:${ports[j]}`])
+      return startNode({
+        ...options,
+        name: name(i),
+        peerPort,
+        args: [...(options.args ?? []), ...peers],
+      })
+    })
+    nodes.push(...(await Promise.all(batch)))
+  }
+  return nodes
+}
+
+/**
+ * For each of `count` nodes, its seeds: `min` to `max` earlier nodes at random (indexes; fewer
+ * for the first nodes), as machines of a LAN would each know a few others.
+ */
+export function randomSeeds(count: number, random: Prng, min = 2, max = 3): number[][] {
+  return Array.from({ length: count }, (_, i) =>
+    random.shuffle(Array.from({ length: i }, (_, j) => j)).slice(0, random.int(min, max)),
+  )
+}
+
+/** Every node's links (the ids of the nodes it is linked to), by its id, from `/health`. */
+export async function linksOf(nodes: readonly NodeProcess[]): Promise<Map<string, string[]>> {
+  const docs = await Promise.all(nodes.map((n) => health(n)))
+  return new Map(
+    docs.map((h) => [
+      h.node.id,
+      h.peers.flatMap((p) => (p.state === 'up' && p.id !== null ? [p.id] : [])),
+    ]),
+  )
+}
+
+/** Whether the links among `nodes` join them all into one mesh. */
+export async function connected(nodes: readonly NodeProcess[]): Promise<boolean> {
+  const links = await linksOf(nodes)
+  const [first] = links.keys()
+  const reached = new Set([first])
+  for (const id of reached)
+    for (const next of links.get(id ?? '') ?? []) if (links.has(next)) reached.add(next)
+  return reached.size === nodes.length
+}
+
+/**
+ * Waits until the links among `nodes` join them into one mesh and have not changed for
+ * `quietMs`: the overlay is done dialling and closing (a node that found no room rests a
+ * minute before it dials again).
+ */
+export async function overlaySettled(
+  nodes: readonly NodeProcess[],
+  { quietMs = 3_000, timeoutMs = 60_000 } = {},
+): Promise<void> {
+  let last = ''
+  let since = Date.now()
+  await waitUntil(
+    async () => {
+      const links = await linksOf(nodes)
+      const now = JSON.stringify([...links].map(([id, l]) => [id, [...l].sort()]).sort())
+      if (now !== last) [last, since] = [now, Date.now()]
+      return Date.now() - since >= quietMs && (await connected(nodes))
+    },
+    timeoutMs,
+    'the overlay settled',
+  )
 }
 
 /** A vector as a string that does not depend on key order. */

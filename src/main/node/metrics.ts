@@ -23,6 +23,9 @@ export class NodeMetrics {
   readonly meshUnknownFrames: Counter
   readonly meshRefused: Counter<'what'>
   readonly linksUp: Gauge
+  readonly meshTreeFramesSent: Counter<'type'>
+  readonly lazyRoutes: Gauge
+  readonly passiveView: Gauge
   readonly internalErrors: Counter<'scope'>
   readonly earlyEvents: Gauge
   readonly earlyEventBytes: Gauge
@@ -80,6 +83,23 @@ export class NodeMetrics {
     this.linksUp = new Gauge({
       name: 'palaver_mesh_links_up',
       help: 'Authenticated peer links',
+      registers,
+    })
+    this.meshTreeFramesSent = new Counter({
+      name: 'palaver_mesh_tree_frames_sent_total',
+      help: 'Frames of the dissemination tree written to peer links, by type (ihave, graft, prune)',
+      labelNames: ['type'],
+      registers,
+    })
+    for (const type of ['ihave', 'graft', 'prune']) this.meshTreeFramesSent.inc({ type }, 0)
+    this.lazyRoutes = new Gauge({
+      name: 'palaver_mesh_lazy_routes',
+      help: 'Pairs of a peer link and an origin whose events are announced on it (ihave) rather than pushed',
+      registers,
+    })
+    this.passiveView = new Gauge({
+      name: 'palaver_mesh_passive_view',
+      help: 'Known nodes this node is not linked to, kept to replace a lost link',
       registers,
     })
     this.internalErrors = new Counter({

@@ -118,6 +118,9 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         redialMaxMs: options.redialMaxMs,
         maxPendingPeersPerAddress: options.maxPendingPeersPerAddress,
         presenceMaxRooms: options.presenceMaxRooms,
+        activeViewSize: options.activeViewSize,
+        passiveViewSize: options.passiveViewSize,
+        ihaveMaxOrigins: options.ihaveMaxOrigins,
         timings: options.meshTimings,
         clientUrl: () => nodeCore.clientUrl,
         peerAddr: () => `${host.includes(':') ? `[${host}]` : host}:${peerPort}`,
@@ -191,7 +194,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
             ),
         records: () => mesh.records(),
       },
-      onCandidate: (candidate) => mesh.dialCandidate(candidate),
+      onCandidate: (candidate) => mesh.learnCandidate(candidate),
     })
   }
 

@@ -4,12 +4,19 @@
  * same clear error wherever it comes from.
  */
 import { z } from 'zod'
-import { HANDSHAKE_TIMEOUT_MS, meshNameSchema, peerAddrSchema } from '../../shared/peer-protocol.ts'
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_IHAVE_ORIGINS,
+  meshNameSchema,
+  peerAddrSchema,
+} from '../../shared/peer-protocol.ts'
 import type { Logger } from './logger.ts'
 import { silentLogger } from './logger.ts'
 import { LINK_SILENCE_MS, PING_INTERVAL_MS } from './mesh/link.ts'
 import { PRESENCE_ANNOUNCE_MS, PRESENCE_MIN_GAP_MS, PRESENCE_TTL_MS } from './mesh/presence.ts'
 import { SYNC_INTERVAL_MS } from './mesh/relay.ts'
+import { DEFAULT_ACTIVE_VIEW_SIZE, DEFAULT_PASSIVE_VIEW_SIZE } from './mesh/overlay.ts'
+import { DEFAULT_IHAVE_MAX_ORIGINS, GRAFT_TIMEOUT_MS, IHAVE_INTERVAL_MS } from './mesh/plumtree.ts'
 
 export const DEFAULT_CLIENT_PORT = 8080
 export const DEFAULT_PEER_PORT = 9080
@@ -118,6 +125,10 @@ export const meshTimingsSchema = z
     presenceAnnounceMs: meshTimingSchema(2 * PRESENCE_MIN_GAP_MS, PRESENCE_ANNOUNCE_MS),
     /** Another node's presence not heard for this long is forgotten. Default 30 s. */
     presenceTtlMs: meshTimingSchema(2 * PRESENCE_MIN_GAP_MS, PRESENCE_TTL_MS),
+    /** Announcements (`ihave`) to a lazy link wait at most this, to go in one frame. Default 100. */
+    ihaveIntervalMs: meshTimingSchema(1, IHAVE_INTERVAL_MS),
+    /** An announced event not come by the tree within this is grafted. Default 1,000. */
+    graftTimeoutMs: meshTimingSchema(10, GRAFT_TIMEOUT_MS),
   })
   .refine((t) => t.linkSilenceMs > t.pingIntervalMs, {
     message: 'linkSilenceMs must be longer than pingIntervalMs, or a quiet link is closed',
@@ -240,6 +251,24 @@ export const nodeOptionsSchema = z.object({
    * are not shown online on other nodes. Default 1,000.
    */
   presenceMaxRooms: z.number().int().min(1).max(20_000).default(DEFAULT_PRESENCE_MAX_ROOMS),
+  /**
+   * The links a node keeps besides those to its configured peers (which are always kept, and
+   * count towards it): past it, the newest links neither end keeps are closed; under it, known
+   * nodes are dialled. Default 5.
+   */
+  activeViewSize: z.number().int().min(1).max(256).default(DEFAULT_ACTIVE_VIEW_SIZE),
+  /**
+   * Known nodes (from their signed records) kept to replace a lost link. 0: the node dials only
+   * its configured peers (and keeps the links others open). Default 30.
+   */
+  passiveViewSize: z.number().int().min(0).max(1_000).default(DEFAULT_PASSIVE_VIEW_SIZE),
+  /** Origins one `ihave` announcement names at most; a fuller batch goes at once. Default 256. */
+  ihaveMaxOrigins: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_IHAVE_ORIGINS)
+    .default(DEFAULT_IHAVE_MAX_ORIGINS),
   /** The mesh's timings (pings, liveness, handshake, sync, presence); see `meshTimingsSchema`. */
   meshTimings: meshTimingsSchema,
 

@@ -8,6 +8,8 @@
  *   exponential backoff and jitter, and at once when the peer is heard of through another link.
  * - One link per pair of nodes: when two are up, the one opened by the smaller id stays; a link
  *   is forgotten only if it is the one held.
+ * - A candidate (`dialCandidate`) is dialled once, not redialled: which nodes to link to beyond
+ *   the configured peers is the overlay's business (overlay.ts), told how each dial ended.
  * What flows over a link once it is up is the mesh's business (`onLinkUp`, `onFrame`).
  */
 import type { AddressInfo, Socket } from 'node:net'
@@ -20,6 +22,7 @@ import { contain, type ErrorSink } from '../containment.ts'
 import type { MeshTimings } from '../options.ts'
 import { PendingConnections } from '../pending-connections.ts'
 import { type NodeInfo, PeerLink } from './link.ts'
+import type { DialOutcome } from './overlay.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
 export const REDIAL_BASE_MS = 500
@@ -29,24 +32,12 @@ const DIAL_TIMEOUT_MS = 5_000
 const TLS_HANDSHAKE_TIMEOUT_MS = 5_000
 /** Unauthenticated connections on the peer port from all addresses together. */
 export const MAX_PENDING_PEERS = 256
-/** Discovered addresses being dialled or linked at once, besides the configured peers. */
-export const MAX_DISCOVERED_DIALERS = 32
-/** A discovered address whose dials have all failed for this long is forgotten ... */
-export const DISCOVERED_GIVE_UP_MS = 30_000
-/** ... and not dialled again for this long, whoever offers it again. */
-export const DISCOVERED_RETRY_AFTER_MS = 120_000
-/** Given-up addresses remembered; the oldest is forgotten first. */
-export const MAX_GIVEN_UP_ADDRS = 1_024
+/** Candidate dials (`dialCandidate`) under way at once; more are refused until one ends. */
+export const MAX_CANDIDATE_DIALS = 8
 
-/** A peer address, configured or discovered, and the link this node keeps to it. */
+/** A configured peer address and the link this node keeps to it. */
 interface Dialer {
   addr: string
-  /** Configured (`addPeer`, kept until removed) or discovered (`dialCandidate`, bounded). */
-  kind: 'configured' | 'discovered'
-  /** The node the address was said to be of, for a discovered one (not dialled twice). */
-  expectedId: string | undefined
-  /** Since when every dial failed (`now()`); undefined while linked or never tried. */
-  failingSince: number | undefined
   host: string
   port: number
   state: PeerStatus['state']
@@ -88,17 +79,6 @@ export interface PeerConnectionsOptions {
   onLinkDown: (link: PeerLink, replaced: boolean) => void
   /** A frame on a link that stands for its node. */
   onFrame: (link: PeerLink, frame: PeerFrame) => void
-  /** The wall clock discovered dialers are given up by; `Date.now` by default. */
-  now?: () => number
-}
-
-/** A discovered address being dialled or linked, as the doctor sees it. */
-export interface DiscoveredDial {
-  addr: string
-  /** The node it turned out to be, or was said to be. */
-  id: string | null
-  state: PeerStatus['state']
-  lastError: string | null
 }
 
 export class PeerConnections {
@@ -106,17 +86,6 @@ export class PeerConnections {
   readonly #sink: ErrorSink
   readonly #server: Server
   readonly #dialers = new Map<string, Dialer>()
-  /** Dialers of discovered addresses, by address. */
-  readonly #discovered = new Map<string, Dialer>()
-  /**
-   * Discovered addresses given up: when (`now()`), the node they were of and why their last
-   * dial failed (for the doctor), oldest first.
-   */
-  readonly #givenUp = new Map<
-    string,
-    { at: number; id: string | undefined; lastError: string | null }
-  >()
-  readonly #now: () => number
   /** Authenticated links by the remote node's id. */
   readonly #links = new Map<string, PeerLink>()
   /** Every link in any state, so that `close()` reaches all of them. */
@@ -125,12 +94,15 @@ export class PeerConnections {
   readonly #pending: PendingConnections<Socket>
   /** ... and by `address:port`, so that a link's authentication releases its socket. */
   readonly #pendingSockets = new Map<string, Socket>()
+  /** Candidate dials under way (sockets until TLS is up, then links until they are). */
+  #candidateDials = 0
+  /** The sockets of candidate dials before TLS is up, so that `close()` reaches them. */
+  readonly #candidateSockets = new Set<TLSSocket>()
   #closed = false
 
   constructor(options: PeerConnectionsOptions) {
     this.#options = options
     this.#sink = options.sink
-    this.#now = options.now ?? Date.now
     this.#pending = new PendingConnections(options.maxPendingPeersPerAddress)
     this.#server = createServer({
       key: options.tls.key,
@@ -220,92 +192,21 @@ export class PeerConnections {
   /** Starts keeping a link to `addr` (`host:port`); a no-op when it is already a peer. */
   addPeer(addr: string): void {
     if (this.#closed || this.#dialers.has(addr)) return
-    const dialer = newDialer(addr, 'configured')
+    const dialer: Dialer = {
+      addr,
+      ...splitAddr(addr),
+      state: 'connecting',
+      attempt: 0,
+      timer: undefined,
+      socket: undefined,
+      link: undefined,
+      remoteId: undefined,
+      lastError: null,
+      lastDialAt: 0,
+      stopped: false,
+    }
     this.#dialers.set(addr, dialer)
-    // A discovered dialer of the same address gives way to the configured one.
-    this.#forgetDiscovered(addr)
     this.#dial(dialer)
-  }
-
-  /**
-   * Dials an address discovery found (`id`: the node it was said to be of), unless it is
-   * configured or dialled already, its node is linked or dialled at another address, it was
-   * given up lately, or MAX_DISCOVERED_DIALERS are in use. Redialled like a configured peer
-   * until it has not linked for DISCOVERED_GIVE_UP_MS.
-   */
-  dialCandidate(addr: string, id?: string): void {
-    if (this.#closed || this.#dialers.has(addr) || this.#discovered.has(addr)) return
-    if (id !== undefined && this.#knows(id)) return
-    const givenUp = this.#givenUp.get(addr)
-    if (givenUp !== undefined && this.#now() - givenUp.at < DISCOVERED_RETRY_AFTER_MS) return
-    this.#givenUp.delete(addr)
-    if (this.#discovered.size >= MAX_DISCOVERED_DIALERS) return
-    const dialer = newDialer(addr, 'discovered')
-    dialer.expectedId = id
-    this.#discovered.set(addr, dialer)
-    this.#dial(dialer)
-  }
-
-  /** Whether node `id` is linked, or a dialer is on its way to it. */
-  #knows(id: string): boolean {
-    if (this.#links.has(id)) return true
-    for (const d of this.#allDialers()) if (d.remoteId === id || d.expectedId === id) return true
-    return false
-  }
-
-  /**
-   * Why the last dial of node `id` failed, when a dialer of it is not linked or was given up
-   * (unless the node is linked now); else null.
-   */
-  dialError(id: string): string | null {
-    if (this.#links.has(id)) return null
-    for (const d of this.#allDialers()) {
-      if ((d.remoteId === id || d.expectedId === id) && d.state !== 'up' && d.lastError) {
-        return d.lastError
-      }
-    }
-    for (const given of this.#givenUp.values()) if (given.id === id) return given.lastError
-    return null
-  }
-
-  /** The discovered addresses being dialled or linked now. */
-  discovered(): DiscoveredDial[] {
-    return [...this.#discovered.values()].map((d) => ({
-      addr: d.addr,
-      id: d.remoteId ?? d.expectedId ?? null,
-      state: d.state,
-      lastError: d.lastError,
-    }))
-  }
-
-  #allDialers(): Dialer[] {
-    return [...this.#dialers.values(), ...this.#discovered.values()]
-  }
-
-  /** Drops a discovered dialer and remembers its address as given up for a while. */
-  #giveUp(dialer: Dialer): void {
-    this.#forgetDiscovered(dialer.addr)
-    this.#givenUp.delete(dialer.addr)
-    this.#givenUp.set(dialer.addr, {
-      at: this.#now(),
-      id: dialer.remoteId ?? dialer.expectedId,
-      lastError: dialer.lastError,
-    })
-    for (const addr of this.#givenUp.keys()) {
-      if (this.#givenUp.size <= MAX_GIVEN_UP_ADDRS) break
-      this.#givenUp.delete(addr)
-    }
-    this.#sink.logger.debug(
-      { addr: dialer.addr, err: dialer.lastError },
-      'gave up a discovered peer address',
-    )
-  }
-
-  #forgetDiscovered(addr: string): void {
-    const dialer = this.#discovered.get(addr)
-    if (!dialer) return
-    this.#discovered.delete(addr)
-    stop(dialer)
   }
 
   /** Stops keeping a link to `addr`: its link closes and is not redialled. */
@@ -313,7 +214,9 @@ export class PeerConnections {
     const dialer = this.#dialers.get(addr)
     if (!dialer) return false
     this.#dialers.delete(addr)
-    stop(dialer)
+    dialer.stopped = true
+    clearTimeout(dialer.timer)
+    dialer.socket?.destroy()
     dialer.link?.close('peer removed')
     const covering = dialer.remoteId ? this.#links.get(dialer.remoteId) : undefined
     covering?.close('peer removed')
@@ -358,11 +261,93 @@ export class PeerConnections {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'connecting'
     dialer.lastDialAt = Date.now()
+    let socket: TLSSocket | undefined = undefined
+    socket = this.#connect(dialer, {
+      failed: (error) => {
+        // A socket the dialer gave up on is not its business; `socket` is still unset when the
+        // address is refused at once.
+        if (socket !== undefined && dialer.socket !== socket) return
+        dialer.socket = undefined
+        dialer.lastError = error
+        contain(this.#sink, 'timer', 'scheduling a redial', () => this.#redialLater(dialer))
+      },
+      connected: (socket) => {
+        dialer.socket = undefined
+        if (dialer.stopped || this.#closed) return void socket.destroy()
+        contain(
+          this.#sink,
+          'link',
+          'taking a dialled link',
+          () => (dialer.link = this.#adopt(socket, true, dialer)),
+          () => {
+            socket.destroy()
+            this.#redialLater(dialer)
+          },
+        )
+      },
+    })
+    dialer.socket = socket
+  }
+
+  /**
+   * Dials `addr` (`host:port`) once, for the overlay: no redial, not shown in `/health` until
+   * its link is up. `onEnd` is called once, when the link is up (or lost the one-link-per-pair
+   * rule to another link to the same node) or when the dial or handshake failed. False (and
+   * `onEnd` never called) when MAX_CANDIDATE_DIALS are under way or the mesh is closed.
+   */
+  dialCandidate(addr: string, onEnd: (outcome: DialOutcome) => void): boolean {
+    if (this.#closed || this.#candidateDials >= MAX_CANDIDATE_DIALS) return false
+    this.#candidateDials++
+    let ended = false
+    const end = (outcome: DialOutcome) => {
+      if (ended) return
+      ended = true
+      this.#candidateDials--
+      contain(this.#sink, 'link', 'ending a candidate dial', () => onEnd(outcome))
+    }
+    const socket = this.#connect(splitAddr(addr), {
+      failed: (error) => end({ error }),
+      connected: (socket) => {
+        this.#candidateSockets.delete(socket)
+        if (this.#closed) {
+          socket.destroy()
+          return end({ error: 'mesh closed' })
+        }
+        contain(
+          this.#sink,
+          'link',
+          'taking a candidate link',
+          () => this.#adopt(socket, true, undefined, end),
+          (error) => {
+            socket.destroy()
+            end({ error: String(error) })
+          },
+        )
+      },
+    })
+    if (socket) {
+      this.#candidateSockets.add(socket)
+      socket.once('close', () => {
+        this.#candidateSockets.delete(socket)
+        end({ error: 'connection closed' }) // a no-op when the dial ended otherwise
+      })
+    }
+    return true
+  }
+
+  /**
+   * Opens a TLS connection to `host:port`, within DIAL_TIMEOUT_MS: `connected` once TLS is up,
+   * or `failed` with the reason (not for a socket destroyed on purpose, which just closes).
+   */
+  #connect(
+    to: { host: string; port: number },
+    on: { connected: (socket: TLSSocket) => void; failed: (error: string) => void },
+  ): TLSSocket | undefined {
     let socket: TLSSocket
     try {
       socket = tlsConnect({
-        host: dialer.host,
-        port: dialer.port,
+        host: to.host,
+        port: to.port,
         key: this.#options.tls.key,
         cert: this.#options.tls.cert,
         minVersion: 'TLSv1.3',
@@ -370,11 +355,10 @@ export class PeerConnections {
         rejectUnauthorized: false,
       })
     } catch (error) {
-      // An address the socket layer refuses outright (port 0, say): retried like any failure.
-      dialer.lastError = (error as Error).message
-      return this.#redialLater(dialer)
+      // An address the socket layer refuses outright (port 0, say): a failure like any other.
+      on.failed((error as Error).message)
+      return undefined
     }
-    dialer.socket = socket
     const timeout = setTimeout(
       () => socket.destroy(new Error('no TLS connection in time')),
       DIAL_TIMEOUT_MS,
@@ -383,38 +367,20 @@ export class PeerConnections {
     socket.once('close', () => clearTimeout(timeout))
     const failed = (error: Error) => {
       clearTimeout(timeout)
-      if (dialer.socket !== socket) return
-      dialer.socket = undefined
-      dialer.lastError = error.message
-      contain(this.#sink, 'timer', 'scheduling a redial', () => this.#redialLater(dialer))
+      on.failed(error.message)
     }
     socket.once('error', failed)
     socket.once('secureConnect', () => {
       clearTimeout(timeout)
       socket.off('error', failed)
-      dialer.socket = undefined
-      if (dialer.stopped || this.#closed) return void socket.destroy()
-      contain(
-        this.#sink,
-        'link',
-        'taking a dialled link',
-        () => (dialer.link = this.#adopt(socket, true, dialer)),
-        () => {
-          socket.destroy()
-          this.#redialLater(dialer)
-        },
-      )
+      on.connected(socket)
     })
+    return socket
   }
 
   #redialLater(dialer: Dialer): void {
     if (dialer.stopped || this.#closed) return
     dialer.state = 'down'
-    const now = this.#now()
-    dialer.failingSince ??= now
-    if (dialer.kind === 'discovered' && now - dialer.failingSince >= DISCOVERED_GIVE_UP_MS) {
-      return this.#giveUp(dialer)
-    }
     const delay = backoffDelay(dialer.attempt++, REDIAL_BASE_MS, this.#options.redialMaxMs)
     clearTimeout(dialer.timer)
     dialer.timer = setTimeout(
@@ -424,13 +390,19 @@ export class PeerConnections {
     dialer.timer.unref()
   }
 
+  /** Whether `id` is the node of a configured peer (its link is kept whatever happens). */
+  isConfigured(id: string): boolean {
+    for (const d of this.#dialers.values()) if (d.remoteId === id) return true
+    return false
+  }
+
   /**
    * A node was heard of through another link, so it is alive: a dialer of it that is waiting
    * out its backoff dials now, with its backoff reset (a healed partition heals at once). At
    * most one such dial per REDIAL_BASE_MS, however often the node is heard of.
    */
   heardOf(id: string, peerAddr = ''): void {
-    for (const d of this.#allDialers()) {
+    for (const d of this.#dialers.values()) {
       if (d.remoteId !== id && (peerAddr === '' || d.addr !== peerAddr)) continue
       if (d.state !== 'down' || d.socket || d.link) continue
       if (Date.now() - d.lastDialAt < REDIAL_BASE_MS) continue
@@ -442,7 +414,12 @@ export class PeerConnections {
 
   // ---- links
 
-  #adopt(socket: TLSSocket, initiator: boolean, dialer?: Dialer): PeerLink {
+  #adopt(
+    socket: TLSSocket,
+    initiator: boolean,
+    dialer?: Dialer,
+    candidate?: (outcome: DialOutcome) => void,
+  ): PeerLink {
     const { metrics, logger } = this.#sink
     const link = new PeerLink({
       socket,
@@ -454,12 +431,18 @@ export class PeerConnections {
       secret: this.#options.secret,
       logger,
       sink: this.#sink,
-      onUp: (l) => this.#linkUp(l, dialer),
+      onUp: (l) => {
+        this.#linkUp(l, dialer)
+        if (l.remote) candidate?.({ linkedTo: l.remote.id })
+      },
       onFrame: (l, frame) => {
         // A link on its way out says nothing more.
         if (this.#links.get(l.remote?.id ?? '') === l) this.#options.onFrame(l, frame)
       },
-      onClose: (l, reason) => this.#linkClosed(l, reason, dialer),
+      onClose: (l, reason) => {
+        candidate?.({ error: reason }) // a no-op once the link was up
+        this.#linkClosed(l, reason, dialer)
+      },
       onFrameSent: () => metrics.meshFramesSent.inc(),
       onUnknownFrame: (type) => {
         metrics.meshUnknownFrames.inc()
@@ -488,7 +471,8 @@ export class PeerConnections {
     }
     if (dialer) this.#covered(dialer, remote.id)
     // A node we dial may also dial us: its dialer shows the link we keep as up.
-    for (const d of this.#allDialers()) if (d.remoteId === remote.id) this.#covered(d, remote.id)
+    for (const d of this.#dialers.values())
+      if (d.remoteId === remote.id) this.#covered(d, remote.id)
     this.#sink.metrics.linksUp.set(this.#links.size)
     this.#sink.logger.info({ peer: remote.id, name: remote.name, addr: link.addr }, 'peer link up')
     this.#options.onLinkUp(link)
@@ -511,8 +495,6 @@ export class PeerConnections {
     dialer.state = 'up'
     dialer.attempt = 0
     dialer.lastError = null
-    dialer.failingSince = undefined
-    dialer.expectedId = remoteId
   }
 
   #linkClosed(link: PeerLink, reason: string, dialer: Dialer | undefined): void {
@@ -526,8 +508,8 @@ export class PeerConnections {
       this.#options.onLinkDown(link, false)
     }
     if (this.#closed) return
-    // Redial every peer address that this link stood for.
-    for (const d of this.#allDialers()) {
+    // Redial every configured peer that this link stood for.
+    for (const d of this.#dialers.values()) {
       const stoodFor = d === dialer || (remoteId !== undefined && d.remoteId === remoteId)
       if (!stoodFor || d.link || d.socket) continue
       if (d.remoteId && this.#links.has(d.remoteId)) continue // still covered by another link
@@ -539,37 +521,20 @@ export class PeerConnections {
   /** Closes every link and stops listening and dialling. */
   async close(): Promise<void> {
     this.#closed = true
-    for (const dialer of this.#allDialers()) stop(dialer)
+    for (const dialer of this.#dialers.values()) {
+      dialer.stopped = true
+      clearTimeout(dialer.timer)
+      dialer.socket?.destroy()
+    }
+    for (const socket of this.#candidateSockets) socket.destroy()
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
     for (const link of this.#allLinks) link.close('node stopping')
     await closed
   }
 }
 
-function newDialer(addr: string, kind: Dialer['kind']): Dialer {
+/** `host:port` (an IPv6 host in brackets) as the host to dial and the port. */
+function splitAddr(addr: string): { host: string; port: number } {
   const at = addr.lastIndexOf(':')
-  return {
-    addr,
-    kind,
-    expectedId: undefined,
-    failingSince: undefined,
-    host: addr.slice(0, at).replace(/^\[(.*)\]$/, '$1'),
-    port: Number(addr.slice(at + 1)),
-    state: 'connecting',
-    attempt: 0,
-    timer: undefined,
-    socket: undefined,
-    link: undefined,
-    remoteId: undefined,
-    lastError: null,
-    lastDialAt: 0,
-    stopped: false,
-  }
-}
-
-/** Stops a dialer: no more dials, and a dial under way is given up. */
-function stop(dialer: Dialer): void {
-  dialer.stopped = true
-  clearTimeout(dialer.timer)
-  dialer.socket?.destroy()
+  return { host: addr.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(addr.slice(at + 1)) }
 }

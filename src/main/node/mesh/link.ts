@@ -10,6 +10,7 @@
 import type { TLSSocket } from 'node:tls'
 import {
   EXPORTER_LABEL,
+  FEATURES,
   MAX_PEER_FRAME_BYTES,
   MAX_PREAUTH_FRAME_BYTES,
   type PeerFrame,
@@ -82,6 +83,8 @@ export class PeerLink {
   /** The remote `host:port` of the socket. */
   readonly addr: string
   remote: NodeInfo | undefined
+  /** What the peer speaks beyond protocol 1, from its `hello` (see FEATURES). */
+  remoteFeatures: ReadonlySet<string> = new Set()
   state: 'handshake' | 'up' | 'closed' = 'handshake'
   rttMs: number | null = null
   readonly #options: LinkOptions
@@ -110,7 +113,15 @@ export class PeerLink {
 
     const { self, mesh, secret, signer } = options
     const exporter = this.#exporter
-    this.send(encodeFrame({ type: 'hello', protocol: PROTOCOL_VERSION, node: { ...self }, mesh }))
+    this.send(
+      encodeFrame({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        node: { ...self },
+        mesh,
+        features: [...FEATURES],
+      }),
+    )
     this.send(
       encodeFrame({
         type: 'auth',
@@ -246,6 +257,7 @@ export class PeerLink {
           })
         }
         this.remote = { id, name, url, key }
+        this.remoteFeatures = new Set(frame.features)
         return
       }
       case 'auth': {

@@ -1,15 +1,19 @@
 /**
  * The mesh: this node's links to other nodes and what flows over them, put together from
  * - `PeerConnections` (connections.ts): the peer port, the dialled peers, one link per node;
- * - `Relay` (relay.ts): chat events, in seq order per origin, verified, never looping;
+ * - `Overlay` (overlay.ts): which links to keep beyond the configured peers, and which known
+ *   nodes to dial to replace a lost one (a bounded active view, a passive view);
+ * - `Relay` (relay.ts): chat events, in seq order per origin, verified, never looping, pushed
+ *   along a tree of the links and announced on the others (plumtree.ts);
  * - `PresenceExchange` (presence-exchange.ts): who is online and who is typing, signed;
  * - `NodeRecords` (node-records.ts): the nodes of the mesh, signed records, for failover lists;
  * - `routeFrame` (router.ts): which of them each frame goes to.
- * Discovery (../discovery) hands it candidates (`dialCandidate`); it dials those of its mesh.
+ * Discovery (../discovery) hands it candidates (`learnCandidate`): nodes of its mesh join the
+ * overlay's passive view, from which it dials when its active view has room.
  * Everything is bounded (docs/protocol.md, "Limits"), and every timer and frame handler runs
  * inside `contain()`: an error closes a link or is counted, never ends the node.
  */
-import type { NodeRecord, PeerFrame } from '../../../shared/peer-protocol.ts'
+import { FEATURE_OVERLAY, type NodeRecord, type PeerFrame } from '../../../shared/peer-protocol.ts'
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
 import { checkEvent, EVENT_REFUSALS } from '../../../shared/signatures.ts'
 import type { ChatUser } from '../../../shared/signed-frames.ts'
@@ -25,16 +29,22 @@ import { PeerConnections } from './connections.ts'
 import { DIRECTORY_REFRESH_MS } from './directory.ts'
 import type { PeerLink } from './link.ts'
 import { NodeRecords } from './node-records.ts'
+import { type DialOutcome, Overlay } from './overlay.ts'
 import { PresenceExchange } from './presence-exchange.ts'
 import { PRESENCE_MIN_GAP_MS } from './presence.ts'
 import { refusals } from './refusals.ts'
 import { Relay } from './relay.ts'
 import { type FrameHandlers, routeFrame } from './router.ts'
 import { Throttle } from './throttle.ts'
+import { encodeFrame } from './framing.ts'
 import type { TlsIdentity } from './tls-identity.ts'
 
 /** Clients hear that the list of nodes changed at most this often. */
 export const NODES_PUBLISH_MIN_GAP_MS = 1_000
+/** The overlay is brought back within its bounds this often (rests that ended, lost dials). */
+export const OVERLAY_MAINTAIN_MS = 1_000
+/** Addresses whose last failed dial is remembered for the doctor (the oldest is forgotten). */
+export const MAX_DIAL_ERRORS = 1_024
 
 export interface MeshOptions {
   /** The node's Ed25519 identity: its id, and what it signs with. */
@@ -52,6 +62,11 @@ export interface MeshOptions {
   maxPendingPeersPerAddress: number
   /** Rooms of this node's presence one announcement names at most. */
   presenceMaxRooms: number
+  /** Links kept beyond the configured peers' (`activeViewSize`), and known nodes kept aside. */
+  activeViewSize: number
+  passiveViewSize: number
+  /** Origins one `ihave` names at most. */
+  ihaveMaxOrigins: number
   /** How often the mesh pings, syncs and announces, and when it gives up on silence. */
   timings: MeshTimings
   /** This node's client WebSocket URL and peer address, as others should dial them. */
@@ -80,6 +95,9 @@ export class Mesh {
   readonly #relay: Relay
   readonly #presence: PresenceExchange
   readonly #records: NodeRecords
+  readonly #overlay: Overlay<PeerLink>
+  /** Why the last dial of each address failed, least recent first (see `dialError`). */
+  readonly #dialErrors = new Map<string, string>()
   readonly #handlers: FrameHandlers
   #timers: NodeJS.Timeout[] = []
   #lastNodesSent = ''
@@ -122,6 +140,27 @@ export class Mesh {
       verify: (event) => checkEvent(event, nativeEd25519),
       onRefused: (link, event, reason) =>
         refuse(link, 'event', EVENT_REFUSALS[reason], event.origin),
+      tree: {
+        ihaveIntervalMs: options.timings.ihaveIntervalMs,
+        graftTimeoutMs: options.timings.graftTimeoutMs,
+        ihaveMaxOrigins: options.ihaveMaxOrigins,
+      },
+    })
+    this.#overlay = new Overlay({
+      activeViewSize: options.activeViewSize,
+      passiveViewSize: options.passiveViewSize,
+      ownId: identity.id,
+      isConfigured: (id) => this.#connections.isConfigured(id),
+      isUp: (id) => this.#presence.has(id),
+      dial: (addr, onEnd) =>
+        !this.#closed &&
+        this.#connections.dialCandidate(addr, (outcome) => {
+          this.#dialOutcome(addr, outcome)
+          onEnd(outcome)
+        }),
+      send: (link, frame) => link.send(encodeFrame(frame)),
+      close: (link, reason) => link.close(reason),
+      onPassiveChanged: (size) => sink.metrics.passiveView.set(size),
     })
     this.#presence = new PresenceExchange({
       identity,
@@ -151,7 +190,10 @@ export class Mesh {
       flood,
       refuse,
       onLearned: (records) => {
-        for (const record of records) this.#connections.heardOf(record.id, record.peerAddr)
+        for (const record of records) {
+          this.#connections.heardOf(record.id, record.peerAddr)
+          this.#overlay.learn(record.id, record.peerAddr)
+        }
         options.onRecordsLearned?.(records)
         this.#nodesMaybeChanged()
       },
@@ -163,6 +205,11 @@ export class Mesh {
       presence: (link, frame) => this.#presence.onPresence(link, frame),
       typing: (link, frame) => this.#presence.onTyping(link, frame),
       nodes: (link, frame) => this.#records.learn(link, frame.nodes),
+      ihave: (link, frame) => this.#relay.onIhave(link, frame),
+      graft: (link, frame) => this.#relay.onGraft(link, frame),
+      prune: (link, frame) => this.#relay.onPrune(link, frame),
+      neighbor: (link, frame) => this.#overlay.onNeighbor(remoteId(link), link, frame),
+      disconnect: (link) => this.#overlay.onDisconnect(remoteId(link), link),
     }
     this.#presenceAnnouncement = new Throttle(PRESENCE_MIN_GAP_MS, () =>
       contain(sink, 'timer', 'presence announcement', () => this.#announcePresence()),
@@ -187,6 +234,7 @@ export class Mesh {
       }),
       this.#every(presenceAnnounceMs / 2, 'expiry', () => this.#expire()),
       this.#every(DIRECTORY_REFRESH_MS, 'own record renewal', () => this.#records.renewOwn()),
+      this.#every(OVERLAY_MAINTAIN_MS, 'overlay', () => this.#overlay.maintain()),
     ]
     for (const addr of this.#options.peers) this.addPeer(addr)
     return bound
@@ -201,12 +249,16 @@ export class Mesh {
 
   /** Starts keeping a link to `addr` (`host:port`); a no-op when it is already a peer. */
   addPeer(addr: string): void {
-    if (!this.#closed) this.#connections.addPeer(addr)
+    if (this.#closed) return
+    this.#connections.addPeer(addr)
+    this.#overlay.maintain() // peers learn that this node keeps their link now
   }
 
   /** Stops keeping a link to `addr`: its link closes and is not redialled. */
   removePeer(addr: string): boolean {
-    return this.#connections.removePeer(addr)
+    const removed = this.#connections.removePeer(addr)
+    this.#overlay.maintain()
+    return removed
   }
 
   peers(): PeerStatus[] {
@@ -216,19 +268,34 @@ export class Mesh {
   // ---- discovered nodes
 
   /** A node discovery heard of: dialled when it is of this mesh (its proof still decides). */
-  dialCandidate(candidate: Candidate): void {
-    if (!this.#closed && candidate.mesh === 'same') {
-      this.#connections.dialCandidate(candidate.addr, candidate.id)
-    }
+  learnCandidate(candidate: Candidate): void {
+    if (this.#closed || candidate.mesh !== 'same' || candidate.id === undefined) return
+    this.#overlay.learn(candidate.id, candidate.addr)
   }
 
   isLinked(id: string): boolean {
     return this.#connections.isLinked(id)
   }
 
-  /** Why the last dial of node `id` failed, while it is not linked (for the doctor). */
+  /**
+   * Why the last dial of node `id` failed, while it is not linked (for the doctor): the dial of
+   * the address the overlay knows it at.
+   */
   dialError(id: string): string | null {
-    return this.#connections.dialError(id)
+    if (this.#connections.isLinked(id)) return null
+    const addr = this.#overlay.addrOf(id)
+    return addr === undefined ? null : (this.#dialErrors.get(addr) ?? null)
+  }
+
+  /** Remembers why a dial of `addr` failed (bounded), or forgets it once the dial links. */
+  #dialOutcome(addr: string, outcome: DialOutcome): void {
+    this.#dialErrors.delete(addr) // re-inserted last: the most recent
+    if (!('error' in outcome)) return
+    this.#dialErrors.set(addr, outcome.error)
+    if (this.#dialErrors.size > MAX_DIAL_ERRORS) {
+      const oldest = this.#dialErrors.keys().next()
+      if (!oldest.done) this.#dialErrors.delete(oldest.value)
+    }
   }
 
   /** The signed node records held (their peer addresses are what gossip dials). */
@@ -244,6 +311,13 @@ export class Mesh {
 
   #linkUp(link: PeerLink): void {
     this.#relay.linkUp(link)
+    const id = remoteId(link)
+    this.#overlay.linkUp(id, link, {
+      speaks: link.remoteFeatures.has(FEATURE_OVERLAY),
+      openedHere: link.initiator,
+    })
+    const addr = this.#records.peerAddrOf(id)
+    if (addr !== undefined) this.#overlay.learn(id, addr)
     // Presence goes to every link on the next turn: the new peer learns who is here, and the
     // others learn of the new link (for mesh maps).
     this.localPresenceChanged()
@@ -256,6 +330,7 @@ export class Mesh {
   #linkDown(link: PeerLink, replaced: boolean): void {
     this.#relay.linkDown(link)
     if (replaced) return // the node is still linked: what came over the old link still holds
+    this.#overlay.linkDown(remoteId(link), link)
     this.#presence.linkDown(link)
     this.localPresenceChanged()
   }
@@ -337,8 +412,14 @@ export class Mesh {
   async close(): Promise<void> {
     this.#closed = true
     for (const timer of this.#timers) clearInterval(timer)
+    this.#relay.close()
     this.#presenceAnnouncement.cancel()
     this.#nodesPublication.cancel()
     await this.#connections.close()
   }
+}
+
+/** The id of the node at the other end of an authenticated link. */
+function remoteId(link: PeerLink): string {
+  return link.remote?.id ?? ''
 }

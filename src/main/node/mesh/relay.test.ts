@@ -1,13 +1,20 @@
 /**
  * The relay over a real store and event log, with a stand-in for the link: what it answers to
- * `want`, how it keeps early events and skewed clocks, and that an error closes only the link.
+ * `want`, how it keeps early events and skewed clocks, that an error closes only the link, and
+ * how it pushes, announces, prunes and grafts along the tree with peers that speak it (and not
+ * with those that do not).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { testIdentity, wireEvent } from '../../../../test/support/fake-peer.ts'
-import { MAX_WANT_SEQS, type PeerFrame, peerFrameSchema } from '../../../shared/peer-protocol.ts'
+import {
+  FEATURE_TREE,
+  MAX_WANT_SEQS,
+  type PeerFrame,
+  peerFrameSchema,
+} from '../../../shared/peer-protocol.ts'
 import { checkEvent, type EventRefusal } from '../../../shared/signatures.ts'
 import { HybridClock } from '../clock.ts'
 import { EventLog } from '../event-log.ts'
@@ -29,11 +36,17 @@ const WALL = 1_700_000_000_000_000
 class FakeLink {
   state: 'up' | 'closed' = 'up'
   readonly remote = { id: testIdentity().id, name: 'Peer', url: 'ws://127.0.0.1:1/' }
+  readonly remoteFeatures: ReadonlySet<string>
   readonly frames: PeerFrame[] = []
   closedWith: string | undefined
   budget = Infinity
   #sinceDrain = 0
   #waiters: (() => void)[] = []
+
+  /** A peer that speaks the tree with `tree`; an older node without. */
+  constructor({ tree = false } = {}) {
+    this.remoteFeatures = new Set(tree ? [FEATURE_TREE] : [])
+  }
 
   send(frame: Buffer): void {
     const decoder = new FrameDecoder()
@@ -61,6 +74,11 @@ class FakeLink {
     this.state = 'closed'
     this.closedWith = reason
     this.drain()
+  }
+
+  /** The frames of one type this link was sent. */
+  sent<T extends PeerFrame['type']>(type: T): Extract<PeerFrame, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<PeerFrame, { type: T }> => f.type === type)
   }
 
   seqs(origin = ORIGIN): number[] {
@@ -100,6 +118,9 @@ function ev(
   })
 }
 
+/** The tree's timings in these tests: short, so that a test waits milliseconds. */
+const TREE = { ihaveIntervalMs: 5, graftTimeoutMs: 30, ihaveMaxOrigins: 256 }
+
 /** A relay whose store holds `held` events of ORIGIN, and a synced link that holds them too. */
 function setup(held = 0) {
   store.append(Array.from({ length: held }, (_, i) => ev(i + 1)))
@@ -115,11 +136,19 @@ function setup(held = 0) {
     onEventSent: () => {},
     verify: (event) => checkEvent(event, nativeEd25519),
     onRefused: (_, event, reason) => refused.push({ event, reason }),
+    tree: TREE,
   })
   const link = new FakeLink()
   relay.linkUp(link.asLink)
   relay.onSync(link.asLink, store.vector())
-  return { relay, link, log, clock, metrics, refused }
+  /** Another link, synced: to a peer that speaks the tree unless `tree` is false. */
+  const another = ({ tree = true } = {}) => {
+    const l = new FakeLink({ tree })
+    relay.linkUp(l.asLink)
+    relay.onSync(l.asLink, store.vector())
+    return l
+  }
+  return { relay, link, log, clock, metrics, refused, another }
 }
 
 /** Lets the relay's pumps run until they wait on the link. */
@@ -259,5 +288,115 @@ describe('Relay: verification', () => {
     expect(store.get(ORIGIN, 2)?.text).toBe('t2')
     expect(log.acceptedSeq(store.nodeId)).toBe(0)
     expect(store.vector()).toEqual({ [ORIGIN]: 2 })
+  })
+})
+
+describe('Relay: the tree', () => {
+  /** ORIGIN's next event, accepted from `from` and committed: the relay forwards it. */
+  async function arrives(
+    ctx: ReturnType<typeof setup>,
+    from: FakeLink,
+    seq: number,
+  ): Promise<ChatEvent> {
+    const event = ev(seq)
+    ctx.relay.onEvent(from.asLink, event)
+    await ctx.log.flush()
+    ctx.relay.forward([event])
+    return event
+  }
+
+  it('prunes an eager link that brought duplicates, then announces to it instead of pushing', async () => {
+    const ctx = setup(0)
+    const [a, b] = [ctx.another(), ctx.another()]
+    for (const seq of [1, 2]) {
+      await arrives(ctx, a, seq)
+      ctx.relay.onEvent(b.asLink, ev(seq)) // b had it from elsewhere too
+    }
+    expect(b.seqs()).toEqual([1, 2]) // pushed: every link starts eager
+    expect(b.sent('prune')).toEqual([{ type: 'prune', origin: ORIGIN }]) // at the second in a row
+    expect(ctx.relay.isEager(b.asLink, ORIGIN)).toBe(false)
+
+    await arrives(ctx, a, 3)
+    expect(b.seqs()).toEqual([1, 2])
+    await vi.waitFor(() =>
+      expect(b.sent('ihave')).toEqual([{ type: 'ihave', vector: { [ORIGIN]: 3 } }]),
+    )
+    ctx.relay.onEvent(b.asLink, ev(1)) // another duplicate from a lazy link: no second prune
+    expect(b.sent('prune')).toHaveLength(1)
+  })
+
+  it('never prunes, nor announces to, a peer that does not speak the tree', async () => {
+    const ctx = setup(0)
+    const [a, old] = [ctx.another(), ctx.another({ tree: false })]
+    await arrives(ctx, a, 1)
+    ctx.relay.onEvent(old.asLink, ev(1))
+    await arrives(ctx, a, 2)
+    expect(old.seqs()).toEqual([1, 2])
+    expect(old.frames.map((f) => f.type)).not.toContain('prune')
+    expect(old.frames.map((f) => f.type)).not.toContain('ihave')
+  })
+
+  it('grafts an announced event that the tree did not bring, and takes it from the answer', async () => {
+    const ctx = setup(0)
+    const a = ctx.another()
+    ctx.relay.onIhave(a.asLink, { type: 'ihave', vector: { [ORIGIN]: 3 } })
+    await vi.waitFor(() =>
+      expect(a.sent('graft')).toEqual([{ type: 'graft', origin: ORIGIN, from: 1, to: 3 }]),
+    )
+    expect(ctx.relay.isEager(a.asLink, ORIGIN)).toBe(true)
+    for (const seq of [1, 2, 3]) ctx.relay.onEvent(a.asLink, ev(seq))
+    expect(ctx.log.acceptedSeq(ORIGIN)).toBe(3)
+  })
+
+  it('grafts nothing when the tree brings the announced event in time', async () => {
+    const ctx = setup(1)
+    const [a, b] = [ctx.another(), ctx.another()]
+    ctx.relay.onIhave(b.asLink, { type: 'ihave', vector: { [ORIGIN]: 2 } })
+    await arrives(ctx, a, 2)
+    await new Promise((r) => setTimeout(r, 3 * TREE.graftTimeoutMs))
+    expect([...a.sent('graft'), ...b.sent('graft')]).toEqual([])
+    // b said it holds it: it is neither pushed nor announced to b.
+    expect(b.seqs()).toEqual([])
+    expect(b.sent('ihave')).toEqual([])
+  })
+
+  it('answers a graft with the seqs asked for, then pushes the next event, not a stream again', async () => {
+    const ctx = setup(3)
+    const a = ctx.another()
+    const b = ctx.another()
+    ctx.relay.onPrune(b.asLink, { type: 'prune', origin: ORIGIN })
+    ctx.relay.onGraft(b.asLink, { type: 'graft', origin: ORIGIN, from: 2, to: 3 })
+    await settle()
+    expect(b.seqs()).toEqual([2, 3])
+    expect(ctx.relay.isEager(b.asLink, ORIGIN)).toBe(true)
+    await arrives(ctx, a, 4)
+    await settle()
+    expect(b.seqs()).toEqual([2, 3, 4])
+  })
+
+  it('takes a prune only for an origin it holds (made-up origins would grow its state)', () => {
+    const ctx = setup(1)
+    const a = ctx.another()
+    const stranger = testIdentity().id
+    ctx.relay.onPrune(a.asLink, { type: 'prune', origin: stranger })
+    ctx.relay.onPrune(a.asLink, { type: 'prune', origin: ORIGIN })
+    expect(ctx.relay.isEager(a.asLink, stranger)).toBe(true)
+    expect(ctx.relay.isEager(a.asLink, ORIGIN)).toBe(false)
+  })
+
+  it('does not remember what a peer announces of origins this node has never held', async () => {
+    const ctx = setup(0)
+    const [a, c] = [ctx.another(), ctx.another()]
+    // Made-up origins would grow what the relay keeps per link without bound: a peer's
+    // announcements count as what it holds only for origins this node holds.
+    const unknown = Object.fromEntries(
+      Array.from({ length: 100 }, () => [testIdentity().id, 1_000_000]),
+    )
+    ctx.relay.onIhave(a.asLink, { type: 'ihave', vector: { ...unknown, [ORIGIN]: 5 } })
+    await arrives(ctx, c, 1)
+    expect(a.seqs()).toEqual([1]) // pushed: ORIGIN was not held when a announced it
+    ctx.relay.onIhave(a.asLink, { type: 'ihave', vector: { [ORIGIN]: 5 } })
+    await arrives(ctx, c, 2)
+    expect(a.seqs()).toEqual([1]) // held now: a's word counts
   })
 })

@@ -1,18 +1,26 @@
 /**
- * Chat events across the mesh (docs/protocol.md, "Loop prevention and relaying").
+ * Chat events across the mesh (docs/protocol.md, "Loop prevention and relaying" and
+ * "Dissemination along a tree").
  *
  * For each link the relay keeps what the peer is known to hold: its last `sync` vector, raised
- * by every event sent to it or received from it. A committed event goes to each peer that holds
- * exactly the seq before it; a peer further behind is caught up by streaming from the store,
- * paced by the socket's drain. An event is accepted only as its origin's next seq: a duplicate
- * is dropped and never forwarded (no loops in any topology), an early one is kept aside
- * (bounded, see early-events.ts) and its hole asked for with `want`. A `want` is answered with
- * exactly the seqs it asks for, at most `MAX_WANT_SEQS`, paced by the socket too.
+ * by every event sent to it or received from it, and by what it announces. A committed event is
+ * pushed on each eager link whose peer holds exactly the seq before it (a peer further behind is
+ * caught up by streaming from the store, paced by the socket's drain) and announced on each lazy
+ * one; which links are eager is the tree's business (plumtree.ts). An event is accepted only as
+ * its origin's next seq: a duplicate is dropped and never forwarded (no loops in any topology,
+ * and it prunes an eager link), an early one is kept aside (bounded, see early-events.ts) and
+ * its hole asked for with `want`. A `want` or `graft` is answered with exactly the seqs it asks
+ * for, at most `MAX_WANT_SEQS`, paced by the socket too.
  */
-import { MAX_WANT_SEQS, type PeerFrameOf } from '../../../shared/peer-protocol.ts'
+import {
+  FEATURE_TREE,
+  MAX_WANT_SEQS,
+  type PeerFrameInput,
+  type PeerFrameOf,
+} from '../../../shared/peer-protocol.ts'
 import type { Vector } from '../../../shared/protocol.ts'
 import type { EventCheck, EventRefusal } from '../../../shared/signatures.ts'
-import { vectorFromWire } from '../../../shared/vector.ts'
+import { vectorFromWire, vectorToWire } from '../../../shared/vector.ts'
 import { MAX_CLOCK_AHEAD_MS, type HybridClock } from '../clock.ts'
 import { contain, type ErrorSink } from '../containment.ts'
 import type { EventLog } from '../event-log.ts'
@@ -20,13 +28,14 @@ import type { ChatEvent, Store } from '../store.ts'
 import { EarlyEvents } from './early-events.ts'
 import { encodeFrame } from './framing.ts'
 import type { PeerLink } from './link.ts'
+import { Plumtree, type TreeAction, type TreeSettings } from './plumtree.ts'
 
-/** Events read from the store per step of a catch-up stream or a `want` answer. */
 /**
  * Default of `meshTimings.syncIntervalMs`: each end of a link sends `sync` this often, to repair
  * anything a link lost.
  */
 export const SYNC_INTERVAL_MS = 30_000
+/** Events read from the store per step of a catch-up stream or a `want` answer. */
 const STREAM_BATCH = 500
 /** A `want` for the same origin on the same link is not repeated sooner than this. */
 const WANT_REPEAT_MS = 2_000
@@ -71,6 +80,8 @@ export interface RelayOptions {
   verify: (event: ChatEvent) => EventCheck
   /** An event from `link` failed verification and was dropped. */
   onRefused: (link: PeerLink, event: ChatEvent, reason: EventRefusal) => void
+  /** The tree's batch and timeouts (`ihaveMaxOrigins`, `meshTimings`). */
+  tree: TreeSettings
 }
 
 export class Relay {
@@ -79,13 +90,20 @@ export class Relay {
   readonly #early = new EarlyEvents()
   /** Per origin, how far ahead of this node's clock its latest event was, when over the bound. */
   readonly #skewMs = new Map<string, number>()
+  readonly #tree: Plumtree<PeerLink>
+  /** The timer of the tree's next batch or graft, and when it fires. */
+  #treeTimer: NodeJS.Timeout | undefined
+  #treeTimerAt = Infinity
+  #closed = false
 
   constructor(options: RelayOptions) {
     this.#options = options
+    this.#tree = new Plumtree(options.tree)
   }
 
   /** A link came up: tell the peer what this node holds. */
   linkUp(link: PeerLink): void {
+    this.#tree.linkUp(link, link.remoteFeatures.has(FEATURE_TREE))
     this.#views.set(link, {
       known: new Map(),
       synced: false,
@@ -99,8 +117,21 @@ export class Relay {
 
   linkDown(link: PeerLink): void {
     this.#views.delete(link)
+    this.#tree.linkDown(link)
+    this.#lazyChanged()
     this.#early.dropVia(link)
     this.#earlyChanged()
+  }
+
+  /** Stops the tree's timer (the mesh is closing). */
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#treeTimer)
+  }
+
+  /** Whether `origin`'s events are pushed on `link` (rather than announced). */
+  isEager(link: PeerLink, origin: string): boolean {
+    return this.#tree.isEager(link, origin)
   }
 
   sendSync(link: PeerLink): void {
@@ -133,9 +164,60 @@ export class Relay {
   /** The peer asks for seqs [from, to] of an origin: it gets those (the first MAX_WANT_SEQS). */
   onWant(link: PeerLink, frame: PeerFrameOf<'want'>): void {
     const view = this.#views.get(link)
-    if (!view?.synced || frame.to < frame.from || view.wants.length >= MAX_QUEUED_WANTS) return
-    const to = Math.min(frame.to, frame.from + MAX_WANT_SEQS - 1)
-    view.wants.push({ origin: frame.origin, from: frame.from, to })
+    if (view?.synced) this.#answer(link, view, frame)
+  }
+
+  /**
+   * The peer lacks seqs [from, to] of an origin that this node announced, and wants that
+   * origin's events pushed from now on: it gets those seqs as for `want`, and the link is eager
+   * for the origin.
+   */
+  onGraft(link: PeerLink, frame: PeerFrameOf<'graft'>): void {
+    const view = this.#views.get(link)
+    if (!view?.synced) return
+    this.#tree.grafted(link, frame.origin)
+    this.#lazyChanged()
+    // The answer goes before any later event of the origin: the peer will hold up to `to`, and
+    // the next event is pushed, not streamed again from what it held before.
+    const sent = Math.min(frame.to, frame.from + MAX_WANT_SEQS - 1)
+    const holds = Math.min(sent, this.#options.log.acceptedSeq(frame.origin))
+    if (holds >= frame.from) raiseKnownTo(view, frame.origin, holds)
+    this.#answer(link, view, frame)
+  }
+
+  /**
+   * The peer has an origin's events pushed to it by another link: announce them to it from now
+   * on. Only for an origin this node holds: made-up origins would grow the tree's state.
+   */
+  onPrune(link: PeerLink, frame: PeerFrameOf<'prune'>): void {
+    if (this.#options.log.acceptedSeq(frame.origin) === 0) return
+    this.#tree.pruned(link, frame.origin)
+    this.#lazyChanged()
+  }
+
+  /**
+   * The peer holds these origins up to these seqs: what it holds is not sent to it, and what
+   * this node lacks is grafted if the tree does not bring it soon.
+   */
+  onIhave(link: PeerLink, frame: PeerFrameOf<'ihave'>): void {
+    const view = this.#views.get(link)
+    if (!view) return
+    const log = this.#options.log
+    const own = this.#options.store.nodeId
+    const announced = vectorFromWire(frame.vector)
+    announced.delete(own) // this node's own events are never lacking
+    // Raised only for origins this node holds, as for early events: made-up origins would grow
+    // `known` without bound.
+    for (const [origin, seq] of announced)
+      if (log.acceptedSeq(origin) > 0) raiseKnownTo(view, origin, seq)
+    this.#tree.announced(link, announced, (origin) => log.acceptedSeq(origin))
+    this.#runTree()
+  }
+
+  #answer(link: PeerLink, view: PeerView, range: WantedRange): void {
+    if (range.to < range.from || view.wants.length >= MAX_QUEUED_WANTS) return
+    const to = Math.min(range.to, range.from + MAX_WANT_SEQS - 1)
+    view.wants.push({ origin: range.origin, from: range.from, to })
     void this.#pump(link, view, 'answering', () => this.#answerStep(link, view))
   }
 
@@ -151,6 +233,7 @@ export class Relay {
     const log = this.#options.log
     if (event.seq <= log.acceptedSeq(event.origin)) {
       raiseKnown(view, event)
+      this.#duplicateFrom(link, event.origin)
       return
     }
     // Our own events come back only as duplicates: a newer one is a forgery or a reused key.
@@ -163,11 +246,14 @@ export class Relay {
     switch (log.accept(event)) {
       case 'accepted':
         raiseKnown(view, event)
+        this.#tree.received(link, event.origin, event.seq)
+        this.#lazyChanged()
         this.#noteSkew(event)
         this.#acceptEarly(event.origin)
         return
       case 'duplicate':
         raiseKnown(view, event)
+        this.#duplicateFrom(link, event.origin)
         return
       case 'early':
         // Counted as held only for an origin this node holds: the early events of made-up
@@ -179,7 +265,24 @@ export class Relay {
     }
   }
 
-  /** Events just committed: forward each to the peers that hold the seq before it. */
+  /**
+   * A copy of one of `origin`'s events held already came over `link`: an eager link for the
+   * origin there is one too many.
+   */
+  #duplicateFrom(link: PeerLink, origin: string): void {
+    if (!this.#tree.duplicate(link, origin)) return
+    this.#options.sink.logger.debug(
+      { peer: link.remote?.id, origin },
+      'pruning a link for an origin: a duplicate came over it',
+    )
+    this.#lazyChanged()
+    this.#sendTree(link, { type: 'prune', origin })
+  }
+
+  /**
+   * Events just committed: push each on the eager links whose peer holds the seq before it, and
+   * announce it on the lazy links whose peer does not hold it.
+   */
   forward(events: readonly ChatEvent[]): void {
     if (this.#views.size === 0) return
     const sent = new Map<PeerLink, number>()
@@ -189,7 +292,9 @@ export class Relay {
         if (!view.synced) continue
         const known = view.known.get(event.origin) ?? 0
         if (known >= event.seq) continue
-        if (known === event.seq - 1 && !view.streaming) {
+        if (!this.#tree.isEager(link, event.origin)) {
+          this.#tree.announce(link, event.origin, event.seq)
+        } else if (known === event.seq - 1 && !view.streaming) {
           frame ??= eventFrame(event)
           link.send(frame)
           view.known.set(event.origin, event.seq)
@@ -200,6 +305,45 @@ export class Relay {
       }
     }
     for (const [link, count] of sent) this.#options.onEventSent(link, count)
+    this.#runTree()
+  }
+
+  /** Sends what the tree has due (batches, grafts) and sets the timer for what comes next. */
+  #runTree(): void {
+    if (this.#closed) return
+    const log = this.#options.log
+    for (const action of this.#tree.due((origin) => log.acceptedSeq(origin))) {
+      if (action.type === 'graft') {
+        const { origin, from, to } = action
+        this.#options.sink.logger.debug(
+          { peer: action.link.remote?.id, origin, from, to },
+          'announced events did not come along the tree in time: grafting them',
+        )
+      }
+      this.#sendTree(action.link, treeFrame(action))
+    }
+    const next = this.#tree.nextDue()
+    if (next === undefined || next >= this.#treeTimerAt) return
+    clearTimeout(this.#treeTimer)
+    this.#treeTimerAt = next
+    this.#treeTimer = setTimeout(
+      () => {
+        this.#treeTimerAt = Infinity
+        contain(this.#options.sink, 'timer', 'dissemination tree', () => this.#runTree())
+      },
+      Math.max(0, next - Date.now()),
+    )
+    this.#treeTimer.unref()
+  }
+
+  #sendTree(link: PeerLink, frame: PeerFrameInput & { type: 'ihave' | 'graft' | 'prune' }): void {
+    if (frame.type === 'graft') this.#lazyChanged()
+    link.send(encodeFrame(frame))
+    this.#options.sink.metrics.meshTreeFramesSent.inc({ type: frame.type })
+  }
+
+  #lazyChanged(): void {
+    this.#options.sink.metrics.lazyRoutes.set(this.#tree.lazyCount)
   }
 
   #catchUp(link: PeerLink, view: PeerView): void {
@@ -317,7 +461,17 @@ export class Relay {
 
 /** The peer holds `event`, so it holds every seq of its origin below it too. */
 function raiseKnown(view: PeerView, event: ChatEvent): void {
-  if ((view.known.get(event.origin) ?? 0) < event.seq) view.known.set(event.origin, event.seq)
+  raiseKnownTo(view, event.origin, event.seq)
+}
+
+function raiseKnownTo(view: PeerView, origin: string, seq: number): void {
+  if ((view.known.get(origin) ?? 0) < seq) view.known.set(origin, seq)
+}
+
+function treeFrame(action: TreeAction<PeerLink>): PeerFrameInput & { type: 'ihave' | 'graft' } {
+  if (action.type === 'ihave') return { type: 'ihave', vector: vectorToWire(action.vector) }
+  const { origin, from, to } = action
+  return { type: 'graft', origin, from, to }
 }
 
 function eventFrame(event: ChatEvent): Buffer {

@@ -27,6 +27,16 @@ export function routeFrame(handlers: FrameHandlers, link: PeerLink, frame: PeerF
       return handlers.typing(link, frame)
     case 'nodes':
       return handlers.nodes(link, frame)
+    case 'ihave':
+      return handlers.ihave(link, frame)
+    case 'graft':
+      return handlers.graft(link, frame)
+    case 'prune':
+      return handlers.prune(link, frame)
+    case 'neighbor':
+      return handlers.neighbor(link, frame)
+    case 'disconnect':
+      return handlers.disconnect(link, frame)
     case 'hello':
     case 'auth':
     case 'error':
