@@ -115,7 +115,7 @@ describe('diagnose', () => {
             id: 'c'.repeat(40),
             mesh: 'same',
             meshHash: 'ff',
-            sources: ['announce', 'gossip'],
+            sources: ['gossip', 'mdns', 'announce'],
             addrs: ['10.0.0.3:9080'],
             linked: false,
             lastError: 'connect ETIMEDOUT 10.0.0.3:9080',
@@ -136,7 +136,7 @@ describe('diagnose', () => {
     })
     expect(findings.map((f) => f.code)).toEqual(['unlinked_unreachable', 'other_meshes'])
     expect(findings[0]?.title).toBe(
-      'Node cccccccc (found by its announcements, another node, at 10.0.0.3:9080) is not linked: it does not answer.',
+      'Node cccccccc (found through its announcements, mDNS and another node, at 10.0.0.3:9080) is not linked: it does not answer.',
     )
     expect(findings[1]?.title).toBe('2 other meshes on this network.')
   })

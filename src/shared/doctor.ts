@@ -4,7 +4,12 @@
  * and what to do about it. The node panel shows them and `chat-node doctor` prints them; neither
  * sends anything on the network to find them.
  */
-import type { DiscoveredNode, DiscoveryInterface, DiscoveryStatus } from './discovery-status.ts'
+import type {
+  DiscoveredNode,
+  DiscoveryInterface,
+  DiscoverySource,
+  DiscoveryStatus,
+} from './discovery-status.ts'
 import { describeLinkProblem, type LinkProblem, linkProblemOf } from './link-problems.ts'
 import type { PeerStatus } from './protocol.ts'
 
@@ -171,12 +176,14 @@ function unlinkedFindings(
     .filter((n) => n.heardMsAgo === null || n.heardMsAgo < GONE_AFTER_MS)
     .map((n) => {
       const problem = n.lastError === null ? undefined : linkProblemOf(n.lastError)
-      const found = n.sources.map((s) => SOURCE_WORDS[s]).join(', ')
+      const found = LIST.format(
+        SOURCES.filter((s) => n.sources.includes(s)).map((s) => SOURCE_WORDS[s]),
+      )
       return {
         severity: 'problem' as const,
         code: `unlinked_${problem ?? 'pending'}`,
         title:
-          `Node ${n.id.slice(0, 8)} (found by ${found}, at ${n.addrs.join(', ') || 'no address yet'}) is not linked` +
+          `Node ${n.id.slice(0, 8)} (found through ${found}, at ${n.addrs.join(', ') || 'no address yet'}) is not linked` +
           (problem ? `: ${reasonOf(problem)}.` : ' yet.'),
         advice:
           n.lastError === null
@@ -186,12 +193,16 @@ function unlinkedFindings(
     })
 }
 
-const SOURCE_WORDS = {
+/** How a node was found, in the order a sentence names them (whatever order they came in). */
+const SOURCE_WORDS: Record<DiscoverySource, string> = {
   announce: 'its announcements',
   mdns: 'mDNS',
   gossip: 'another node',
   manual: 'its address in the settings',
-} as const
+}
+const SOURCES = Object.keys(SOURCE_WORDS) as DiscoverySource[]
+/** "a, b and c" */
+const LIST = new Intl.ListFormat('en-GB', { type: 'conjunction' })
 
 /** A link problem in a few words, after "is not linked: ". */
 function reasonOf(problem: LinkProblem): string {
