@@ -185,12 +185,29 @@ function unlinkedFindings(
         title:
           `Node ${n.id.slice(0, 8)} (found through ${found}, at ${n.addrs.join(', ') || 'no address yet'}) is not linked` +
           (problem ? `: ${reasonOf(problem)}.` : ' yet.'),
-        advice:
-          n.lastError === null
-            ? 'The node is trying to link; if this stays, check that no firewall blocks its peer port.'
-            : describeLinkProblem(n.lastError),
+        advice: unlinkedAdvice(n, problem),
       }
     })
+}
+
+/**
+ * What to do about an unlinked node. One heard on the LAN that does not answer is on and on this
+ * network, as its own datagrams show: what stops its peer port is a firewall, and the general
+ * advice ("check that it is on") would send the person to look in the wrong place.
+ */
+function unlinkedAdvice(node: DiscoveredNode, problem: LinkProblem | undefined): string {
+  if (node.lastError === null) {
+    return 'The node is trying to link; if this stays, check that no firewall blocks its peer port.'
+  }
+  if (problem === 'unreachable' && node.heardMsAgo !== null) {
+    const port = /:(\d+)$/.exec(node.addrs[0] ?? '')?.[1]
+    return (
+      'Its announcements reach this machine, so it is on and on this network, but connections to its peer port ' +
+      'get no answer: a firewall on that machine, or between the two, drops them. ' +
+      `Let Palaver through that firewall${port === undefined ? '' : ` (TCP port ${port})`}.`
+    )
+  }
+  return describeLinkProblem(node.lastError)
 }
 
 /** How a node was found, in the order a sentence names them (whatever order they came in). */
