@@ -224,7 +224,9 @@ describe.skipIf(unavailable !== undefined)(
             'm',
           ),
         )
-        expect(result.stdout).toMatch(/no firewall blocks its peer port/)
+        expect(result.stdout).toMatch(
+          /so it is on and on this network.*a firewall.*Let Palaver through that firewall \(TCP port 9080\)\./,
+        )
         // Announcements pass the firewall: the network is not what is wrong here.
         expect(result.stdout).not.toMatch(/none from other nodes came in/)
         expect(result.code).toBe(1)
