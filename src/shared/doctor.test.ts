@@ -115,7 +115,7 @@ describe('diagnose', () => {
             id: 'c'.repeat(40),
             mesh: 'same',
             meshHash: 'ff',
-            sources: ['announce', 'gossip'],
+            sources: ['gossip', 'mdns', 'announce'],
             addrs: ['10.0.0.3:9080'],
             linked: false,
             lastError: 'connect ETIMEDOUT 10.0.0.3:9080',
@@ -146,8 +146,35 @@ describe('diagnose', () => {
     })
     expect(findings.map((f) => f.code)).toEqual(['unlinked_unreachable', 'other_meshes'])
     expect(findings[0]?.title).toBe(
-      'Node cccccccc (found by its announcements, another node, at 10.0.0.3:9080) could not be linked: it does not answer.',
+      'Node cccccccc (found through its announcements, mDNS and another node, at 10.0.0.3:9080) is not linked: it does not answer.',
+    )
+    expect(findings[0]?.advice).toBe(
+      'Its announcements reach this machine, so it is on and on this network, but connections to its peer port ' +
+        'get no answer: a firewall on that machine, or between the two, drops them. Let Palaver through that firewall (TCP port 9080).',
     )
     expect(findings[1]?.title).toBe('2 other meshes on this network.')
+  })
+
+  it('asks whether a node that does not answer is on, when it is known only from another node', () => {
+    const [finding] = diagnose({
+      node,
+      peers: [],
+      discovery: discovery({
+        nodes: [
+          {
+            id: 'c'.repeat(40),
+            mesh: 'same',
+            meshHash: 'ff',
+            sources: ['gossip'],
+            addrs: ['10.0.1.3:9080'],
+            linked: false,
+            lastError: 'no TLS connection in time',
+            heardMsAgo: null,
+          },
+        ],
+      }),
+    })
+    expect(finding).toMatchObject({ code: 'unlinked_unreachable' })
+    expect(finding?.advice).toMatch(/Check that it is on and on this network/)
   })
 })

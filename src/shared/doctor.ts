@@ -4,7 +4,12 @@
  * and what to do about it. The node panel shows them and `chat-node doctor` prints them; neither
  * sends anything on the network to find them.
  */
-import type { DiscoveredNode, DiscoveryInterface, DiscoveryStatus } from './discovery-status.ts'
+import type {
+  DiscoveredNode,
+  DiscoveryInterface,
+  DiscoverySource,
+  DiscoveryStatus,
+} from './discovery-status.ts'
 import { describeLinkProblem, type LinkProblem, linkProblemOf } from './link-problems.ts'
 import type { PeerStatus } from './protocol.ts'
 
@@ -174,24 +179,46 @@ function unlinkedFindings(
     .filter((n) => !configured.has(n.id))
     .filter((n) => n.heardMsAgo === null || n.heardMsAgo < GONE_AFTER_MS)
     .map((n) => {
-      const error = n.lastError ?? ''
-      const problem = linkProblemOf(error)
-      const found = n.sources.map((s) => SOURCE_WORDS[s]).join(', ')
+      const problem = linkProblemOf(n.lastError ?? '')
+      const found = LIST.format(
+        SOURCES.filter((s) => n.sources.includes(s)).map((s) => SOURCE_WORDS[s]),
+      )
       return {
         severity: 'problem' as const,
         code: `unlinked_${problem}`,
-        title: `Node ${n.id.slice(0, 8)} (found by ${found}, at ${n.addrs.join(', ') || 'no address yet'}) could not be linked: ${reasonOf(problem)}.`,
-        advice: describeLinkProblem(error),
+        title: `Node ${n.id.slice(0, 8)} (found through ${found}, at ${n.addrs.join(', ') || 'no address yet'}) is not linked: ${reasonOf(problem)}.`,
+        advice: unlinkedAdvice(n, problem),
       }
     })
 }
 
-const SOURCE_WORDS = {
+/**
+ * What to do about an unlinked node. One heard on the LAN that does not answer is on and on this
+ * network, as its own datagrams show: what stops its peer port is a firewall, and the general
+ * advice ("check that it is on") would send the person to look in the wrong place.
+ */
+function unlinkedAdvice(node: DiscoveredNode, problem: LinkProblem): string {
+  if (problem === 'unreachable' && node.heardMsAgo !== null) {
+    const port = /:(\d+)$/.exec(node.addrs[0] ?? '')?.[1]
+    return (
+      'Its announcements reach this machine, so it is on and on this network, but connections to its peer port ' +
+      'get no answer: a firewall on that machine, or between the two, drops them. ' +
+      `Let Palaver through that firewall${port === undefined ? '' : ` (TCP port ${port})`}.`
+    )
+  }
+  return describeLinkProblem(node.lastError ?? '')
+}
+
+/** How a node was found, in the order a sentence names them (whatever order they came in). */
+const SOURCE_WORDS: Record<DiscoverySource, string> = {
   announce: 'its announcements',
   mdns: 'mDNS',
   gossip: 'another node',
   manual: 'its address in the settings',
-} as const
+}
+const SOURCES = Object.keys(SOURCE_WORDS) as DiscoverySource[]
+/** "a, b and c" */
+const LIST = new Intl.ListFormat('en-GB', { type: 'conjunction' })
 
 /** A link problem in a few words, after "is not linked: ". */
 function reasonOf(problem: LinkProblem): string {

@@ -77,6 +77,8 @@ export class TestNetwork {
   readonly #forwarders: { child: ChildProcess; server: Server }[] = []
   /** Bridges whose ports get no multicast. */
   readonly #noMulticast = new Set<string>()
+  /** Bridges whose ports get no broadcast (nor ARP: only a known neighbour is reached). */
+  readonly #noBroadcast = new Set<string>()
   #ports = 0
 
   constructor() {
@@ -84,13 +86,17 @@ export class TestNetwork {
     this.#switch = this.#namespace('switch')
   }
 
-  /** A bridge: one "subnet". With `multicast: false` it floods broadcast but drops multicast. */
-  bridge(name: string, { multicast = true } = {}): void {
+  /**
+   * A bridge: one "subnet". With `multicast: false` it drops multicast, with `broadcast: false`
+   * broadcast: what a switch or access point that keeps its ports apart does.
+   */
+  bridge(name: string, { multicast = true, broadcast = true } = {}): void {
     this.ip(this.#switch, 'link', 'add', name, 'type', 'bridge')
     // No IGMP snooping: multicast is flooded to every port, unless a port's flag says not.
     this.ip(this.#switch, 'link', 'set', name, 'type', 'bridge', 'mcast_snooping', '0')
     this.ip(this.#switch, 'link', 'set', name, 'up')
     if (!multicast) this.#noMulticast.add(name)
+    if (!broadcast) this.#noBroadcast.add(name)
   }
 
   /**
@@ -122,6 +128,9 @@ export class TestNetwork {
       if (this.#noMulticast.has(bridge)) {
         run('bridge', '-n', this.#switch, 'link', 'set', 'dev', port, 'mcast_flood', 'off')
       }
+      if (this.#noBroadcast.has(bridge)) {
+        run('bridge', '-n', this.#switch, 'link', 'set', 'dev', port, 'bcast_flood', 'off')
+      }
       this.ip(this.#switch, 'link', 'set', port, 'up')
       if (address !== undefined) this.ip(ns, 'addr', 'add', address, 'dev', `eth${i}`)
       this.ip(ns, 'link', 'set', `eth${i}`, 'up')
@@ -132,6 +141,18 @@ export class TestNetwork {
   /** Makes `ns` route between its interfaces (a router joining two subnets). */
   forwarding(ns: string): void {
     run('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1')
+  }
+
+  /**
+   * A firewall in `ns` that silently drops TCP connections to `port` arriving on `dev` (as a
+   * host firewall that keeps a port closed to the network does): a routing rule that blackholes
+   * them, put before the rule that delivers packets to local addresses. Nothing else is dropped.
+   */
+  dropIncomingTcp(ns: string, port: number, dev = 'eth0'): void {
+    const match = ['iif', dev, 'ipproto', 'tcp', 'dport', String(port)]
+    this.ip(ns, 'rule', 'add', 'pref', '10', ...match, 'blackhole')
+    this.ip(ns, 'rule', 'add', 'pref', '100', 'lookup', 'local')
+    this.ip(ns, 'rule', 'del', 'pref', '0')
   }
 
   /** `ip -n NS …` */

@@ -78,9 +78,17 @@ export function tempDir(prefix = 'palaver-test-'): string {
   return dir
 }
 
-/** Runs the CLI with `args` to completion (for flag errors and the like). */
-export function runCli(args: string[], timeoutMs = 10_000): Promise<ProcessResult> {
-  return runProcess(process.execPath, [CLI, ...args], { timeoutMs })
+/**
+ * Runs the CLI with `args` to completion (for flag errors and the like), under `wrap` if given
+ * (`['ip', 'netns', 'exec', ns]`, as `StartOptions.wrap`).
+ */
+export function runCli(
+  args: string[],
+  timeoutMs = 10_000,
+  wrap: string[] = [],
+): Promise<ProcessResult> {
+  const [command = process.execPath, ...rest] = [...wrap, process.execPath, CLI, ...args]
+  return runProcess(command, rest, { timeoutMs })
 }
 
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
