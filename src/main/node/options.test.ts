@@ -56,6 +56,8 @@ describe('meshTimings', () => {
       syncIntervalMs: 30_000,
       presenceAnnounceMs: 10_000,
       presenceTtlMs: 30_000,
+      ihaveIntervalMs: 100,
+      graftTimeoutMs: 1_000,
     })
     const timings = normalizeOptions({
       ...base,
