@@ -94,11 +94,13 @@ describe('fresh nodes: /health and /metrics', () => {
     const empty = await health(node)
     expect(empty).toEqual({
       status: 'ok',
-      node: { id: expect.stringMatching(/^[a-z0-9]{8,64}$/), name: 'Healthy' },
+      node: { id: expect.stringMatching(/^[0-9a-f]{40}$/), name: 'Healthy' },
       clients: 0,
       peers: [],
       vector: {},
       events: 0,
+      // Tests' nodes run with --no-discovery (see startNode).
+      discovery: expect.objectContaining({ enabled: false, interfaces: [], nodes: [] }),
     })
     const nodeId = empty.node.id
 

@@ -210,6 +210,11 @@ export class PeerConnections {
   }
 
   /** Stops keeping a link to `addr`: its link closes and is not redialled. */
+  /** The node a configured peer address turned out to be, once a link was made. */
+  nodeAt(addr: string): string | undefined {
+    return this.#dialers.get(addr)?.remoteId
+  }
+
   removePeer(addr: string): boolean {
     const dialer = this.#dialers.get(addr)
     if (!dialer) return false

@@ -43,6 +43,8 @@ import type { TlsIdentity } from './tls-identity.ts'
 export const NODES_PUBLISH_MIN_GAP_MS = 1_000
 /** The overlay is brought back within its bounds this often (rests that ended, lost dials). */
 export const OVERLAY_MAINTAIN_MS = 1_000
+/** Peers removed (`removePeer`) that are remembered as not to be linked (the oldest is forgotten). */
+export const MAX_REMOVED_PEERS = 1_024
 /** Addresses whose last failed dial is remembered for the doctor (the oldest is forgotten). */
 export const MAX_DIAL_ERRORS = 1_024
 
@@ -96,6 +98,8 @@ export class Mesh {
   readonly #presence: PresenceExchange
   readonly #records: NodeRecords
   readonly #overlay: Overlay<PeerLink>
+  /** Peers removed and not added again, by address: the node each was, never linked again. */
+  readonly #removedPeers = new Map<string, string>()
   /** Why the last dial of each address failed, least recent first (see `dialError`). */
   readonly #dialErrors = new Map<string, string>()
   readonly #handlers: FrameHandlers
@@ -151,6 +155,7 @@ export class Mesh {
       passiveViewSize: options.passiveViewSize,
       ownId: identity.id,
       isConfigured: (id) => this.#connections.isConfigured(id),
+      isExcluded: (id) => this.#isRemoved(id),
       isUp: (id) => this.#presence.has(id),
       dial: (addr, onEnd) =>
         !this.#closed &&
@@ -250,15 +255,34 @@ export class Mesh {
   /** Starts keeping a link to `addr` (`host:port`); a no-op when it is already a peer. */
   addPeer(addr: string): void {
     if (this.#closed) return
+    this.#removedPeers.delete(addr) // added again: it may be linked again
     this.#connections.addPeer(addr)
     this.#overlay.maintain() // peers learn that this node keeps their link now
   }
 
   /** Stops keeping a link to `addr`: its link closes and is not redialled. */
   removePeer(addr: string): boolean {
+    const id = this.#connections.nodeAt(addr)
     const removed = this.#connections.removePeer(addr)
+    if (id !== undefined) {
+      // A removed peer stays unlinked: neither dialled from the overlay's views nor let in.
+      this.#removedPeers.delete(addr)
+      this.#removedPeers.set(addr, id)
+      if (this.#removedPeers.size > MAX_REMOVED_PEERS) {
+        const oldest = this.#removedPeers.keys().next()
+        if (!oldest.done) this.#removedPeers.delete(oldest.value)
+      }
+      this.#overlay.forget(id)
+    }
     this.#overlay.maintain()
     return removed
+  }
+
+  /** Whether node `id` was removed from the peers (and not configured again). */
+  #isRemoved(id: string): boolean {
+    if (this.#connections.isConfigured(id)) return false
+    for (const removed of this.#removedPeers.values()) if (removed === id) return true
+    return false
   }
 
   peers(): PeerStatus[] {
@@ -310,8 +334,9 @@ export class Mesh {
   }
 
   #linkUp(link: PeerLink): void {
-    this.#relay.linkUp(link)
     const id = remoteId(link)
+    if (this.#isRemoved(id)) return link.close('a peer removed from this node')
+    this.#relay.linkUp(link)
     this.#overlay.linkUp(id, link, {
       speaks: link.remoteFeatures.has(FEATURE_OVERLAY),
       openedHere: link.initiator,

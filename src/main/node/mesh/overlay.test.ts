@@ -18,10 +18,17 @@ interface Options {
   passive?: number
   configured?: string[]
   up?: string[]
+  excluded?: string[]
 }
 
 /** An overlay whose links are the remote ids, and what it did. */
-function overlay({ active = 3, passive = 5, configured = [], up = [] }: Options = {}) {
+function overlay({
+  active = 3,
+  passive = 5,
+  configured = [],
+  up = [],
+  excluded = [],
+}: Options = {}) {
   const clock = { now: 0 }
   const sent: [string, OverlayFrame][] = []
   const closed: string[] = []
@@ -33,6 +40,7 @@ function overlay({ active = 3, passive = 5, configured = [], up = [] }: Options 
     passiveViewSize: passive,
     ownId: 'self',
     isConfigured: (id) => configuredIds.has(id),
+    isExcluded: (id) => excluded.includes(id),
     isUp: (id) => upIds.has(id),
     dial: (addr, onEnd) => {
       dials.set(addr, onEnd)
@@ -111,6 +119,16 @@ describe('Overlay: the active view', () => {
 })
 
 describe('Overlay: the passive view', () => {
+  it('never keeps or dials a node removed from the peers, and forgets one on request', () => {
+    const { o, dials } = overlay({ active: 0, excluded: ['gone'] })
+    o.learn('gone', '10.0.0.9:9080')
+    o.learn('kept', '10.0.0.8:9080')
+    expect(o.passiveIds()).toEqual(['kept'])
+    o.forget('kept')
+    expect(o.passiveIds()).toEqual([])
+    expect(dials.size).toBe(0)
+  })
+
   it('dials known nodes while the active view has room, those heard from lately first', () => {
     const { o, link, dials, upIds } = overlay({ active: 1 })
     link('busy', { keep: true })

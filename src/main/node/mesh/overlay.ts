@@ -76,6 +76,8 @@ export interface OverlayOptions<L> {
   ownId: string
   /** Whether `id` is a configured peer of this node (its link is kept whatever happens). */
   isConfigured: (id: string) => boolean
+  /** Whether `id` was removed from this node's peers: it is neither kept nor dialled. */
+  isExcluded: (id: string) => boolean
   /** Whether `id` was heard from lately (its presence is held): such nodes are dialled first. */
   isUp: (id: string) => boolean
   /** Dials `addr` once, then `onEnd` says how it ended. False when no dial can start now. */
@@ -110,6 +112,11 @@ export class Overlay<L> {
     return this.#active.get(id)?.addr ?? this.#passive.get(id)?.addr
   }
 
+  /** Forgets node `id` from the passive view (it was removed from the peers). */
+  forget(id: string): void {
+    if (this.#passive.delete(id)) this.#passiveChanged()
+  }
+
   /** The ids of the passive view (for tests and maps). */
   passiveIds(): string[] {
     return [...this.#passive.keys()]
@@ -121,8 +128,8 @@ export class Overlay<L> {
    * forgetting the node that failed most, else one at random.
    */
   learn(id: string, addr: string): void {
-    const { ownId, isConfigured } = this.#options
-    if (addr === '' || id === ownId || isConfigured(id)) return
+    const { ownId, isConfigured, isExcluded } = this.#options
+    if (addr === '' || id === ownId || isConfigured(id) || isExcluded(id)) return
     const neighbor = this.#active.get(id)
     if (neighbor) {
       neighbor.addr = addr
@@ -160,7 +167,8 @@ export class Overlay<L> {
     const neighbor = this.#active.get(id)
     if (neighbor?.link !== link) return
     this.#active.delete(id)
-    if (neighbor.addr !== undefined && !this.#options.isConfigured(id)) {
+    const { isConfigured, isExcluded } = this.#options
+    if (neighbor.addr !== undefined && !isConfigured(id) && !isExcluded(id)) {
       const known: Known = { addr: neighbor.addr, failures: 0, restUntil: 0 }
       if (neighbor.parting) known.restUntil = this.#now() + OVERLAY_REFUSED_REST_MS
       else this.#failed(known)
