@@ -642,9 +642,14 @@ async function startNodes(
     cfg.topology === 'full' ? everyOther : (i) => seeds[i] ?? [],
     {
       name: (i) => `bench${i + 1}`,
+      // With seeds, discovery's gossip layer (signed records' addresses; on loopback nothing
+      // is announced) fills the overlay's passive view.
+      discovery: cfg.topology === 'seeds',
       logLevel: 'warn',
       env,
-      args: nodeArgs,
+      // A mesh of their own: other nodes on this machine, dialling ports that are these nodes'
+      // now, would otherwise join it.
+      args: ['--secret', randomBytes(16).toString('hex'), ...nodeArgs],
       atOnce: NODES_STARTED_AT_ONCE,
       timeoutMs: 60_000,
     },

@@ -36,7 +36,6 @@ import {
 import {
   linkedFakePeer,
   nodeId,
-  ONLY_CONFIGURED_PEERS,
   waitForEqualVectors,
   waitForPeersUp,
   waitForUsers,
@@ -536,7 +535,7 @@ describe('healing', () => {
     const ring: NodeProcess[] = []
     for (let i = 0; i < N; i++) proxies.push(await startTcpProxy(() => ring[(i + 1) % N]?.peerAddr))
     for (let i = 0; i < N; i++) {
-      const args = [...ONLY_CONFIGURED_PEERS, '--peer', (proxies[i] as TcpProxy).addr]
+      const args = ['--peer', (proxies[i] as TcpProxy).addr]
       ring.push(await startNode({ name: `R${i}`, args, logLevel: 'info' }))
     }
     const ids = await Promise.all(ring.map((n) => nodeId(n)))

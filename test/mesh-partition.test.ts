@@ -10,7 +10,6 @@ import {
   freePort,
   messagesIn,
   nodeId,
-  ONLY_CONFIGURED_PEERS,
   vectorKey,
   waitForEqualVectors,
   waitForPeersUp,
@@ -35,15 +34,15 @@ afterAll(async () => {
 describe('a partition', () => {
   it('heals: every message written on either side ends on every node, once', async () => {
     // A ←proxy→ B — C: the proxy carries the only link between A and the rest.
-    const a = await startNode({ name: 'SplitA', args: [...ONLY_CONFIGURED_PEERS] })
+    const a = await startNode({ name: 'SplitA' })
     proxy = await startTcpProxy(a.peerAddr)
     const b = await startNode({
       name: 'SplitB',
-      args: [...ONLY_CONFIGURED_PEERS, '--peer', proxy.addr],
+      args: ['--peer', proxy.addr],
     })
     const c = await startNode({
       name: 'SplitC',
-      args: [...ONLY_CONFIGURED_PEERS, '--peer', b.peerAddr],
+      args: ['--peer', b.peerAddr],
     })
     const [idA, idB, idC] = (await Promise.all([a, b, c].map((n) => nodeId(n)))) as [
       string,

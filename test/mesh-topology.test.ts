@@ -11,7 +11,6 @@ import {
   eventsSentByPeer,
   messagesIn,
   nodeId,
-  ONLY_CONFIGURED_PEERS,
   waitForEqualVectors,
   startFullMesh,
   waitForPeersUp,
@@ -258,11 +257,9 @@ describe('a line A–B–C', () => {
   let ids: { a: string; b: string; c: string }
 
   beforeAll(async () => {
-    // A line by configuration: no node dials the others it learns of.
-    const only = ONLY_CONFIGURED_PEERS
-    a = await startNode({ name: 'LineA', args: [...only] })
-    b = await startNode({ name: 'LineB', args: [...only, '--peer', a.peerAddr] })
-    c = await startNode({ name: 'LineC', args: [...only, '--peer', b.peerAddr] })
+    a = await startNode({ name: 'LineA' })
+    b = await startNode({ name: 'LineB', args: ['--peer', a.peerAddr] })
+    c = await startNode({ name: 'LineC', args: ['--peer', b.peerAddr] })
     ids = { a: await nodeId(a), b: await nodeId(b), c: await nodeId(c) }
     await Promise.all([
       waitForPeersUp(a, [ids.b]),
@@ -306,13 +303,12 @@ describe('a ring of four', () => {
   let nodes: NodeProcess[]
 
   beforeAll(async () => {
-    const only = ONLY_CONFIGURED_PEERS
-    const a = await startNode({ name: 'RingA', args: [...only] })
-    const b = await startNode({ name: 'RingB', args: [...only, '--peer', a.peerAddr] })
-    const c = await startNode({ name: 'RingC', args: [...only, '--peer', b.peerAddr] })
+    const a = await startNode({ name: 'RingA' })
+    const b = await startNode({ name: 'RingB', args: ['--peer', a.peerAddr] })
+    const c = await startNode({ name: 'RingC', args: ['--peer', b.peerAddr] })
     const d = await startNode({
       name: 'RingD',
-      args: [...only, '--peer', c.peerAddr, '--peer', a.peerAddr],
+      args: ['--peer', c.peerAddr, '--peer', a.peerAddr],
     })
     nodes = [a, b, c, d]
     const ids = await Promise.all(nodes.map((n) => nodeId(n)))

@@ -19,7 +19,7 @@ import {
   makeSchedule,
   type Topology,
 } from './chaos-schedule.ts'
-import { ONLY_CONFIGURED_PEERS, readRoom, reservePorts, storedEvents, vectorKey } from './mesh.ts'
+import { readRoom, reservePorts, storedEvents, vectorKey } from './mesh.ts'
 import { health, type NodeProcess, restartNode, startNode } from './node-process.ts'
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts'
 import { waitUntil } from './wait.ts'
@@ -110,7 +110,6 @@ class Cluster {
     await reserved.release()
     // Each node dials, through a proxy, the nodes its links lead to.
     const peerArgs = peerPorts.map((_, node) => [
-      ...ONLY_CONFIGURED_PEERS, // every link through its proxy, none around it
       ...topology.links.flatMap(([dialer], link) =>
         dialer === node ? ['--peer', proxies[link]?.addr ?? ''] : [],
       ),

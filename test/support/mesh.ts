@@ -25,13 +25,6 @@ import { waitUntil } from './wait.ts'
 export type Message = FrameOf<'message'>
 export type Vector = Record<string, number>
 
-/**
- * Flags for a node whose links must be exactly the ones a test made: with no passive view the
- * overlay dials nobody beyond `--peer` (it would otherwise dial the nodes it learns of, going
- * around the proxies a fault test cuts, and turn a line or a ring into a mesh).
- */
-export const ONLY_CONFIGURED_PEERS: readonly string[] = ['--limit', 'passive-view-size=0']
-
 /** A free port on 127.0.0.1 (opened and closed at once; for nodes that must know it up front). */
 export async function freePort(): Promise<number> {
   const { ports, release } = await reservePorts(1)

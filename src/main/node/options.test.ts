@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { MAX_IHAVE_ORIGINS } from '../../shared/peer-protocol.ts'
 import { isLoopbackHost, normalizeOptions, OptionsError, openMeshWarning } from './options.ts'
 
 describe('a token needs a secret', () => {
@@ -71,9 +72,31 @@ describe('meshTimings', () => {
     [{ syncIntervalMs: 3_600_001 }, /meshTimings\.syncIntervalMs/],
     [{ handshakeTimeoutMs: 1.5 }, /meshTimings\.handshakeTimeoutMs/],
     [{ presenceAnnounceMs: 100 }, /meshTimings\.presenceAnnounceMs/],
+    [{ ihaveIntervalMs: 0 }, /meshTimings\.ihaveIntervalMs/],
+    [{ graftTimeoutMs: 5 }, /meshTimings\.graftTimeoutMs/],
     [{ pingIntervalMs: 2_000, linkSilenceMs: 2_000 }, /linkSilenceMs must be longer/],
     [{ presenceAnnounceMs: 30_000 }, /presenceTtlMs must be longer/],
   ])('refuses %o', (meshTimings, message) => {
     expect(() => normalizeOptions({ ...base, meshTimings })).toThrow(message)
+  })
+})
+
+describe('normalizeOptions: the overlay and the tree', () => {
+  const base = { name: 'N', dataDir: '/n' }
+
+  it('defaults to the documented views and batch', () => {
+    const options = normalizeOptions(base)
+    expect(options.activeViewSize).toBe(5)
+    expect(options.passiveViewSize).toBe(30)
+    expect(options.ihaveMaxOrigins).toBe(256)
+    expect(normalizeOptions({ ...base, passiveViewSize: 0 }).passiveViewSize).toBe(0)
+  })
+
+  it.each([
+    [{ activeViewSize: 0 }, /activeViewSize/],
+    [{ passiveViewSize: 1_001 }, /passiveViewSize/],
+    [{ ihaveMaxOrigins: MAX_IHAVE_ORIGINS + 1 }, /ihaveMaxOrigins/],
+  ])('refuses %o', (bad, message) => {
+    expect(() => normalizeOptions({ ...base, ...bad })).toThrow(message)
   })
 })

@@ -195,10 +195,10 @@ export class Mesh {
       flood,
       refuse,
       onLearned: (records) => {
-        for (const record of records) {
-          this.#connections.heardOf(record.id, record.peerAddr)
-          this.#overlay.learn(record.id, record.peerAddr)
-        }
+        for (const record of records) this.#connections.heardOf(record.id, record.peerAddr)
+        // Their addresses reach the overlay through discovery's gossip layer (learnCandidate),
+        // which also leaves out those that cannot be reached from here; with discovery off, a
+        // node dials only its configured peers.
         options.onRecordsLearned?.(records)
         this.#nodesMaybeChanged()
       },
@@ -341,8 +341,6 @@ export class Mesh {
       speaks: link.remoteFeatures.has(FEATURE_OVERLAY),
       openedHere: link.initiator,
     })
-    const addr = this.#records.peerAddrOf(id)
-    if (addr !== undefined) this.#overlay.learn(id, addr)
     // Presence goes to every link on the next turn: the new peer learns who is here, and the
     // others learn of the new link (for mesh maps).
     this.localPresenceChanged()

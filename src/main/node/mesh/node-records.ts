@@ -62,12 +62,6 @@ export class NodeRecords {
     return this.#directory.get(id)?.name
   }
 
-  /** The peer address a node's record gives, if one is held and names one. */
-  peerAddrOf(id: string): string | undefined {
-    const addr = this.#directory.get(id)?.peerAddr
-    return addr === '' ? undefined : addr
-  }
-
   /** This node's record, signed. */
   own(): NodeRecord {
     const { identity, name } = this.#options
