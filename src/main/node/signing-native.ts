@@ -16,6 +16,7 @@ import {
   SECRET_KEY_BYTES,
   type Ed25519,
 } from '../../shared/ed25519.ts'
+import { setRecent } from './recent-map.ts'
 
 /** DER headers that wrap a raw Ed25519 key (RFC 8410): PKCS #8 for a seed, SPKI for a public key. */
 const PKCS8_HEADER = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -33,21 +34,10 @@ const keyObjects = new Map<string, KeyObject>()
 /** The KeyObject of a raw public key that passed the encoding rules. */
 function keyObjectOf(publicKey: Uint8Array): KeyObject {
   const id = Buffer.from(publicKey).toString('base64')
-  let keyObject = keyObjects.get(id)
-  if (keyObject) {
-    keyObjects.delete(id) // re-inserted last: used most recently
-  } else {
-    keyObject = createPublicKey({
-      key: Buffer.concat([SPKI_HEADER, publicKey]),
-      format: 'der',
-      type: 'spki',
-    })
-    if (keyObjects.size >= KEY_OBJECT_CACHE_SIZE) {
-      const oldest = keyObjects.keys().next()
-      if (!oldest.done) keyObjects.delete(oldest.value)
-    }
-  }
-  keyObjects.set(id, keyObject)
+  const keyObject =
+    keyObjects.get(id) ??
+    createPublicKey({ key: Buffer.concat([SPKI_HEADER, publicKey]), format: 'der', type: 'spki' })
+  setRecent(keyObjects, id, keyObject, KEY_OBJECT_CACHE_SIZE)
   return keyObject
 }
 

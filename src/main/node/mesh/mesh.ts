@@ -33,6 +33,7 @@ import { type DialOutcome, Overlay } from './overlay.ts'
 import { PresenceExchange } from './presence-exchange.ts'
 import { PRESENCE_MIN_GAP_MS } from './presence.ts'
 import { refusals } from './refusals.ts'
+import { setRecent } from '../recent-map.ts'
 import { Relay } from './relay.ts'
 import { type FrameHandlers, routeFrame } from './router.ts'
 import { Throttle } from './throttle.ts'
@@ -266,12 +267,7 @@ export class Mesh {
     const removed = this.#connections.removePeer(addr)
     if (id !== undefined) {
       // A removed peer stays unlinked: neither dialled from the overlay's views nor let in.
-      this.#removedPeers.delete(addr)
-      this.#removedPeers.set(addr, id)
-      if (this.#removedPeers.size > MAX_REMOVED_PEERS) {
-        const oldest = this.#removedPeers.keys().next()
-        if (!oldest.done) this.#removedPeers.delete(oldest.value)
-      }
+      setRecent(this.#removedPeers, addr, id, MAX_REMOVED_PEERS)
       this.#overlay.forget(id)
     }
     this.#overlay.maintain()
@@ -313,13 +309,8 @@ export class Mesh {
 
   /** Remembers why a dial of `addr` failed (bounded), or forgets it once the dial links. */
   #dialOutcome(addr: string, outcome: DialOutcome): void {
-    this.#dialErrors.delete(addr) // re-inserted last: the most recent
-    if (!('error' in outcome)) return
-    this.#dialErrors.set(addr, outcome.error)
-    if (this.#dialErrors.size > MAX_DIAL_ERRORS) {
-      const oldest = this.#dialErrors.keys().next()
-      if (!oldest.done) this.#dialErrors.delete(oldest.value)
-    }
+    if ('error' in outcome) setRecent(this.#dialErrors, addr, outcome.error, MAX_DIAL_ERRORS)
+    else this.#dialErrors.delete(addr)
   }
 
   /** The signed node records held (their peer addresses are what gossip dials). */

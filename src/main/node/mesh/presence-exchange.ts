@@ -15,6 +15,7 @@ import type { NodeIdentity } from '../node-identity.ts'
 import { nativeEd25519 } from '../signing-native.ts'
 import { encodeFrame, tryEncodeFrame } from './framing.ts'
 import type { PeerLink } from './link.ts'
+import { setRecent } from '../recent-map.ts'
 import { announcedRooms, PresenceTable } from './presence.ts'
 import type { Refuse } from './refusals.ts'
 
@@ -114,12 +115,7 @@ export class PresenceExchange {
     if (!verifyTyping(frame, nativeEd25519)) {
       return this.#options.refuse(link, 'typing', 'not signed by its origin', frame.origin)
     }
-    this.#typingSeen.delete(frame.origin) // re-inserted last: the most recently updated
-    this.#typingSeen.set(frame.origin, frame.eseq)
-    if (this.#typingSeen.size > MAX_TYPING_ORIGINS) {
-      const oldest = this.#typingSeen.keys().next()
-      if (!oldest.done) this.#typingSeen.delete(oldest.value)
-    }
+    setRecent(this.#typingSeen, frame.origin, frame.eseq, MAX_TYPING_ORIGINS)
     const forwarded = tryEncodeFrame(frame)
     if (forwarded) this.#options.flood(forwarded, link)
     // Clients get what they show, as with presence: a user's other fields stay between nodes.
