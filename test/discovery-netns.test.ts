@@ -11,14 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscoveredNode } from '../src/shared/discovery-status.ts'
 import { ChatClient } from './support/chat-client.ts'
 import { waitForPeersUp } from './support/mesh.ts'
-import { namespacesUnavailable, TestNetwork } from './support/netns.ts'
-import {
-  cleanupNodes,
-  health,
-  type NodeProcess,
-  startNode,
-  tempDir,
-} from './support/node-process.ts'
+import { type LanNode, namespacesUnavailable, startLanNode, TestNetwork } from './support/netns.ts'
+import { cleanupNodes, health } from './support/node-process.ts'
 import { waitUntil } from './support/wait.ts'
 
 const unavailable = namespacesUnavailable()
@@ -30,15 +24,6 @@ const ANNOUNCE_MS = 1_000
 const FORMS_WITHIN_MS = 20_000
 /** Each test waits for a few such steps. */
 const TEST_TIMEOUT_MS = 60_000
-
-interface LanNode {
-  name: string
-  ns: string
-  process: NodeProcess
-  id: string
-  httpUrl: string
-  wsUrl: string
-}
 
 describe.skipIf(unavailable !== undefined)(
   `discovery on a LAN of network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -57,25 +42,11 @@ describe.skipIf(unavailable !== undefined)(
     /** Starts a node in `name`'s namespace on the usual ports, every interface, no `--peer`. */
     async function start(name: string, mesh = 'lab', host = '0.0.0.0'): Promise<LanNode> {
       const where = ns.get(name) ?? ''
-      const process = await startNode({
-        name,
-        wrap: network.exec(where),
-        argv: [
-          ...['--name', name, '--host', host, '--port', '8080', '--peer-port', '9080'],
-          ...['--data', tempDir(), '--mesh', mesh, '--secret', `${mesh}-secret`],
-          ...['--limit', `discovery-announce-ms=${ANNOUNCE_MS}`, '--log-level', 'debug'],
-        ],
+      const started = await startLanNode(network, where, name, {
+        mesh,
+        host,
+        announceMs: ANNOUNCE_MS,
       })
-      const httpUrl = await network.reach(where, process.clientPort)
-      const id = (await health({ httpUrl })).node.id
-      const started = {
-        name,
-        ns: where,
-        process,
-        id,
-        httpUrl,
-        wsUrl: `${httpUrl.replace(/^http/, 'ws')}/`,
-      }
       nodes.set(name, started)
       return started
     }

@@ -13,15 +13,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DiscoveredNode } from '../src/shared/discovery-status.ts'
-import { namespacesUnavailable, TestNetwork } from './support/netns.ts'
 import {
-  cleanupNodes,
-  health,
-  type NodeProcess,
-  runCli,
-  startNode,
-  tempDir,
-} from './support/node-process.ts'
+  LAN_PEER_PORT,
+  type LanNode,
+  type LanNodeOptions,
+  namespacesUnavailable,
+  startLanNode,
+  TestNetwork,
+} from './support/netns.ts'
+import { cleanupNodes, health, runCli } from './support/node-process.ts'
 import type { ProcessResult } from './support/run-process.ts'
 import { waitUntil } from './support/wait.ts'
 
@@ -37,23 +37,6 @@ const SHOWS_WITHIN_MS = 20_000
 /** How long one `chat-node doctor` may run (it starts a Node.js process). */
 const DOCTOR_TIMEOUT_MS = 15_000
 const TEST_TIMEOUT_MS = 60_000
-const PEER_PORT = 9080
-const CLIENT_PORT = 8080
-
-interface LanNode {
-  name: string
-  ns: string
-  process: NodeProcess
-  id: string
-  httpUrl: string
-}
-
-interface StartOptions {
-  mesh?: string
-  secret?: string
-  host?: string
-  flags?: string[]
-}
 
 describe.skipIf(unavailable !== undefined)(
   `the network doctor on a LAN of network namespaces${unavailable ? ` (skipped: ${unavailable})` : ''}`,
@@ -63,23 +46,14 @@ describe.skipIf(unavailable !== undefined)(
     const nodes = new Map<string, LanNode>()
 
     /** Starts a node in `name`'s namespace on the usual ports, with no `--peer`. */
-    async function start(name: string, options: StartOptions = {}): Promise<LanNode> {
-      const { mesh = 'lab', secret = `${mesh}-secret`, host = '0.0.0.0', flags = [] } = options
-      const where = ns.get(name) ?? ''
-      const process = await startNode({
-        name,
-        wrap: network.exec(where),
-        argv: [
-          ...['--name', name, '--host', host],
-          ...['--port', String(CLIENT_PORT), '--peer-port', String(PEER_PORT)],
-          ...['--data', tempDir(), '--mesh', mesh, '--secret', secret],
-          ...['--limit', `discovery-announce-ms=${ANNOUNCE_MS}`, '--log-level', 'debug'],
-          ...flags,
-        ],
+    async function start(
+      name: string,
+      options: Omit<LanNodeOptions, 'announceMs'> = {},
+    ): Promise<LanNode> {
+      const started = await startLanNode(network, ns.get(name) ?? '', name, {
+        ...options,
+        announceMs: ANNOUNCE_MS,
       })
-      const httpUrl = await network.reach(where, process.clientPort)
-      const id = (await health({ httpUrl })).node.id
-      const started = { name, ns: where, process, id, httpUrl }
       nodes.set(name, started)
       return started
     }
@@ -128,7 +102,7 @@ describe.skipIf(unavailable !== undefined)(
       for (const [name, bridge, address] of hosts) {
         ns.set(name, network.host(name, [{ bridge, address: `${address}/24` }]))
       }
-      for (const name of ['w1', 'w2']) network.dropIncomingTcp(ns.get(name) ?? '', PEER_PORT)
+      for (const name of ['w1', 'w2']) network.dropIncomingTcp(ns.get(name) ?? '', LAN_PEER_PORT)
     })
 
     afterAll(async () => {
@@ -201,7 +175,7 @@ describe.skipIf(unavailable !== undefined)(
         const result = await doctor(s1)
         expect(result.stdout).toMatch(
           new RegExp(
-            `^PROBLEM +Node ${s2.id.slice(0, 8)} \\(found through its announcements and mDNS, at 10\\.78\\.3\\.12:${PEER_PORT}\\) is not linked: it has another mesh secret\\.$`,
+            `^PROBLEM +Node ${s2.id.slice(0, 8)} \\(found through its announcements and mDNS, at 10\\.78\\.3\\.12:${LAN_PEER_PORT}\\) is not linked: it has another mesh secret\\.$`,
             'm',
           ),
         )
@@ -220,7 +194,7 @@ describe.skipIf(unavailable !== undefined)(
         const result = await doctor(w1)
         expect(result.stdout).toMatch(
           new RegExp(
-            `^PROBLEM +Node ${w2.id.slice(0, 8)} \\(found through its announcements and mDNS, at 10\\.78\\.4\\.12:${PEER_PORT}\\) is not linked: it does not answer\\.$`,
+            `^PROBLEM +Node ${w2.id.slice(0, 8)} \\(found through its announcements and mDNS, at 10\\.78\\.4\\.12:${LAN_PEER_PORT}\\) is not linked: it does not answer\\.$`,
             'm',
           ),
         )

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect, type Server, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { health, type NodeProcess, startNode, tempDir } from './node-process.ts'
 
 const FORWARDER = resolve(import.meta.dirname, 'netns-forwarder.ts')
 /** Every namespace of these tests is named `pvd<pid>x<random>-…`, the pid of the test run. */
@@ -217,4 +218,58 @@ export class TestNetwork {
     this.#namespaces.push(ns)
     return ns
   }
+}
+
+/** A node a test started in one of its namespaces, and how the test reaches it. */
+export interface LanNode {
+  name: string
+  /** Its namespace. */
+  ns: string
+  process: NodeProcess
+  id: string
+  httpUrl: string
+  wsUrl: string
+}
+
+export interface LanNodeOptions {
+  /** Mesh name (`lab`) and secret (`<mesh>-secret`). */
+  mesh?: string
+  secret?: string
+  /** Listen address: every interface by default. */
+  host?: string
+  /** How often it announces itself, in ms. */
+  announceMs: number
+  /** More flags for its command line. */
+  flags?: readonly string[]
+}
+
+/** Port numbers every test node listens on inside its own namespace. */
+const LAN_CLIENT_PORT = 8080
+export const LAN_PEER_PORT = 9080
+
+/**
+ * Starts `chat-node` in namespace `ns` with no `--peer` (discovery on, the usual ports), and
+ * reaches its client port from the test.
+ */
+export async function startLanNode(
+  network: TestNetwork,
+  ns: string,
+  name: string,
+  options: LanNodeOptions,
+): Promise<LanNode> {
+  const { mesh = 'lab', secret = `${mesh}-secret`, host = '0.0.0.0', flags = [] } = options
+  const process = await startNode({
+    name,
+    wrap: network.exec(ns),
+    argv: [
+      ...['--name', name, '--host', host],
+      ...['--port', String(LAN_CLIENT_PORT), '--peer-port', String(LAN_PEER_PORT)],
+      ...['--data', tempDir(), '--mesh', mesh, '--secret', secret],
+      ...['--limit', `discovery-announce-ms=${options.announceMs}`, '--log-level', 'debug'],
+      ...flags,
+    ],
+  })
+  const httpUrl = await network.reach(ns, process.clientPort)
+  const id = (await health({ httpUrl })).node.id
+  return { name, ns, process, id, httpUrl, wsUrl: `${httpUrl.replace(/^http/, 'ws')}/` }
 }
