@@ -6,8 +6,15 @@ export default defineConfig({
   main: {
     build: {
       rollupOptions: {
-        // The desktop app's main process and the headless `chat-node` CLI share the node.
-        input: { index: resolve('src/main/index.ts'), cli: resolve('src/main/cli.ts') },
+        // The desktop app's main process and the headless `chat-node` CLI share the node, which
+        // starts its store's writer thread from a module of its own.
+        input: {
+          index: resolve('src/main/index.ts'),
+          cli: resolve('src/main/cli.ts'),
+          'store-worker': resolve('src/main/node/store-worker.ts'),
+        },
+        // Every chunk beside the entries: a shared chunk finds the worker at `./store-worker.js`.
+        output: { chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

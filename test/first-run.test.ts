@@ -13,7 +13,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { cleanupNodes, startNode } from './support/node-process.ts'
+import { ChatClient, randomUser } from './support/chat-client.ts'
+import { cleanupNodes, health, startNode } from './support/node-process.ts'
 import { type ProcessResult, runProcess } from './support/run-process.ts'
 
 afterAll(cleanupNodes)
@@ -127,12 +128,18 @@ describe('npm start without Electron’s binary', () => {
 })
 
 describe('the built chat-node (npm run chat-node)', () => {
-  it('serves the chat page from the build', async (ctx) => {
+  it('serves the chat page from the build, and stores through its writer thread', async (ctx) => {
     const built = join(ROOT, 'out/main/cli.js')
     if (!existsSync(built)) return ctx.skip('not built (npm run build)')
     const node = await startNode({ cli: built })
     const page = await fetch(`${node.httpUrl}/`)
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<div id="root">')
+    // The build finds store-worker.js beside its chunks: a message is acked once stored.
+    const client = await ChatClient.connect(node.wsUrl, randomUser())
+    await client.join('built')
+    const ack = await client.say('built', 'stored by the build')
+    expect((await health(node)).events).toBe(1)
+    expect(ack.id.endsWith(':1')).toBe(true)
   })
 })

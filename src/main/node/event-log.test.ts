@@ -6,19 +6,22 @@ import { testIdentity, wireEvent } from '../../../test/support/fake-peer.ts'
 import { encodeKey, generateSecretKey, userIdFromKey } from '../../shared/keys.ts'
 import { checkEvent, MESSAGE_KIND, signAsUser } from '../../shared/signatures.ts'
 import { HybridClock, MAX_CLOCK_AHEAD_MS } from './clock.ts'
-import { EventLog, MAX_BATCH_EVENTS, type EventLogOptions } from './event-log.ts'
+import { EventLog, type EventLogOptions, LogFullError } from './event-log.ts'
 import { nativeEd25519 } from './signing-native.ts'
 import { Store, type ChatEvent } from './store.ts'
+import { StoreWriter } from './store-writer.ts'
 
 let dir: string
 const opened: Store[] = []
+const writers: StoreWriter[] = []
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'palaver-event-log-'))
 })
 
-afterEach(() => {
+afterEach(async () => {
   vi.restoreAllMocks()
+  await Promise.all(writers.splice(0).map((writer) => writer.close()))
   for (const store of opened.splice(0)) store.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -28,21 +31,38 @@ const bob = { id: 'user_bob1', name: 'Bob' }
 const remoteNode = testIdentity()
 const REMOTE = remoteNode.id
 
-/** A log on a real store in the test's directory, recording what it reports. */
-function setup(options: { clock?: HybridClock; store?: Store } = {}) {
-  const store = options.store ?? new Store(dir)
+/**
+ * A log on a real store in the test's directory, written by a real writer thread, recording what
+ * it reports; `failNextCommit` makes the next commit fail with `error` (as a full disk would).
+ */
+function setup(options: { clock?: HybridClock; maxUncommittedEvents?: number } = {}) {
+  const store = new Store(dir)
   opened.push(store)
+  const writer = new StoreWriter(dir)
+  writers.push(writer)
+  let failure: Error | undefined
   const committed: ChatEvent[][] = []
   const timed: number[] = []
   const failed: unknown[] = []
   const logOptions: EventLogOptions = {
     store,
+    writer: {
+      append: (events) => {
+        const error = failure
+        failure = undefined
+        return error ? Promise.reject(error) : writer.append(events)
+      },
+    },
+    ...(options.maxUncommittedEvents ? { maxUncommittedEvents: options.maxUncommittedEvents } : {}),
     clock: options.clock ?? new HybridClock(undefined, store.maxTs),
     onCommitted: (events) => committed.push([...events]),
     onCommitTimed: (seconds) => timed.push(seconds),
     onCommitFailed: (error) => failed.push(error),
   }
-  return { store, log: new EventLog(logOptions), committed, timed, failed }
+  const failNextCommit = (error: Error) => {
+    failure = error
+  }
+  return { store, writer, log: new EventLog(logOptions), committed, timed, failed, failNextCommit }
 }
 
 /** Event `seq` of REMOTE, signed by it; `fields` change it before it is signed. */
@@ -189,19 +209,31 @@ describe('EventLog.send', () => {
     expect(committed.map((batch) => batch.length)).toEqual([3])
   })
 
-  it('commits at once when a batch is full', async () => {
-    const { store, log, committed } = setup()
-    const sends = Array.from({ length: MAX_BATCH_EVENTS + 5 }, (_, i) =>
-      log.send('general', ada, `m${i}`, `c${i}`),
+  it('gathers what is written while a commit is on disk into the next commit', async () => {
+    const { log, committed } = setup()
+    const first = log.send('general', ada, 'first', 'c0')
+    // The first batch goes to the writer on the next turn; these wait for its commit.
+    await new Promise((resolve) => setImmediate(resolve))
+    const more = Array.from({ length: 30 }, (_, i) =>
+      log.send('general', ada, `m${i}`, `c${i + 1}`),
     )
-    // The full batch was committed synchronously, before the turn ended.
-    expect(committed.map((batch) => batch.length)).toEqual([MAX_BATCH_EVENTS])
-    expect(store.count).toBe(MAX_BATCH_EVENTS)
-    const events = await Promise.all(sends)
-    expect(committed.map((batch) => batch.length)).toEqual([MAX_BATCH_EVENTS, 5])
-    expect(events.map((e) => e.seq)).toEqual(
-      Array.from({ length: MAX_BATCH_EVENTS + 5 }, (_, i) => i + 1),
-    )
+    const events = await Promise.all([first, ...more])
+    expect(committed.map((batch) => batch.length)).toEqual([1, 30])
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1))
+  })
+
+  it('refuses sends and defers peers’ events while MAX_UNCOMMITTED_EVENTS wait', async () => {
+    const { store, log } = setup({ maxUncommittedEvents: 3 })
+    const sends = [1, 2, 3].map((i) => log.send('general', ada, `m${i}`, `c${i}`))
+    await expect(log.send('general', ada, 'one too many', 'c4')).rejects.toThrow(LogFullError)
+    expect(log.accept(remote(1, 100))).toBe('deferred')
+    expect(log.acceptedSeq(REMOTE)).toBe(0)
+    await Promise.all(sends)
+    // Committed: room again, and the refused send goes through with the next seq.
+    expect((await log.send('general', ada, 'one too many', 'c4')).seq).toBe(4)
+    expect(log.accept(remote(1, 100))).toBe('accepted')
+    await log.flush()
+    expect(store.vector()).toEqual({ [store.nodeId]: 4, [REMOTE]: 1 })
   })
 })
 
@@ -259,7 +291,7 @@ describe('EventLog.send: idempotence', () => {
   it('a resend of a cid first accepted from another origin resolves to that event', async () => {
     const { store, log } = setup()
     log.accept(remote(1, 500, { user: ada, cid: 'c1' }))
-    log.flush()
+    await log.flush()
     const event = await log.send('general', ada, 'hi', 'c1')
     expect(event).toEqual(remote(1, 500, { user: ada, cid: 'c1' }))
     expect(store.seqOf(store.nodeId)).toBe(0)
@@ -289,7 +321,7 @@ describe('EventLog.accept', () => {
     expect(store.get(REMOTE, 4)).toBeUndefined()
     expect(log.accept(remote(3, 300))).toBe('accepted')
     expect(log.accept(remote(4, 400))).toBe('accepted')
-    log.flush()
+    await log.flush()
     expect(store.vector()).toEqual({ [REMOTE]: 4 })
     expect(committed.map((batch) => batch.map((e) => e.seq))).toEqual([
       [1, 2],
@@ -297,19 +329,20 @@ describe('EventLog.accept', () => {
     ])
   })
 
-  it('stores nothing of an early event, even after a flush', () => {
+  it('stores nothing of an early event, even after a flush', async () => {
     const { store, log, committed } = setup()
     expect(log.accept(remote(2, 200))).toBe('early')
     expect(log.acceptedSeq(REMOTE)).toBe(0)
-    log.flush()
+    await log.flush()
     expect(store.count).toBe(0)
     expect(committed).toHaveLength(0)
   })
 
-  it('knows what the store held before it was opened', () => {
+  it('knows what the store held before it was opened', async () => {
     const first = setup()
     first.log.accept(remote(1, 100))
-    first.log.flush()
+    await first.log.flush()
+    await first.writer.close()
     first.store.close()
     const { log } = setup()
     expect(log.acceptedSeq(REMOTE)).toBe(1)
@@ -361,7 +394,7 @@ describe('EventLog.accept', () => {
   it('does not push the clock for a duplicate or an early event', async () => {
     const { log } = setup({ clock: new HybridClock(() => 1_000) })
     log.accept(remote(1, 2_000))
-    log.flush()
+    await log.flush()
     expect(log.accept(remote(1, 9_000_000))).toBe('duplicate')
     expect(log.accept(remote(5, 9_000_000))).toBe('early')
     const event = await log.send('general', ada, 'hi', 'c1')
@@ -371,12 +404,10 @@ describe('EventLog.accept', () => {
 
 describe('EventLog: a failed commit', () => {
   it('rejects the waiting sends, reports the error, and takes the same seqs again', async () => {
-    const { store, log, committed, failed } = setup()
+    const { store, log, committed, failed, failNextCommit } = setup()
     const first = await log.send('general', ada, 'ok', 'c0')
     const error = new Error('disk full')
-    const append = vi.spyOn(store, 'append').mockImplementationOnce(() => {
-      throw error
-    })
+    failNextCommit(error)
 
     const doomed = [log.send('general', ada, 'a', 'c1'), log.send('general', bob, 'b', 'c2')]
     const results = await Promise.allSettled(doomed)
@@ -386,7 +417,6 @@ describe('EventLog: a failed commit', () => {
     ])
     expect(failed).toEqual([error])
     expect(committed).toHaveLength(1)
-    expect(append).toHaveBeenCalledTimes(1)
     expect(store.vector()).toEqual({ [store.nodeId]: 1 })
     expect(store.count).toBe(1)
     expect(log.acceptedSeq(store.nodeId)).toBe(1)
@@ -401,10 +431,8 @@ describe('EventLog: a failed commit', () => {
   })
 
   it('lets a failed send be resent with the same cid', async () => {
-    const { store, log } = setup()
-    vi.spyOn(store, 'append').mockImplementationOnce(() => {
-      throw new Error('disk full')
-    })
+    const { store, log, failNextCommit } = setup()
+    failNextCommit(new Error('disk full'))
     await expect(log.send('general', ada, 'hi', 'c1')).rejects.toThrow('disk full')
     const again = await log.send('general', ada, 'hi', 'c1')
     expect(again.seq).toBe(1)
@@ -412,26 +440,24 @@ describe('EventLog: a failed commit', () => {
   })
 
   it('drops accepted remote events, which are then accepted again', async () => {
-    const { store, log, failed } = setup()
-    vi.spyOn(store, 'append').mockImplementationOnce(() => {
-      throw new Error('disk full')
-    })
+    const { store, log, failed, failNextCommit } = setup()
+    failNextCommit(new Error('disk full'))
     expect(log.accept(remote(1, 100))).toBe('accepted')
     expect(log.accept(remote(2, 200))).toBe('accepted')
-    log.flush()
+    await log.flush()
     expect(failed).toHaveLength(1)
     expect(store.count).toBe(0)
     expect(log.acceptedSeq(REMOTE)).toBe(0)
     expect(log.accept(remote(2, 200))).toBe('early')
     expect(log.accept(remote(1, 100))).toBe('accepted')
-    log.flush()
+    await log.flush()
     expect(store.vector()).toEqual({ [REMOTE]: 1 })
   })
 
-  it('rejects the waiting sends when the store was closed', async () => {
-    const { store, log, committed, failed } = setup()
+  it('rejects the waiting sends when the writer was closed', async () => {
+    const { log, writer, committed, failed } = setup()
     const sent = log.send('general', ada, 'hi', 'c1')
-    store.close()
+    await writer.close()
     await expect(sent).rejects.toThrow()
     expect(failed).toHaveLength(1)
     expect(committed).toHaveLength(0)

@@ -1,24 +1,34 @@
 /**
  * The write path of the node: numbers this node's events, takes other origins' events in seq
- * order, and commits both to the store in groups.
+ * order, and has the store's writer (a worker thread, store-writer.ts) commit both in groups.
  *
- * Group commit: every event written during one turn of the event loop is committed in one
- * transaction on the next turn (or at once when a batch is full), so a burst of sends costs one
- * fsync rather than one each. `onCommitted` runs after each commit, in seq order per origin:
- * that is where the node fans events out, so nothing is shown before it is durable and no
- * commit happens on the fan-out path.
+ * Group commit: one commit is on disk at a time; every event written meanwhile waits in the next
+ * batch, which goes to the writer the moment the commit before it is done. A burst of sends
+ * costs one fsync rather than one each, and the event loop never waits on the disk: pongs,
+ * presence, peer links and reads go on while a commit is in flight. `onCommitted` runs after
+ * each commit, in seq order per origin: that is where the node acks, fans out and relays, so
+ * nothing is acknowledged or shown before it is durable.
  */
 import type { HybridClock } from './clock.ts'
 import type { ChatEvent, Store } from './store.ts'
+import type { EventWriter } from './store-writer.ts'
 import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import { type ChatUser, shownUser } from '../../shared/signed-frames.ts'
 
-/** A batch this large is committed at once instead of waiting for the next turn. */
-export const MAX_BATCH_EVENTS = 2_000
+/**
+ * Events written but not yet committed, at most: past it, sends are refused (`unavailable`) and
+ * peers' events wait for the next sync, until the disk catches up.
+ */
+export const MAX_UNCOMMITTED_EVENTS = 10_000
 
 export interface EventLogOptions {
+  /** Read by the log (seqs, earlier sends); told of each commit (`recordCommitted`). */
   store: Store
+  /** Commits the batches, off the event loop. */
+  writer: EventWriter
   clock: HybridClock
+  /** Events written but not yet committed, at most (default MAX_UNCOMMITTED_EVENTS). */
+  maxUncommittedEvents?: number
   /**
    * Called after each commit with the events it made durable, in order, and those of them that
    * clients are not shown (another copy of the same send was stored first).
@@ -30,7 +40,18 @@ export interface EventLogOptions {
   onCommitFailed?: (error: unknown) => void
 }
 
-export type Accept = 'accepted' | 'duplicate' | 'early'
+/**
+ * What became of a peer's event: `deferred` when the log holds MAX_UNCOMMITTED_EVENTS already
+ * (the event comes again with the next sync).
+ */
+export type Accept = 'accepted' | 'duplicate' | 'early' | 'deferred'
+
+/** The error a send is refused with while the disk is behind. */
+export class LogFullError extends Error {
+  constructor() {
+    super('too many events wait for the disk')
+  }
+}
 
 interface Waiter {
   resolve: () => void
@@ -42,9 +63,14 @@ export class EventLog {
   readonly #store: Store
   /** Per origin, the highest seq taken, committed or not. */
   readonly #accepted = new Map<string, number>()
+  readonly #maxUncommitted: number
+  /** Events waiting for the commit in flight to end, and their waiters. */
   #batch: ChatEvent[] = []
   #waiters: Waiter[] = []
-  #flushScheduled: NodeJS.Immediate | undefined
+  /** The commit on disk now, if any; at most one at a time. */
+  #committing: Promise<void> | undefined
+  /** Events handed to the writer and not yet committed. */
+  #inFlight = 0
   /**
    * Events not yet committed, local sends and peers' events alike, by user id and cid: the first
    * of each, which is the one clients will be shown. A quick resend waits for it.
@@ -54,6 +80,12 @@ export class EventLog {
   constructor(options: EventLogOptions) {
     this.#options = options
     this.#store = options.store
+    this.#maxUncommitted = options.maxUncommittedEvents ?? MAX_UNCOMMITTED_EVENTS
+  }
+
+  /** Whether the log holds as many uncommitted events as it may. */
+  get #full(): boolean {
+    return this.#batch.length + this.#inFlight >= this.#maxUncommitted
   }
 
   get nodeId(): string {
@@ -87,6 +119,7 @@ export class EventLog {
       return Promise.reject(error)
     }
     if (existing) return Promise.resolve(existing)
+    if (this.#full) return Promise.reject(new LogFullError())
 
     const identity = this.#store.identity
     // Exactly the fields the protocol names: what the user signed, and what the node adds.
@@ -129,6 +162,7 @@ export class EventLog {
     const held = this.acceptedSeq(event.origin)
     if (event.seq <= held) return 'duplicate'
     if (event.seq > held + 1) return 'early'
+    if (this.#full) return 'deferred'
     this.#options.clock.observe(event.ts)
     // A failed commit is reported by onCommitFailed; the event comes again with the next sync.
     this.#pending(event).catch(() => {})
@@ -139,34 +173,57 @@ export class EventLog {
     this.#accepted.set(event.origin, event.seq)
     this.#batch.push(event)
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
-    if (this.#batch.length >= MAX_BATCH_EVENTS) this.flush()
-    else this.#flushScheduled ??= setImmediate(() => this.flush())
+    this.#commitNext()
     return done
   }
 
-  /** Commits everything written so far. Called by the log itself; `close()` calls it last. */
-  flush(): void {
-    if (this.#flushScheduled) clearImmediate(this.#flushScheduled)
-    this.#flushScheduled = undefined
+  /** Resolves once everything written so far is committed (or its commit failed). */
+  async flush(): Promise<void> {
+    while (this.#committing) await this.#committing
+  }
+
+  /**
+   * Hands the waiting batch to the writer, unless a commit is in flight (its end calls this
+   * again), on the next turn: a burst written in one turn goes in one commit.
+   */
+  #commitNext(): void {
+    if (this.#committing || this.#batch.length === 0) return
+    this.#committing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#commit())
+      .finally(() => {
+        this.#committing = undefined
+        this.#commitNext()
+      })
+  }
+
+  async #commit(): Promise<void> {
     const events = this.#batch
     const waiters = this.#waiters
-    if (events.length === 0) return
     this.#batch = []
     this.#waiters = []
-
-    const started = performance.now()
+    this.#inFlight = events.length
     let hidden: ReadonlySet<ChatEvent>
     try {
-      hidden = this.#store.append(events)
+      const commit = await this.#options.writer.append(events)
+      this.#options.onCommitTimed?.(commit.seconds)
+      hidden = new Set(commit.hidden.map((i) => events[i]).filter((e) => e !== undefined))
     } catch (error) {
-      // Nothing of the batch was written: forget its seqs so they are taken again.
+      this.#inFlight = 0
+      // Nothing of the batch was written, and the events written since may follow its seqs:
+      // drop them too and forget every seq taken, so that they are taken again.
+      const later = this.#waiters
+      this.#batch = []
+      this.#waiters = []
       this.#accepted.clear()
       this.#options.onCommitFailed?.(error)
-      for (const w of waiters) w.reject(error)
+      for (const w of [...waiters, ...later]) w.reject(error)
       return
     }
-    this.#options.onCommitTimed?.((performance.now() - started) / 1000)
-    this.#accepted.clear()
+    this.#inFlight = 0
+    this.#store.recordCommitted(events)
+    for (const e of events) {
+      if (this.#accepted.get(e.origin) === e.seq) this.#accepted.delete(e.origin)
+    }
     // The events are durable whatever happens next: settle the waiters first. Their callbacks
     // (acks) run after this turn, so members still see a message before its sender's ack.
     for (const w of waiters) w.resolve()

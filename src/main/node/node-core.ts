@@ -14,11 +14,14 @@ import { type EventId, Rooms } from './rooms.ts'
 import type { Session } from './session.ts'
 import { clientFrame, encodeServerFrame } from './client-events.ts'
 import { type ChatEvent, Store } from './store.ts'
+import { StoreWriter } from './store-writer.ts'
 
 export class NodeCore {
   readonly options: NodeOptions
   readonly logger: Logger
+  /** The store, as the event loop reads it; `writer` commits to it from its own thread. */
   readonly store: Store
+  readonly #writer: StoreWriter
   readonly log: EventLog
   /** Stamps events, presence versions and typing counters: increasing even across restarts. */
   readonly clock: HybridClock
@@ -37,9 +40,11 @@ export class NodeCore {
     this.logger = options.logger
     this.rooms = new Rooms(options.maxRooms)
     this.store = new Store(options.dataDir)
+    this.#writer = new StoreWriter(options.dataDir)
     this.clock = new HybridClock(undefined, this.store.maxTs)
     this.log = new EventLog({
       store: this.store,
+      writer: this.#writer,
       clock: this.clock,
       // Runs in the log's commit turn. Each step on its own: a local delivery that throws must
       // not hold back the relaying, and neither may end the process.
@@ -179,9 +184,13 @@ export class NodeCore {
   }
 
   /** Commits what is pending and closes the store. */
-  close(): void {
-    this.log.flush()
-    this.store.close()
+  async close(): Promise<void> {
     this.metrics.stop()
+    try {
+      await this.log.flush()
+      await this.#writer.close()
+    } finally {
+      this.store.close()
+    }
   }
 }

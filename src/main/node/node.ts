@@ -145,7 +145,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
       discovery?.close()
       await mesh?.close()
       await clients?.close()
-      core?.close()
+      await core?.close()
       this.#setState('stopped')
       throw error
     }
@@ -163,7 +163,7 @@ export class ChatNode extends EventEmitter<ChatNodeEvents> {
         discovery?.close()
         await Promise.all([clients.close(), mesh.close()])
       } finally {
-        core.close()
+        await core.close()
         this.#running = undefined
         this.#setState('stopped')
         this.options.logger.info('node stopped')

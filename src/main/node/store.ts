@@ -6,8 +6,9 @@
  * JSON (`body`), whatever its kind and fields, with the columns queries need beside it
  * (docs/protocol.md, "An open envelope"). The node's secret key lives in the same file, so a
  * fresh data directory means a new key, a new id, and a seq is never reused under an id
- * (docs/architecture.md, invariant 4). Every method is synchronous; batching writes into one
- * transaction is `EventLog`'s job.
+ * (docs/architecture.md, invariant 4). Every method is synchronous. The node opens the file twice:
+ * on its event loop for reads, and in a worker thread that writes (store-writer.ts); batching
+ * writes into one transaction is `EventLog`'s job.
  *
  * One send, two events: two nodes cut off from each other may each accept the same resend
  * (same user id and cid). Both events are kept (vectors stay equal), but only the first this
@@ -316,48 +317,65 @@ export class Store {
   }
 
   /**
-   * Writes `events` in one transaction; returns once it is committed to disk, with the events
-   * stored as not shown (a later copy of a (user, cid) this node already held). Each event must
-   * be its origin's next seq (the caller orders them); on any error nothing is written.
+   * Writes `events` in one transaction; returns once it is committed to disk, with the indices
+   * of the events stored as not shown (a later copy of a (user, cid) this store already held).
+   * Each event must be its origin's next seq (the caller orders them); on any error nothing is
+   * written. The node calls this in its writer thread (store-worker.ts), never on its event loop.
    */
-  append(events: readonly ChatEvent[]): ReadonlySet<ChatEvent> {
-    const hidden = new Set<ChatEvent>()
+  append(events: readonly ChatEvent[]): number[] {
+    const hidden: number[] = []
     if (events.length === 0) return hidden
     this.#db.exec('BEGIN')
     try {
-      for (const e of events) {
+      events.forEach((e, i) => {
         // Inside the transaction, so an earlier copy in this very batch counts too.
         const shown = this.#cidTaken.get(e.user.id, e.cid) === undefined
-        if (!shown) hidden.add(e)
+        if (!shown) hidden.push(i)
         insertEvent(this.#insert, e, shown)
-      }
+      })
       this.#db.exec('COMMIT')
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
       throw error
     }
+    this.recordCommitted(events)
+    return hidden
+  }
+
+  /**
+   * Counts `events` as held: called with each commit, by the writer itself or, on the event
+   * loop, when the writer thread reports one. Until then, queries leave those events out, so a
+   * backlog never holds an event that has not been fanned out yet (it would come twice).
+   */
+  recordCommitted(events: readonly ChatEvent[]): void {
     for (const e of events) {
       this.#vector.set(e.origin, e.seq)
       if (e.ts > this.#maxTs) this.#maxTs = e.ts
     }
     this.#count += events.length
-    return hidden
+  }
+
+  /** The event a row holds, unless another connection committed it and it is not counted yet. */
+  #held(row: { body: string }): ChatEvent | undefined {
+    const event = eventOf(row)
+    return event.seq <= this.seqOf(event.origin) ? event : undefined
   }
 
   get(origin: string, seq: number): ChatEvent | undefined {
     const row = this.#byId.get(origin, seq) as { body: string } | undefined
-    return row && eventOf(row)
+    return row && this.#held(row)
   }
 
   /** The event a user sent with this cid, the shown one when there are several (idempotent send). */
   findByCid(userId: string, cid: string): ChatEvent | undefined {
     const row = this.#byCid.get(userId, cid) as { body: string } | undefined
-    return row && eventOf(row)
+    return row && this.#held(row)
   }
 
   /** The events of one origin with seq in [from, to], in seq order. */
   range(origin: string, from: number, to: number): ChatEvent[] {
-    return (this.#range.all(origin, from, to) as unknown as { body: string }[]).map(eventOf)
+    const rows = this.#range.all(origin, from, Math.min(to, this.seqOf(origin)))
+    return (rows as unknown as { body: string }[]).map(eventOf)
   }
 
   /**
@@ -366,14 +384,14 @@ export class Store {
    */
   latest(room: string, limit: number, kind?: string): Page {
     const only = kind ?? null
-    return page(this.#latest.all(room, only, only, limit + 1) as unknown as PageRow[], limit)
+    return this.#page(this.#latest.all(room, only, only, limit + 1) as unknown as PageRow[], limit)
   }
 
   /** The `limit` events of a room just older than `before` (of `kind` only), oldest first. */
   before(room: string, before: ChatEvent, limit: number, kind?: string): Page {
     const only = kind ?? null
     const rows = this.#before.all(room, only, only, before.ts, before.ts, before.origin, limit + 1)
-    return page(rows as unknown as PageRow[], limit)
+    return this.#page(rows as unknown as PageRow[], limit)
   }
 
   /**
@@ -401,7 +419,17 @@ export class Store {
     )
     rows.push(...(others.all(room, ...known, limit + 1) as unknown as PageRow[]))
     rows.sort((a, b) => b.ts - a.ts || (a.origin < b.origin ? 1 : a.origin > b.origin ? -1 : 0))
-    return page(rows, limit)
+    return this.#page(rows, limit)
+  }
+
+  /**
+   * Rows newest first, up to limit + 1 of them, to a page oldest first. Events committed by the
+   * writer but not counted yet are left out (they reach clients live); `more` still tells
+   * whether older events exist.
+   */
+  #page(rows: PageRow[], limit: number): Page {
+    const events = rows.slice(0, limit).flatMap((row) => this.#held(row) ?? [])
+    return { events: events.reverse(), more: rows.length > limit }
   }
 
   close(): void {
@@ -414,9 +442,4 @@ interface PageRow {
   body: string
   ts: number
   origin: string
-}
-
-/** Rows newest first, up to limit + 1 of them, to a page oldest first. */
-function page(rows: PageRow[], limit: number): Page {
-  return { events: rows.slice(0, limit).reverse().map(eventOf), more: rows.length > limit }
 }

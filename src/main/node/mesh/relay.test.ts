@@ -23,6 +23,7 @@ import { NodeMetrics } from '../metrics.ts'
 import type { NodeIdentity } from '../node-identity.ts'
 import { nativeEd25519 } from '../signing-native.ts'
 import { type ChatEvent, Store } from '../store.ts'
+import { StoreWriter } from '../store-writer.ts'
 import { EARLY_MAX_EVENTS_PER_LINK } from './early-events.ts'
 import { FrameDecoder } from './framing.ts'
 import type { PeerLink } from './link.ts'
@@ -94,12 +95,15 @@ class FakeLink {
 
 let dir: string
 let store: Store
+let writer: StoreWriter
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'palaver-relay-'))
   store = new Store(dir)
+  writer = new StoreWriter(dir)
 })
-afterEach(() => {
+afterEach(async () => {
+  await writer.close()
   store.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -126,7 +130,7 @@ function setup(held = 0) {
   store.append(Array.from({ length: held }, (_, i) => ev(i + 1)))
   const clock = new HybridClock(() => WALL, store.maxTs)
   const metrics = new NodeMetrics()
-  const log = new EventLog({ store, clock, onCommitted: () => {} })
+  const log = new EventLog({ store, writer, clock, onCommitted: () => {} })
   const refused: { event: ChatEvent; reason: EventRefusal }[] = []
   const relay = new Relay({
     log,
@@ -214,13 +218,13 @@ describe('Relay: want', () => {
 
 describe('Relay: clocks', () => {
   it('stores an event far ahead of the clock without following it, and reports the skew', async () => {
-    const { relay, link, clock } = setup(0)
+    const { relay, link, clock, log } = setup(0)
     relay.onEvent(link.asLink, ev(1, { ts: Number.MAX_SAFE_INTEGER }))
     expect(relay.skewMs(ORIGIN)).toBe(Math.round((Number.MAX_SAFE_INTEGER - WALL) / 1000))
     expect(clock.now()).toBe(WALL)
     relay.onEvent(link.asLink, ev(2, { ts: WALL + 60_000_000 })) // a minute ahead: fine
     expect(relay.skewMs(ORIGIN)).toBeUndefined()
-    await settle()
+    await log.flush()
     expect(store.range(ORIGIN, 1, 2).map((e) => e.ts)).toEqual([
       Number.MAX_SAFE_INTEGER,
       WALL + 60_000_000,
@@ -248,7 +252,7 @@ describe('Relay: early events', () => {
     expect(log.acceptedSeq(ORIGIN)).toBe(0)
     relay.onEvent(link.asLink, ev(1))
     expect(log.acceptedSeq(ORIGIN)).toBe(3)
-    await settle()
+    await log.flush()
     expect(store.vector()).toEqual({ [ORIGIN]: 3 })
   })
 })
@@ -273,7 +277,7 @@ describe('Relay: verification', () => {
 
     relay.onEvent(link.asLink, real)
     expect(log.acceptedSeq(ORIGIN)).toBe(1)
-    await settle()
+    await log.flush()
     expect(store.get(ORIGIN, 1)).toEqual(real)
     expect(refused).toHaveLength(3)
   })
@@ -283,7 +287,7 @@ describe('Relay: verification', () => {
     relay.onEvent(link.asLink, { ...ev(2), text: 'forged' })
     // Signed with this node's key, yet not made by it: its seqs are its own to give.
     relay.onEvent(link.asLink, wireEvent(store.identity, 1, 'general'))
-    await settle()
+    await log.flush()
     expect(refused).toEqual([])
     expect(store.get(ORIGIN, 2)?.text).toBe('t2')
     expect(log.acceptedSeq(store.nodeId)).toBe(0)

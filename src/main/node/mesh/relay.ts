@@ -262,6 +262,9 @@ export class Relay {
         if (!this.#early.keep(event, link)) return // the periodic sync repairs it
         this.#earlyChanged()
         this.#want(link, view, event.origin, log.acceptedSeq(event.origin) + 1, event.seq - 1)
+        return
+      case 'deferred':
+        return // the disk is behind; the periodic sync brings the event again
     }
   }
 

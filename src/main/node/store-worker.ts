@@ -1,0 +1,34 @@
+/**
+ * The store's writer thread (store-writer.ts starts it): opens the node's SQLite file and commits
+ * each batch it is sent in one transaction, answering with what the commit stored as not shown,
+ * or with why it failed. A failed commit leaves the thread serving: the next batch may succeed
+ * (a disk that was full has room again).
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { type ChatEvent, Store } from './store.ts'
+
+export type WriterRequest = { type: 'append'; events: readonly ChatEvent[] } | { type: 'close' }
+
+export type WriterReply =
+  { type: 'committed'; hidden: number[]; seconds: number } | { type: 'failed'; message: string }
+
+const port = parentPort
+if (!port) throw new Error('store-worker.ts runs as a worker thread only')
+const store = new Store((workerData as { dir: string }).dir)
+
+port.on('message', (request: WriterRequest) => {
+  if (request.type === 'close') {
+    store.close()
+    port.close()
+    return
+  }
+  let reply: WriterReply
+  const started = performance.now()
+  try {
+    const hidden = store.append(request.events)
+    reply = { type: 'committed', hidden, seconds: (performance.now() - started) / 1000 }
+  } catch (error) {
+    reply = { type: 'failed', message: error instanceof Error ? error.message : String(error) }
+  }
+  port.postMessage(reply)
+})
