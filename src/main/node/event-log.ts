@@ -12,6 +12,7 @@
 import type { HybridClock } from './clock.ts'
 import type { ChatEvent, Store } from './store.ts'
 import type { EventWriter } from './store-writer.ts'
+import { HeldSends } from './held-sends.ts'
 import { MESSAGE_KIND } from '../../shared/signatures.ts'
 import { type ChatUser, shownUser } from '../../shared/signed-frames.ts'
 
@@ -76,11 +77,14 @@ export class EventLog {
    * of each, which is the one clients will be shown. A quick resend waits for it.
    */
   readonly #pendingSends = new Map<string, Promise<ChatEvent>>()
+  /** The sends the store may hold: a new cid needs no query. */
+  readonly #heldSends = new HeldSends()
 
   constructor(options: EventLogOptions) {
     this.#options = options
     this.#store = options.store
     this.#maxUncommitted = options.maxUncommittedEvents ?? MAX_UNCOMMITTED_EVENTS
+    this.#heldSends.fill((after, limit) => this.#store.sendsPage(after, limit))
   }
 
   /** Whether the log holds as many uncommitted events as it may. */
@@ -114,7 +118,7 @@ export class EventLog {
     if (pending) return pending
     let existing: ChatEvent | undefined
     try {
-      existing = this.#store.findByCid(user.id, cid)
+      if (this.#heldSends.mayHold(user.id, cid)) existing = this.#store.findByCid(user.id, cid)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -223,6 +227,7 @@ export class EventLog {
     this.#store.recordCommitted(events)
     for (const e of events) {
       if (this.#accepted.get(e.origin) === e.seq) this.#accepted.delete(e.origin)
+      this.#heldSends.add(e.user.id, e.cid)
     }
     // The events are durable whatever happens next: settle the waiters first. Their callbacks
     // (acks) run after this turn, so members still see a message before its sender's ack.

@@ -833,3 +833,22 @@ describe('Store: a writer on another connection', () => {
     expect(ids(reader.latest('general', 2))).toEqual([idOf(older[1] as ChatEvent)])
   })
 })
+
+describe('Store.sendsPage', () => {
+  it('pages through every (user.id, cid) held, in (origin, seq) order', () => {
+    const store = open()
+    store.append([ev(b, 1, 100, { user: ada, cid: 'b1' }), ev(a, 1, 200, { user: bob, cid: 'a1' })])
+    store.append([ev(a, 2, 300, { user: ada, cid: 'a2' })])
+    const [first, second] = [a, b].sort((x, y) => (x.id < y.id ? -1 : 1)) as [
+      NodeIdentity,
+      NodeIdentity,
+    ]
+    const one = store.sendsPage(undefined, 2)
+    expect(one.last).toEqual({ origin: first.id, seq: 2 })
+    const two = store.sendsPage(one.last, 2)
+    expect(two.last).toEqual({ origin: second.id, seq: 1 })
+    expect(store.sendsPage(two.last, 2)).toEqual({ sends: [] })
+    const all = [...one.sends, ...two.sends].map((s) => `${s.userId}/${s.cid}`)
+    expect(all.sort()).toEqual(['user_ada1/a2', 'user_ada1/b1', 'user_bob1/a1'])
+  })
+})

@@ -31,6 +31,18 @@ import { nativeEd25519 } from './signing-native.ts'
 /** One event as the log holds it and the mesh carries it: signed by its origin, any kind. */
 export type ChatEvent = OpenEvent
 
+/** Where an event sits in the log. */
+export interface EventKey {
+  origin: string
+  seq: number
+}
+
+/** Who sent an event, and the cid they gave it. */
+export interface Send {
+  userId: string
+  cid: string
+}
+
 export interface Page {
   /** Events of every kind, oldest first. */
   events: ChatEvent[]
@@ -216,6 +228,7 @@ export class Store {
   readonly #before: StatementSync
   readonly #originAfter: StatementSync
   readonly #range: StatementSync
+  readonly #sendsAfter: StatementSync
 
   /** Opens (creating when missing) the log in `dir`. */
   constructor(dir: string) {
@@ -264,6 +277,10 @@ export class Store {
     )
     this.#range = this.#db.prepare(
       'SELECT body FROM events WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq',
+    )
+    this.#sendsAfter = this.#db.prepare(
+      `SELECT origin, seq, user_id, cid FROM events WHERE (origin, seq) > (?, ?)
+       ORDER BY origin, seq LIMIT ?`,
     )
   }
 
@@ -370,6 +387,25 @@ export class Store {
   findByCid(userId: string, cid: string): ChatEvent | undefined {
     const row = this.#byCid.get(userId, cid) as { body: string } | undefined
     return row && this.#held(row)
+  }
+
+  /**
+   * The (user.id, cid) of up to `limit` events after `after` in (origin, seq) order, with the
+   * key to pass as `after` for the next page: `EventLog` reads every send this way, a page per
+   * turn, into its filter of sends held.
+   */
+  sendsPage(after: EventKey | undefined, limit: number): { sends: Send[]; last?: EventKey } {
+    const rows = this.#sendsAfter.all(after?.origin ?? '', after?.seq ?? 0, limit) as unknown as {
+      origin: string
+      seq: number
+      user_id: string
+      cid: string
+    }[]
+    const last = rows.at(-1)
+    return {
+      sends: rows.map((row) => ({ userId: row.user_id, cid: row.cid })),
+      ...(last ? { last: { origin: last.origin, seq: last.seq } } : {}),
+    }
   }
 
   /** The events of one origin with seq in [from, to], in seq order. */
