@@ -226,6 +226,56 @@ export type SignedEvent = NodeSigned & {
   usig?: string | undefined
 }
 
+/** A signature an event's check verifies, and the refusal when it does not hold. */
+export interface SignatureToVerify {
+  refusal: EventRefusal
+  /** Undefined when the text does not decode, or the bytes have no canonical form: it fails. */
+  signature: Uint8Array | undefined
+  message: Uint8Array | undefined
+  publicKey: Uint8Array | undefined
+}
+
+/**
+ * The part of `checkEvent` that verifies no signature: a refusal, or the signatures left to
+ * verify, in the order `checkEvent` verifies them. A node verifies them off its event loop.
+ */
+export function eventSignatures(event: SignedEvent): EventRefusal | SignatureToVerify[] {
+  const { usig } = event
+  const { id: userId, key: userKey } = event.user
+  if (!safely(() => keyOwnsNodeId(event.key, event.origin))) return 'origin_key'
+  if (userKey === undefined) {
+    if (isKeyedUserId(userId)) return 'keyed_id_without_key'
+    if (usig !== undefined) return 'usig_without_key'
+    return [toVerify('sig', event.key, event.sig, () => signedBytes(event))]
+  }
+  if (!safely(() => keyOwnsUserId(userKey, userId))) return 'user_key'
+  if (usig === undefined) return 'usig_missing'
+  return [
+    toVerify('sig', event.key, event.sig, () => signedBytes(event)),
+    toVerify('usig', userKey, usig, () => userSignedBytes(event)),
+  ]
+}
+
+function toVerify(
+  refusal: EventRefusal,
+  key: string,
+  sig: string,
+  bytes: () => Uint8Array,
+): SignatureToVerify {
+  let message: Uint8Array | undefined
+  try {
+    message = bytes()
+  } catch {
+    message = undefined // no canonical form
+  }
+  return {
+    refusal,
+    signature: decodeSignature(sig) ?? undefined,
+    message,
+    publicKey: decodeKey(key) ?? undefined,
+  }
+}
+
 /**
  * Whether a node may accept an event (docs/protocol.md, "Verification and limits"): `key` hashes
  * to `origin` and `sig` verifies; a keyed user's id is the hash of the user's key and `usig`
@@ -233,20 +283,13 @@ export type SignedEvent = NodeSigned & {
  * come first.
  */
 export function checkEvent(event: SignedEvent, ed: Ed25519 = nobleEd25519): EventCheck {
-  const refuse = (reason: EventRefusal): EventCheck => ({ ok: false, reason })
-  const { usig } = event
-  const { id: userId, key: userKey } = event.user
-  if (!safely(() => keyOwnsNodeId(event.key, event.origin))) return refuse('origin_key')
-  if (userKey === undefined) {
-    if (isKeyedUserId(userId)) return refuse('keyed_id_without_key')
-    if (usig !== undefined) return refuse('usig_without_key')
-  } else {
-    if (!safely(() => keyOwnsUserId(userKey, userId))) return refuse('user_key')
-    if (usig === undefined) return refuse('usig_missing')
-  }
-  if (!verifyNodeSigned(event, event.origin, ed)) return refuse('sig')
-  if (userKey !== undefined && !verifyUserSignature(event, ed)) return refuse('usig')
-  return { ok: true }
+  const signatures = eventSignatures(event)
+  if (typeof signatures === 'string') return { ok: false, reason: signatures }
+  const failed = signatures.find(
+    ({ signature, message, publicKey }) =>
+      !signature || !message || !publicKey || !ed.verify(signature, message, publicKey),
+  )
+  return failed ? { ok: false, reason: failed.refusal } : { ok: true }
 }
 
 /**

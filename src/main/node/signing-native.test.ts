@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { protocolVectors, verifyRuleCases } from '../../../test/support/protocol-vectors.ts'
 import { nobleEd25519 } from '../../shared/ed25519.ts'
 import { checkEvent, type SignedEvent } from '../../shared/signatures.ts'
-import { nativeEd25519 } from './signing-native.ts'
+import { testIdentity, wireEvent } from '../../../test/support/fake-peer.ts'
+import { encodeKey, generateSecretKey, userIdFromKey } from '../../shared/keys.ts'
+import { signAsUser } from '../../shared/signatures.ts'
+import { checkEventInPool, nativeEd25519 } from './signing-native.ts'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 const seedArbitrary = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -78,5 +81,47 @@ describe('nativeEd25519 against the pure-JavaScript implementation', () => {
       ok: false,
       reason: 'sig',
     })
+  })
+})
+
+describe('checkEventInPool', () => {
+  it('decides every event as checkEvent does, forgeries included', async () => {
+    const node = testIdentity()
+    const mallory = testIdentity()
+    const userSigner = nobleEd25519.signer(generateSecretKey())
+    const userKey = encodeKey(userSigner.publicKey)
+    const keyedUser = { id: userIdFromKey(userSigner.publicKey), name: 'Ada', key: userKey }
+    const unsigned = { kind: 'message', room: 'general', user: keyedUser, text: 'hi', cid: 'c1' }
+    const keyed = wireEvent(node, 2, 'general', 'hi', {
+      user: keyedUser,
+      cid: 'c1',
+      usig: signAsUser(userSigner, unsigned),
+    })
+    const keyless = wireEvent(node, 1, 'general')
+    const events: SignedEvent[] = [
+      keyless,
+      keyed,
+      { ...keyless, text: 'changed' }, // sig
+      wireEvent(mallory, 1, 'general', 'forged', { origin: node.id }), // origin_key
+      // Signed by the node, the user's part forged: usig.
+      wireEvent(node, 3, 'general', 'hi', { user: keyedUser, cid: 'c1', usig: keyless.sig }),
+      wireEvent(node, 4, 'general', 'hi', { user: keyedUser, cid: 'c1', usig: 'not base64!' }),
+      { ...keyless, sig: 'AAAA' }, // sig too short
+      { ...keyed, usig: undefined }, // usig_missing
+      { ...keyless, user: { id: keyedUser.id, name: 'Ada' } }, // keyed_id_without_key
+    ]
+    const expected = events.map((event) => checkEvent(event, nobleEd25519))
+    expect(expected.map((c) => (c.ok ? 'ok' : c.reason))).toEqual([
+      'ok',
+      'ok',
+      'sig',
+      'origin_key',
+      'usig',
+      'usig',
+      'sig',
+      'usig_missing',
+      'keyed_id_without_key',
+    ])
+    expect(await Promise.all(events.map(checkEventInPool))).toEqual(expected)
   })
 })

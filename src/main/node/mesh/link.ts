@@ -136,6 +136,15 @@ export class PeerLink {
     return this.initiator ? this.#options.self.id : this.remote?.id
   }
 
+  /** Stops reading the peer's frames (TCP pushes back on it) until `resumeReading`. */
+  pauseReading(): void {
+    this.#socket.pause()
+  }
+
+  resumeReading(): void {
+    this.#socket.resume()
+  }
+
   /** Writes an encoded frame. A link that cannot keep up is closed rather than buffered forever. */
   send(frame: Buffer): void {
     if (this.state === 'closed') return

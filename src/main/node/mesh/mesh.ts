@@ -15,14 +15,14 @@
  */
 import { FEATURE_OVERLAY, type NodeRecord, type PeerFrame } from '../../../shared/peer-protocol.ts'
 import type { MeshNode, OnlineUser, PeerStatus, User } from '../../../shared/protocol.ts'
-import { checkEvent, EVENT_REFUSALS } from '../../../shared/signatures.ts'
+import { EVENT_REFUSALS } from '../../../shared/signatures.ts'
 import type { ChatUser } from '../../../shared/signed-frames.ts'
 import type { HybridClock } from '../clock.ts'
 import { contain, type ErrorSink } from '../containment.ts'
 import type { EventLog } from '../event-log.ts'
 import type { NodeIdentity } from '../node-identity.ts'
 import type { MeshTimings } from '../options.ts'
-import { nativeEd25519 } from '../signing-native.ts'
+import { checkEventInPool } from '../signing-native.ts'
 import type { Candidate } from '../discovery/candidate.ts'
 import type { ChatEvent, Store } from '../store.ts'
 import { PeerConnections } from './connections.ts'
@@ -142,7 +142,7 @@ export class Mesh {
       sink,
       onEventSent: (link, count) =>
         sink.metrics.meshEventsSent.inc({ peer: link.remote?.id ?? '' }, count),
-      verify: (event) => checkEvent(event, nativeEd25519),
+      check: checkEventInPool,
       onRefused: (link, event, reason) =>
         refuse(link, 'event', EVENT_REFUSALS[reason], event.origin),
       tree: {

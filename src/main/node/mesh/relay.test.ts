@@ -15,19 +15,19 @@ import {
   type PeerFrame,
   peerFrameSchema,
 } from '../../../shared/peer-protocol.ts'
-import { checkEvent, type EventRefusal } from '../../../shared/signatures.ts'
+import type { EventRefusal } from '../../../shared/signatures.ts'
 import { HybridClock } from '../clock.ts'
 import { EventLog } from '../event-log.ts'
 import { silentLogger } from '../logger.ts'
 import { NodeMetrics } from '../metrics.ts'
 import type { NodeIdentity } from '../node-identity.ts'
-import { nativeEd25519 } from '../signing-native.ts'
+import { checkEventInPool } from '../signing-native.ts'
 import { type ChatEvent, Store } from '../store.ts'
 import { StoreWriter } from '../store-writer.ts'
 import { EARLY_MAX_EVENTS_PER_LINK } from './early-events.ts'
 import { FrameDecoder } from './framing.ts'
 import type { PeerLink } from './link.ts'
-import { MAX_QUEUED_WANTS, Relay } from './relay.ts'
+import { MAX_EVENTS_IN_CHECK_PER_LINK, MAX_QUEUED_WANTS, Relay } from './relay.ts'
 
 const origin = testIdentity()
 const ORIGIN = origin.id
@@ -40,6 +40,9 @@ class FakeLink {
   readonly remoteFeatures: ReadonlySet<string>
   readonly frames: PeerFrame[] = []
   closedWith: string | undefined
+  /** Whether the relay stopped reading from this link, and how often it did. */
+  paused = false
+  pauses = 0
   budget = Infinity
   #sinceDrain = 0
   #waiters: (() => void)[] = []
@@ -47,6 +50,15 @@ class FakeLink {
   /** A peer that speaks the tree with `tree`; an older node without. */
   constructor({ tree = false } = {}) {
     this.remoteFeatures = new Set(tree ? [FEATURE_TREE] : [])
+  }
+
+  pauseReading(): void {
+    this.paused = true
+    this.pauses++
+  }
+
+  resumeReading(): void {
+    this.paused = false
   }
 
   send(frame: Buffer): void {
@@ -132,13 +144,24 @@ function setup(held = 0) {
   const metrics = new NodeMetrics()
   const log = new EventLog({ store, writer, clock, onCommitted: () => {} })
   const refused: { event: ChatEvent; reason: EventRefusal }[] = []
+  // The real check, on the thread pool; `checked` waits until every event given so far is taken.
+  let inCheck: Promise<unknown> = Promise.resolve()
+  const check = (event: ChatEvent) => {
+    const result = checkEventInPool(event)
+    inCheck = Promise.all([inCheck, result])
+    return result
+  }
+  const checked = async () => {
+    await inCheck
+    await new Promise((resolve) => setImmediate(resolve))
+  }
   const relay = new Relay({
     log,
     store,
     clock,
     sink: { logger: silentLogger, metrics },
     onEventSent: () => {},
-    verify: (event) => checkEvent(event, nativeEd25519),
+    check,
     onRefused: (_, event, reason) => refused.push({ event, reason }),
     tree: TREE,
   })
@@ -152,7 +175,7 @@ function setup(held = 0) {
     relay.onSync(l.asLink, store.vector())
     return l
   }
-  return { relay, link, log, clock, metrics, refused, another }
+  return { relay, link, log, clock, metrics, refused, another, checked }
 }
 
 /** Lets the relay's pumps run until they wait on the link. */
@@ -218,11 +241,13 @@ describe('Relay: want', () => {
 
 describe('Relay: clocks', () => {
   it('stores an event far ahead of the clock without following it, and reports the skew', async () => {
-    const { relay, link, clock, log } = setup(0)
+    const { relay, link, clock, log, checked } = setup(0)
     relay.onEvent(link.asLink, ev(1, { ts: Number.MAX_SAFE_INTEGER }))
+    await checked()
     expect(relay.skewMs(ORIGIN)).toBe(Math.round((Number.MAX_SAFE_INTEGER - WALL) / 1000))
     expect(clock.now()).toBe(WALL)
     relay.onEvent(link.asLink, ev(2, { ts: WALL + 60_000_000 })) // a minute ahead: fine
+    await checked()
     expect(relay.skewMs(ORIGIN)).toBeUndefined()
     await log.flush()
     expect(store.range(ORIGIN, 1, 2).map((e) => e.ts)).toEqual([
@@ -234,9 +259,10 @@ describe('Relay: clocks', () => {
 
 describe('Relay: early events', () => {
   it('keeps at most EARLY_MAX_EVENTS_PER_LINK from a link and forgets them when it goes', async () => {
-    const { relay, link, metrics } = setup(0)
+    const { relay, link, metrics, checked } = setup(0)
     for (let i = 0; i < EARLY_MAX_EVENTS_PER_LINK + 50; i++)
       relay.onEvent(link.asLink, ev(5, {}, testIdentity()))
+    await checked()
     expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(EARLY_MAX_EVENTS_PER_LINK)
     // Each kept one asked for its hole, once.
     expect(link.frames.filter((f) => f.type === 'want')).toHaveLength(EARLY_MAX_EVENTS_PER_LINK)
@@ -246,11 +272,13 @@ describe('Relay: early events', () => {
   })
 
   it('takes kept events once the hole below them is filled', async () => {
-    const { relay, link, log } = setup(0)
+    const { relay, link, log, checked } = setup(0)
     relay.onEvent(link.asLink, ev(3))
     relay.onEvent(link.asLink, ev(2))
+    await checked()
     expect(log.acceptedSeq(ORIGIN)).toBe(0)
     relay.onEvent(link.asLink, ev(1))
+    await checked()
     expect(log.acceptedSeq(ORIGIN)).toBe(3)
     await log.flush()
     expect(store.vector()).toEqual({ [ORIGIN]: 3 })
@@ -259,7 +287,7 @@ describe('Relay: early events', () => {
 
 describe('Relay: verification', () => {
   it('drops an event whose signatures do not hold, keeps none early, and takes the real one', async () => {
-    const { relay, link, log, metrics, refused } = setup(0)
+    const { relay, link, log, metrics, refused, checked } = setup(0)
     const mallory = testIdentity()
     const real = ev(1)
     // ORIGIN's next event with other text: signed by another key, or by ORIGIN before the change.
@@ -270,12 +298,14 @@ describe('Relay: verification', () => {
       { ...ev(3), text: 'forged' },
     ]
     for (const forged of forgeries) relay.onEvent(link.asLink, forged)
+    await checked()
     expect(refused.map((r) => r.reason)).toEqual(['origin_key', 'sig', 'sig'])
     expect(log.acceptedSeq(ORIGIN)).toBe(0)
     expect((await metrics.earlyEvents.get()).values[0]?.value).toBe(0)
     expect(link.frames.filter((f) => f.type === 'want')).toEqual([])
 
     relay.onEvent(link.asLink, real)
+    await checked()
     expect(log.acceptedSeq(ORIGIN)).toBe(1)
     await log.flush()
     expect(store.get(ORIGIN, 1)).toEqual(real)
@@ -283,15 +313,44 @@ describe('Relay: verification', () => {
   })
 
   it('drops a copy of a seq it holds unchecked, and a newer event under its own id', async () => {
-    const { relay, link, log, refused } = setup(2)
+    const { relay, link, log, refused, checked } = setup(2)
     relay.onEvent(link.asLink, { ...ev(2), text: 'forged' })
     // Signed with this node's key, yet not made by it: its seqs are its own to give.
     relay.onEvent(link.asLink, wireEvent(store.identity, 1, 'general'))
+    await checked()
     await log.flush()
     expect(refused).toEqual([])
     expect(store.get(ORIGIN, 2)?.text).toBe('t2')
     expect(log.acceptedSeq(store.nodeId)).toBe(0)
     expect(store.vector()).toEqual({ [ORIGIN]: 2 })
+  })
+})
+
+describe('Relay: events in verification', () => {
+  it('takes them in the order they came, and stops reading a link that brings too many', async () => {
+    const { relay, link, log, checked } = setup(0)
+    const events = Array.from({ length: MAX_EVENTS_IN_CHECK_PER_LINK + 10 }, (_, i) => ev(i + 1))
+    for (const event of events) relay.onEvent(link.asLink, event)
+    expect(link.paused).toBe(true)
+    expect(log.acceptedSeq(ORIGIN)).toBe(0) // nothing is taken before it is verified
+    await checked()
+    expect(link.paused).toBe(false)
+    expect(link.pauses).toBe(1)
+    // In order: no event was early, so none asked for a hole.
+    expect(log.acceptedSeq(ORIGIN)).toBe(events.length)
+    expect(link.sent('want')).toEqual([])
+  })
+
+  it('takes a verified event whose link went meanwhile, and relays it', async () => {
+    const ctx = setup(0)
+    const b = ctx.another()
+    ctx.relay.onEvent(ctx.link.asLink, ev(1))
+    ctx.relay.linkDown(ctx.link.asLink)
+    await ctx.checked()
+    expect(ctx.log.acceptedSeq(ORIGIN)).toBe(1)
+    await ctx.log.flush()
+    ctx.relay.forward([ev(1)])
+    expect(b.seqs()).toEqual([1])
   })
 })
 
@@ -304,6 +363,7 @@ describe('Relay: the tree', () => {
   ): Promise<ChatEvent> {
     const event = ev(seq)
     ctx.relay.onEvent(from.asLink, event)
+    await ctx.checked()
     await ctx.log.flush()
     ctx.relay.forward([event])
     return event
@@ -315,6 +375,7 @@ describe('Relay: the tree', () => {
     for (const seq of [1, 2]) {
       await arrives(ctx, a, seq)
       ctx.relay.onEvent(b.asLink, ev(seq)) // b had it from elsewhere too
+      await ctx.checked()
     }
     expect(b.seqs()).toEqual([1, 2]) // pushed: every link starts eager
     expect(b.sent('prune')).toEqual([{ type: 'prune', origin: ORIGIN }]) // at the second in a row
@@ -326,6 +387,7 @@ describe('Relay: the tree', () => {
       expect(b.sent('ihave')).toEqual([{ type: 'ihave', vector: { [ORIGIN]: 3 } }]),
     )
     ctx.relay.onEvent(b.asLink, ev(1)) // another duplicate from a lazy link: no second prune
+    await ctx.checked()
     expect(b.sent('prune')).toHaveLength(1)
   })
 
@@ -334,6 +396,7 @@ describe('Relay: the tree', () => {
     const [a, old] = [ctx.another(), ctx.another({ tree: false })]
     await arrives(ctx, a, 1)
     ctx.relay.onEvent(old.asLink, ev(1))
+    await ctx.checked()
     await arrives(ctx, a, 2)
     expect(old.seqs()).toEqual([1, 2])
     expect(old.frames.map((f) => f.type)).not.toContain('prune')
@@ -349,6 +412,7 @@ describe('Relay: the tree', () => {
     )
     expect(ctx.relay.isEager(a.asLink, ORIGIN)).toBe(true)
     for (const seq of [1, 2, 3]) ctx.relay.onEvent(a.asLink, ev(seq))
+    await ctx.checked()
     expect(ctx.log.acceptedSeq(ORIGIN)).toBe(3)
   })
 

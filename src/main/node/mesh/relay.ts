@@ -43,6 +43,15 @@ const WANT_REPEAT_MS = 2_000
 export const MAX_QUEUED_WANTS = 64
 /** Origins whose clock skew is remembered for `/health`. */
 export const MAX_SKEWED_ORIGINS = 1_000
+/** Events of one link in verification at once; at this many the link is not read from. */
+export const MAX_EVENTS_IN_CHECK_PER_LINK = 256
+
+/** An event from a peer in verification, and its result once known. */
+interface InCheck {
+  link: PeerLink
+  event: ChatEvent
+  check: EventCheck | undefined
+}
 
 interface WantedRange {
   origin: string
@@ -76,8 +85,8 @@ export interface RelayOptions {
   sink: ErrorSink
   /** Counts event frames written to a link (for the mesh-frames-per-message figure). */
   onEventSent: (link: PeerLink, count: number) => void
-  /** Whether an event's signatures hold (`checkEvent` with the node's Ed25519). */
-  verify: (event: ChatEvent) => EventCheck
+  /** Whether an event's signatures hold (`checkEvent`), found off the event loop. */
+  check: (event: ChatEvent) => Promise<EventCheck>
   /** An event from `link` failed verification and was dropped. */
   onRefused: (link: PeerLink, event: ChatEvent, reason: EventRefusal) => void
   /** The tree's batch and timeouts (`ihaveMaxOrigins`, `meshTimings`). */
@@ -91,6 +100,10 @@ export class Relay {
   /** Per origin, how far ahead of this node's clock its latest event was, when over the bound. */
   readonly #skewMs = new Map<string, number>()
   readonly #tree: Plumtree<PeerLink>
+  /** Events in verification, in the order they came. */
+  readonly #inCheck: InCheck[] = []
+  /** How many of them each link brought. */
+  readonly #inCheckBy = new Map<PeerLink, number>()
   /** The timer of the tree's next batch or graft, and when it fires. */
   #treeTimer: NodeJS.Timeout | undefined
   #treeTimerAt = Infinity
@@ -225,7 +238,9 @@ export class Relay {
    * An event from a peer. A duplicate is dropped before anything else (the common case in a
    * mesh, and the cheapest); any other is verified before it is kept, early or not, so that
    * nothing unsigned is stored, relayed or delivered (docs/protocol.md, "Verification and
-   * limits").
+   * limits"). Verification runs off the event loop (`check`); its results are taken in the
+   * order the events came, so each link's events keep their order. A link with
+   * MAX_EVENTS_IN_CHECK_PER_LINK events in verification is not read from until they are done.
    */
   onEvent(link: PeerLink, event: ChatEvent): void {
     const view = this.#views.get(link)
@@ -238,24 +253,53 @@ export class Relay {
     }
     // Our own events come back only as duplicates: a newer one is a forgery or a reused key.
     if (event.origin === this.#options.store.nodeId) return
-    const check = this.#options.verify(event)
-    if (!check.ok) {
-      this.#options.onRefused(link, event, check.reason)
-      return
+    const entry: InCheck = { link, event, check: undefined }
+    this.#inCheck.push(entry)
+    const count = (this.#inCheckBy.get(link) ?? 0) + 1
+    this.#inCheckBy.set(link, count)
+    if (count === MAX_EVENTS_IN_CHECK_PER_LINK) link.pauseReading()
+    void this.#options.check(event).then((check) => {
+      entry.check = check
+      contain(this.#options.sink, 'link', 'taking checked events', () => this.#takeChecked())
+    })
+  }
+
+  /** Takes the verified events at the head of the queue, in the order they came. */
+  #takeChecked(): void {
+    for (let head = this.#inCheck[0]; head?.check; head = this.#inCheck[0]) {
+      this.#inCheck.shift()
+      const { link, event, check } = head
+      const count = (this.#inCheckBy.get(link) ?? 1) - 1
+      if (count === 0) this.#inCheckBy.delete(link)
+      else this.#inCheckBy.set(link, count)
+      if (count === MAX_EVENTS_IN_CHECK_PER_LINK - 1) link.resumeReading()
+      if (!check.ok) this.#options.onRefused(link, event, check.reason)
+      else this.#take(link, event)
     }
+  }
+
+  /** A verified event from `link` (which may have gone meanwhile). */
+  #take(link: PeerLink, event: ChatEvent): void {
+    const view = this.#views.get(link)
+    const log = this.#options.log
     switch (log.accept(event)) {
       case 'accepted':
-        raiseKnown(view, event)
-        this.#tree.received(link, event.origin, event.seq)
-        this.#lazyChanged()
         this.#noteSkew(event)
+        if (view) {
+          raiseKnown(view, event)
+          this.#tree.received(link, event.origin, event.seq)
+          this.#lazyChanged()
+        }
         this.#acceptEarly(event.origin)
         return
       case 'duplicate':
+        if (!view) return
         raiseKnown(view, event)
         this.#duplicateFrom(link, event.origin)
         return
       case 'early':
+        // Kept only from a link that is up: its hole is asked of that link.
+        if (!view) return
         // Counted as held only for an origin this node holds: the early events of made-up
         // origins would grow `known` without bound, and nothing of theirs can be sent anyway.
         if (log.acceptedSeq(event.origin) > 0) raiseKnown(view, event)
