@@ -54,8 +54,19 @@ export class LogFullError extends Error {
   }
 }
 
+/**
+ * An event as the log queues it: another origin's, signed; or one of this node's, which the
+ * store's writer thread signs as it commits it (signing is not the event loop's work).
+ */
+export type Written = ChatEvent | UnsignedEvent
+export type UnsignedEvent = Pick<
+  ChatEvent,
+  'kind' | 'origin' | 'seq' | 'ts' | 'room' | 'user' | 'cid' | 'usig'
+> &
+  Readonly<Record<string, unknown>> & { sig?: undefined }
+
 interface Waiter {
-  resolve: () => void
+  resolve: (event: ChatEvent) => void
   reject: (error: unknown) => void
 }
 
@@ -66,7 +77,7 @@ export class EventLog {
   readonly #accepted = new Map<string, number>()
   readonly #maxUncommitted: number
   /** Events waiting for the commit in flight to end, and their waiters. */
-  #batch: ChatEvent[] = []
+  #batch: Written[] = []
   #waiters: Waiter[] = []
   /** The commit on disk now, if any; at most one at a time. */
   #committing: Promise<void> | undefined
@@ -102,8 +113,8 @@ export class EventLog {
   }
 
   /**
-   * Writes a message from a local client, signed by this node, and resolves with it once it is
-   * committed. A send with a `(user.id, cid)` already held resolves with the first event and
+   * Writes a message from a local client, signed by this node (in the writer thread), and
+   * resolves with it once it is committed. A send with a `(user.id, cid)` already held resolves with the first event and
    * writes nothing. `usig` is a keyed user's signature of the message, checked by the session
    * and kept in the event. A keyed user's message without one, or a keyless user's with one, is
    * refused (the promise rejects) and never numbered: every node would refuse that event, and
@@ -125,12 +136,12 @@ export class EventLog {
     if (existing) return Promise.resolve(existing)
     if (this.#full) return Promise.reject(new LogFullError())
 
-    const identity = this.#store.identity
+    const origin = this.#store.nodeId
     // Exactly the fields the protocol names: what the user signed, and what the node adds.
-    const event: ChatEvent = identity.sign({
+    return this.#pending({
       kind: MESSAGE_KIND,
-      origin: identity.id,
-      seq: this.acceptedSeq(identity.id) + 1,
+      origin,
+      seq: this.acceptedSeq(origin) + 1,
       ts: this.#options.clock.now(),
       room,
       user: shownUser(user),
@@ -138,7 +149,6 @@ export class EventLog {
       cid,
       ...(usig === undefined ? {} : { usig }),
     })
-    return this.#pending(event)
   }
 
   /**
@@ -146,9 +156,9 @@ export class EventLog {
    * that a resend meanwhile (also while a peer's copy of the same send waits in the batch) is
    * answered with the event the node shows clients rather than written again.
    */
-  #pending(event: ChatEvent): Promise<ChatEvent> {
+  #pending(event: Written): Promise<ChatEvent> {
     const key = `${event.user.id}\n${event.cid}`
-    const written = this.#enqueue(event).then(() => event)
+    const written = this.#enqueue(event)
     if (!this.#pendingSends.has(key)) {
       this.#pendingSends.set(key, written)
       const forget = () => this.#pendingSends.delete(key)
@@ -173,10 +183,12 @@ export class EventLog {
     return 'accepted'
   }
 
-  #enqueue(event: ChatEvent): Promise<void> {
+  #enqueue(event: Written): Promise<ChatEvent> {
     this.#accepted.set(event.origin, event.seq)
     this.#batch.push(event)
-    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    const done = new Promise<ChatEvent>((resolve, reject) =>
+      this.#waiters.push({ resolve, reject }),
+    )
     this.#commitNext()
     return done
   }
@@ -206,11 +218,13 @@ export class EventLog {
     this.#batch = []
     this.#waiters = []
     this.#inFlight = events.length
+    let stored: ChatEvent[]
     let hidden: ReadonlySet<ChatEvent>
     try {
       const commit = await this.#options.writer.append(events)
       this.#options.onCommitTimed?.(commit.seconds)
-      hidden = new Set(commit.hidden.map((i) => events[i]).filter((e) => e !== undefined))
+      stored = commit.events
+      hidden = new Set(commit.hidden.map((i) => stored[i]).filter((e) => e !== undefined))
     } catch (error) {
       this.#inFlight = 0
       // Nothing of the batch was written, and the events written since may follow its seqs:
@@ -224,14 +238,14 @@ export class EventLog {
       return
     }
     this.#inFlight = 0
-    this.#store.recordCommitted(events)
-    for (const e of events) {
+    this.#store.recordCommitted(stored)
+    for (const e of stored) {
       if (this.#accepted.get(e.origin) === e.seq) this.#accepted.delete(e.origin)
       this.#heldSends.add(e.user.id, e.cid)
     }
     // The events are durable whatever happens next: settle the waiters first. Their callbacks
     // (acks) run after this turn, so members still see a message before its sender's ack.
-    for (const w of waiters) w.resolve()
-    this.#options.onCommitted(events, hidden)
+    waiters.forEach((w, i) => w.resolve(stored[i] as ChatEvent))
+    this.#options.onCommitted(stored, hidden)
   }
 }

@@ -8,18 +8,23 @@
  * in flight; the next batch starts a new one.
  */
 import { Worker } from 'node:worker_threads'
+import type { Written } from './event-log.ts'
 import type { ChatEvent } from './store.ts'
 import type { WriterReply, WriterRequest } from './store-worker.ts'
 
-/** What a commit reports: the events stored as not shown (by index), and its time on disk. */
+/**
+ * What a commit reports: the events as stored (this node's own signed), those of them stored as
+ * not shown (by index), and its time on disk.
+ */
 export interface Commit {
+  events: ChatEvent[]
   hidden: number[]
   seconds: number
 }
 
-/** Commits batches of events durably, one batch at a time. */
+/** Signs this node's events and commits batches of events durably, one batch at a time. */
 export interface EventWriter {
-  append(events: readonly ChatEvent[]): Promise<Commit>
+  append(events: readonly Written[]): Promise<Commit>
 }
 
 /**
@@ -49,7 +54,7 @@ export class StoreWriter implements EventWriter {
     this.#dir = dir
   }
 
-  append(events: readonly ChatEvent[]): Promise<Commit> {
+  append(events: readonly Written[]): Promise<Commit> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'))
     if (this.#pending) return Promise.reject(new Error('a commit is already in flight'))
     const worker = this.#worker ?? this.#start()
@@ -75,9 +80,9 @@ export class StoreWriter implements EventWriter {
     const pending = this.#pending
     this.#pending = undefined
     if (!pending) return
-    if (reply.type === 'committed')
-      pending.resolve({ hidden: reply.hidden, seconds: reply.seconds })
-    else pending.reject(new Error(reply.message))
+    if (reply.type === 'failed') return pending.reject(new Error(reply.message))
+    const { events, hidden, seconds } = reply
+    pending.resolve({ events, hidden, seconds })
   }
 
   #fail(error: Error): void {
