@@ -15,6 +15,7 @@ import {
   PalaverClient,
   type RoomState,
 } from '../src/renderer/src/client/palaver-client.ts'
+import { keyedUserSigner, type UserSigner } from '../src/renderer/src/client/keyed-user.ts'
 import type { TimelineMessage } from '../src/renderer/src/client/timeline.ts'
 import type { User } from '../src/shared/protocol.ts'
 import { ChatClient, randomUser } from './support/chat-client.ts'
@@ -35,6 +36,7 @@ import {
   restartNode,
   startNode,
 } from './support/node-process.ts'
+import { fixedSigner } from './support/signed-messages.ts'
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts'
 import { staysTrue, waitUntil } from './support/wait.ts'
 import { startWsProxy, type WsProxy } from './support/ws-proxy.ts'
@@ -57,11 +59,18 @@ afterAll(cleanupNodes)
 function startClient(
   url: string,
   rooms: string[],
-  options: { user?: User; token?: string; storage?: KeyValueStorage; start?: boolean } = {},
+  options: {
+    user?: User
+    signer?: UserSigner
+    token?: string
+    storage?: KeyValueStorage
+    start?: boolean
+  } = {},
 ): PalaverClient {
   const client = new PalaverClient({
     url,
     user: options.user ?? randomUser('palaver'),
+    ...(options.signer ? { signer: options.signer } : {}),
     defaultRooms: rooms,
     ...(options.token === undefined ? {} : { token: options.token }),
     ...(options.storage ? { storage: options.storage } : {}),
@@ -669,6 +678,7 @@ describe('a node that needs a token', () => {
     const client = startClient(url, ['general'])
     const state = await until(client, (s) => s.connection.status === 'unauthorized', 'unauthorized')
     expect(state.connection.attempt).toBe(0)
+    expect(state.connection.refused).toBe('token')
     expect(state.connection.lastError).toBeTruthy()
     expect(front.forwarded).toBe(1)
     await staysTrue(
@@ -685,6 +695,22 @@ describe('a node that needs a token', () => {
     const allowed = startClient(url, ['general'], { token: 'open-sesame' })
     await joinedTo(allowed, 'general')
     expect(front.forwarded).toBe(2)
+  })
+})
+
+describe('a node that refuses the identity', () => {
+  it('says the key was refused, not the token, with the node’s reason', async () => {
+    const node = await startNode({ name: 'Strict' })
+    const ada = keyedUserSigner(fixedSigner(0xad))
+    const mallory = keyedUserSigner(fixedSigner(0x66))
+    // Ada's id and key, but a proof only Mallory's key could make.
+    const client = startClient(node.wsUrl, ['general'], {
+      user: ada.user('Ada'),
+      signer: { ...ada, signSession: (nodeId, nonce) => mallory.signSession(nodeId, nonce) },
+    })
+    const state = await until(client, (s) => s.connection.status === 'unauthorized', 'refused')
+    expect(state.connection.refused).toBe('identity')
+    expect(state.connection.lastError).toContain("does not prove the user's key")
   })
 })
 

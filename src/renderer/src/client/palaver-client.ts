@@ -62,6 +62,11 @@ export interface ConnectionState {
   /** Failed connection attempts in a row. */
   attempt: number
   lastError: string | null
+  /**
+   * While `unauthorized`, what the node refused: the access token (at `hello`), or this
+   * browser's identity (its `prove`, after the token was taken).
+   */
+  refused: 'token' | 'identity' | null
 }
 
 export interface RoomState {
@@ -179,6 +184,7 @@ export class PalaverClient {
   #nodes: readonly MeshNode[] = []
   #attempt = 0
   #lastError: string | null = null
+  #refused: 'token' | 'identity' | null = null
   #retryTimer: ReturnType<typeof setTimeout> | undefined
   /** A session to the chosen node opened while failed over: it replaces `#ws` once welcomed. */
   #homeCheck: WebSocket | undefined
@@ -244,6 +250,7 @@ export class PalaverClient {
         unsent: [...this.#outbox.values()].filter((e) => !e.failed).length,
         attempt: this.#attempt,
         lastError: this.#lastError,
+        refused: this.#status === 'unauthorized' ? this.#refused : null,
       },
       rooms: [...this.#rooms.values()].map((room) => (room.view ??= viewOf(room))),
     }
@@ -347,6 +354,8 @@ export class PalaverClient {
       this.#changed()
     }
     let welcomed = false
+    /** A challenge came, so the token (if any) was taken: a refusal now is of the key. */
+    let proving = false
     const timeout = setTimeout(() => {
       if (!welcomed) ws.close()
     }, this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)
@@ -368,7 +377,10 @@ export class PalaverClient {
         return
       }
       // A home check proves itself like any session, before it is welcomed.
-      if (frame.type === 'challenge') return this.#prove(ws, frame)
+      if (frame.type === 'challenge') {
+        proving = true
+        return this.#prove(ws, frame)
+      }
       if (ws === this.#homeCheck && frame.type === 'welcome') this.#takeOver(ws, url)
       if (this.#ws !== ws) return
       if (frame.type === 'welcome') {
@@ -390,7 +402,9 @@ export class PalaverClient {
       if (this.#status === 'stopped') return
       if (event.code === CLOSE_UNAUTHORIZED) {
         this.#status = 'unauthorized'
-        this.#lastError = 'this node needs an access token'
+        this.#refused = proving ? 'identity' : 'token'
+        // An identity refusal keeps the node's own words (its `error` frame came first).
+        if (!proving) this.#lastError = 'this node needs an access token'
         return this.#changed()
       }
       this.#lastError = event.reason || (welcomed ? 'connection lost' : `cannot reach ${url}`)

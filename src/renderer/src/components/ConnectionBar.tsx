@@ -42,7 +42,7 @@ export function ConnectionBar({ connection, onSwitchBack, onEnterToken }: Props)
           Switch back
         </button>
       )}
-      {connection.status === 'unauthorized' && (
+      {connection.status === 'unauthorized' && connection.refused === 'token' && (
         <button type="button" className="btn btn--small connection__action" onClick={onEnterToken}>
           Enter access token
         </button>

@@ -11,6 +11,7 @@ const base: ConnectionState = {
   unsent: 0,
   attempt: 0,
   lastError: null,
+  refused: null,
   target: null,
 }
 
@@ -51,12 +52,25 @@ describe('describeConnection', () => {
       'Connecting to a:8080…',
     )
     // The node of the last session is not the one that refused this one: the one tried is.
-    expect(describeConnection({ ...base, status: 'unauthorized' }).text).toBe(
+    expect(describeConnection({ ...base, status: 'unauthorized', refused: 'token' }).text).toBe(
       'a:8080 needs an access token',
     )
     expect(
       describeConnection({ ...base, status: 'unauthorized', target: 'ws://d:8083/' }).text,
     ).toBe('d:8083 needs an access token')
+    // A refused key is not a token problem: the node's own words go with it.
+    expect(
+      describeConnection({
+        ...base,
+        status: 'unauthorized',
+        refused: 'identity',
+        lastError: "unauthorized: the signature does not prove the user's key",
+      }),
+    ).toEqual({
+      tone: 'error',
+      text: 'a:8080 did not accept this browser’s identity',
+      detail: "unauthorized: the signature does not prove the user's key",
+    })
     expect(describeConnection({ ...base, status: 'stopped' }).tone).toBe('error')
   })
 })

@@ -43,6 +43,13 @@ export function describeConnection(c: ConnectionState): ConnectionText {
     }
     case 'unauthorized':
       // Not `node`: that is the node of the last session, not the one that refused this one.
+      if (c.refused === 'identity') {
+        return {
+          tone: 'error',
+          text: `${trying} did not accept this browser’s identity`,
+          detail: c.lastError,
+        }
+      }
       return { tone: 'error', text: `${trying} needs an access token`, detail: null }
     case 'stopped':
       return { tone: 'error', text: 'Disconnected', detail: null }
