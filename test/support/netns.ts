@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect, type Server, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { removeLeftovers } from './leftovers.ts'
 import { health, type NodeProcess, startNode, tempDir } from './node-process.ts'
 
 const FORWARDER = resolve(import.meta.dirname, 'netns-forwarder.ts')
@@ -39,26 +40,11 @@ export function namespacesUnavailable(): string | undefined {
 }
 
 /** Removes the namespaces of earlier runs whose process is gone (a run killed before cleanup). */
-function removeLeftovers(): void {
-  for (const line of run('ip', 'netns', 'list').split('\n')) {
-    const name = line.split(' ')[0] ?? ''
-    const pid = NAME_PATTERN.exec(name)?.[1]
-    if (pid === undefined || isAlive(Number(pid))) continue
-    try {
-      run('ip', 'netns', 'del', name)
-    } catch {
-      // removed meanwhile
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+function removeLeftoverNamespaces(): void {
+  const names = run('ip', 'netns', 'list')
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+  removeLeftovers(names, NAME_PATTERN, (name) => run('ip', 'netns', 'del', name))
 }
 
 /**
@@ -83,7 +69,7 @@ export class TestNetwork {
   #ports = 0
 
   constructor() {
-    removeLeftovers()
+    removeLeftoverNamespaces()
     this.#switch = this.#namespace('switch')
   }
 

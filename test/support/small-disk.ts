@@ -21,6 +21,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { removeLeftovers } from './leftovers.ts'
 
 /** The size of the file system unless the test asks for another. */
 export const SMALL_DISK_DEFAULT_BYTES = 8 * 1024 * 1024
@@ -62,27 +63,12 @@ function unmountAndRemove(dir: string): void {
 }
 
 /** Unmounts the small disks of earlier runs whose process is gone. */
-function removeLeftovers(): void {
+function removeLeftoverMounts(): void {
   const pattern = new RegExp(`^${join(tmpdir(), MOUNT_PREFIX)}(\\d+)-`)
-  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
-    const [, mountPoint = ''] = line.split(' ')
-    const pid = pattern.exec(mountPoint)?.[1]
-    if (pid === undefined || isAlive(Number(pid))) continue
-    try {
-      unmountAndRemove(mountPoint)
-    } catch {
-      // removed meanwhile
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
+  const mountPoints = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+  removeLeftovers(mountPoints, pattern, unmountAndRemove)
 }
 
 /**
@@ -91,7 +77,7 @@ function isAlive(pid: number): boolean {
  * fails rather than skips.
  */
 export function smallDisk(sizeBytes = SMALL_DISK_DEFAULT_BYTES): SmallDisk {
-  removeLeftovers()
+  removeLeftoverMounts()
   const dir = mkdtempSync(join(tmpdir(), `${MOUNT_PREFIX}${process.pid}-`))
   try {
     run('mount', '-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0700`, 'tmpfs', dir)
