@@ -24,7 +24,7 @@ import {
 } from '../src/main/node/mesh/early-events.ts'
 import { DEFAULT_MAX_PENDING_PEERS_PER_ADDRESS } from '../src/main/node/options.ts'
 import { MAX_TS } from '../src/main/node/store.ts'
-import { ChatClient, randomUser } from './support/chat-client.ts'
+import { ChatClient, OpenedSessions, randomUser } from './support/chat-client.ts'
 import {
   closeFakePeers,
   FakePeer,
@@ -35,6 +35,7 @@ import {
 } from './support/fake-peer.ts'
 import {
   linkedFakePeer,
+  startFullMesh,
   nodeId,
   waitForEqualVectors,
   waitForPeersUp,
@@ -70,17 +71,14 @@ let idC: string
 let onB: ChatClient
 let onC: ChatClient
 /** Sessions a test opens, closed after it. */
-const opened: ChatClient[] = []
+const sessions = new OpenedSessions()
 let round = 0
 
 afterAll(cleanupNodes)
 
 /** A session on `node` (closed after the test), joined to `room` when given. */
-async function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
-  const client = await ChatClient.connect(node.wsUrl, user ?? randomUser(`on-${node.name}`))
-  opened.push(client)
-  if (room !== undefined) await client.join(room)
-  return client
+function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
+  return sessions.open(node, room, user)
 }
 
 /** A peer that knows the secret, linked to A and synced. */
@@ -124,29 +122,16 @@ async function expectMeshSurvived(room: string, texts: readonly string[]): Promi
 
 describe('attacks on a mesh of three', () => {
   beforeAll(async () => {
-    a = await startNode({ name: 'A', args: ['--secret', SECRET] })
-    b = await startNode({ name: 'B', args: ['--secret', SECRET, '--peer', a.peerAddr] })
-    c = await startNode({
-      name: 'C',
-      args: ['--secret', SECRET, '--peer', a.peerAddr, '--peer', b.peerAddr],
-    })
-    ;[idA, idB, idC] = (await Promise.all([a, b, c].map((n) => nodeId(n)))) as [
-      string,
-      string,
-      string,
-    ]
-    await Promise.all([
-      waitForPeersUp(a, [idB, idC]),
-      waitForPeersUp(b, [idA, idC]),
-      waitForPeersUp(c, [idA, idB]),
-    ])
+    const mesh = await startFullMesh(['A', 'B', 'C'], { args: ['--secret', SECRET] })
+    ;[a, b, c] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+    ;[idA, idB, idC] = mesh.ids as [string, string, string]
     onB = await ChatClient.connect(b.wsUrl, randomUser('bea'))
     onC = await ChatClient.connect(c.wsUrl, randomUser('cid'))
     await Promise.all([onB.join(CHAT), onC.join(CHAT)])
   }, 60_000)
   afterEach(() => {
     closeFakePeers()
-    for (const client of opened.splice(0)) client.close()
+    sessions.closeAll()
   })
   afterAll(async () => {
     onB.close()

@@ -14,20 +14,20 @@ import { encodeKey, generateSecretKey, userIdFromKey } from '../src/shared/keys.
 import type { NodeRecord } from '../src/shared/peer-protocol.ts'
 import type { MeshNode, User } from '../src/shared/protocol.ts'
 import { MESSAGE_KIND, signAsUser } from '../src/shared/signatures.ts'
-import { ChatClient, type FrameOf, randomUser } from './support/chat-client.ts'
+import { ChatClient, type FrameOf, OpenedSessions, randomUser } from './support/chat-client.ts'
 import { closeFakePeers, FakePeer, forgeSigned, nodeRecord } from './support/fake-peer.ts'
 import {
   linkedFakePeer,
+  startFullMesh,
   messagesIn,
   REFUSED_KINDS,
   type RefusedKind,
   refusedByKind,
   storedSignedEvents,
   waitForEqualVectors,
-  waitForPeersUp,
   waitForUsers,
 } from './support/mesh.ts'
-import { cleanupNodes, health, type NodeProcess, startNode } from './support/node-process.ts'
+import { cleanupNodes, health, type NodeProcess } from './support/node-process.ts'
 import { waitUntil } from './support/wait.ts'
 
 const SECRET = 'forgery-suite-secret'
@@ -37,42 +37,24 @@ const NEWEST = Number.MAX_SAFE_INTEGER
 let a: NodeProcess
 let b: NodeProcess
 let c: NodeProcess
-let idA: string
 let idB: string
-let idC: string
 /** Sessions a test opens, closed after it. */
-const opened: ChatClient[] = []
+const sessions = new OpenedSessions()
 
 beforeAll(async () => {
-  a = await startNode({ name: 'A', args: ['--secret', SECRET] })
-  b = await startNode({ name: 'B', args: ['--secret', SECRET, '--peer', a.peerAddr] })
-  c = await startNode({
-    name: 'C',
-    args: ['--secret', SECRET, '--peer', a.peerAddr, '--peer', b.peerAddr],
-  })
-  ;[idA, idB, idC] = (await Promise.all([a, b, c].map(async (n) => (await health(n)).node.id))) as [
-    string,
-    string,
-    string,
-  ]
-  await Promise.all([
-    waitForPeersUp(a, [idB, idC]),
-    waitForPeersUp(b, [idA, idC]),
-    waitForPeersUp(c, [idA, idB]),
-  ])
+  const mesh = await startFullMesh(['A', 'B', 'C'], { args: ['--secret', SECRET] })
+  ;[a, b, c] = mesh.nodes as [NodeProcess, NodeProcess, NodeProcess]
+  idB = mesh.ids[1] as string
 }, 60_000)
 afterEach(() => {
   closeFakePeers()
-  for (const client of opened.splice(0)) client.close()
+  sessions.closeAll()
 })
 afterAll(cleanupNodes)
 
 /** A session on `node` (closed after the test), joined to `room` when given. */
-async function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
-  const client = await ChatClient.connect(node.wsUrl, user ?? randomUser(`on-${node.name}`))
-  opened.push(client)
-  if (room !== undefined) await client.join(room)
-  return client
+function session(node: NodeProcess, room?: string, user?: User): Promise<ChatClient> {
+  return sessions.open(node, room, user)
 }
 
 /** The attacker: a peer that knows the secret, linked to A under its own id. */
@@ -379,8 +361,7 @@ describe('a peer that knows the mesh secret', () => {
       expect(lists.flatMap((f) => f.nodes.map((n) => n.url))).not.toContain(trap)
     }
     // B can still be reached where it really is.
-    const viaB = await ChatClient.connect(realB.url)
-    opened.push(viaB)
+    const viaB = sessions.keep(await ChatClient.connect(realB.url))
     expect(viaB.frames.find((f) => f.type === 'welcome')).toMatchObject({ node: { id: idB } })
   })
 })

@@ -356,3 +356,31 @@ export class ChatClient {
     this.ws.close()
   }
 }
+
+/** Sessions a test opens, closed together after it (`closeAll` in an `afterEach`). */
+export class OpenedSessions {
+  readonly #clients: ChatClient[] = []
+
+  /** A session on `node` as `user` (a random one by default), joined to `room` when given. */
+  async open(
+    node: { wsUrl: string; name: string },
+    room?: string,
+    user?: User,
+  ): Promise<ChatClient> {
+    const client = this.keep(
+      await ChatClient.connect(node.wsUrl, user ?? randomUser(`on-${node.name}`)),
+    )
+    if (room !== undefined) await client.join(room)
+    return client
+  }
+
+  /** Closes `client` with the others. */
+  keep(client: ChatClient): ChatClient {
+    this.#clients.push(client)
+    return client
+  }
+
+  closeAll(): void {
+    for (const client of this.#clients.splice(0)) client.close()
+  }
+}

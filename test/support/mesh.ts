@@ -80,18 +80,18 @@ export async function waitForPeersUp(
 }
 
 /**
- * Starts a full mesh of real nodes named `names` (each dials those started before it) and
- * waits until every link is up. Resolves with the nodes and their ids, in order.
+ * Starts a full mesh of real nodes named `names` (each dials those started before it, with
+ * `options.args` besides) and waits until every link is up. Resolves with the nodes and their
+ * ids, in order.
  */
 export async function startFullMesh(
   names: readonly string[],
-  options: Omit<StartOptions, 'name' | 'args'> = {},
+  options: Omit<StartOptions, 'name'> = {},
 ): Promise<{ nodes: NodeProcess[]; ids: string[] }> {
   const nodes: NodeProcess[] = []
   for (const name of names) {
-    nodes.push(
-      await startNode({ ...options, name, args: nodes.flatMap((n) => ['--peer', n.peerAddr]) }),
-    )
+    const peers = nodes.flatMap((n) => ['--peer', n.peerAddr])
+    nodes.push(await startNode({ ...options, name, args: [...(options.args ?? []), ...peers] }))
   }
   const ids = await Promise.all(nodes.map((n) => nodeId(n)))
   await Promise.all(
