@@ -6,6 +6,7 @@
  *   npm run bench -- --nodes 1 --clients 300 --publishers 20 --rate 200 --duration 10
  *   npm run bench -- --find-max
  *   npm run bench -- --compare        # Palaver against the plain relay of bench/ws-relay.ts
+ *   npm run bench -- --compare --only idle   # only its KB per idle session
  *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
@@ -80,6 +81,10 @@ const RELAY_READY_TIMEOUT_MS = 15_000
 /** What the sessions connect to: Palaver nodes, or the plain relay of bench/ws-relay.ts. */
 type ServerKind = 'palaver' | 'relay'
 
+/** --compare's measurements, in the order it takes them; `--only` picks some of them. */
+const COMPARE_PARTS = ['latency', 'idle', 'find-max'] as const
+type ComparePart = (typeof COMPARE_PARTS)[number]
+
 interface Config {
   server: ServerKind
   /** Palaver nodes; the relay is always one process. */
@@ -102,6 +107,8 @@ interface Config {
   seeds: number
   /** --compare: idle sessions whose memory is measured. */
   idleSessions: number
+  /** --compare: the measurements taken (`--only`; all of them by default). */
+  parts: ReadonlySet<ComparePart>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1142,7 +1149,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
   }
 
   const latency: { rate: number; results: PerServer<Result> }[] = []
-  for (const rate of COMPARE_RATES) {
+  for (const rate of cfg.parts.has('latency') ? COMPARE_RATES : []) {
     const results: PerServer<Result> = { palaver: undefined, relay: undefined }
     for (const server of SERVERS) {
       const c = withPublishers({ ...cfg, server, rate }, log)
@@ -1156,7 +1163,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
   }
 
   const idle: PerServer<IdleCost> = { palaver: undefined, relay: undefined }
-  for (const server of SERVERS) {
+  for (const server of cfg.parts.has('idle') ? SERVERS : []) {
     const what = `${SERVER_LABELS[server]}: ${cfg.idleSessions} idle sessions`
     log(`${what}:`)
     idle[server] = await attempt(what, () => idleCost({ ...cfg, server }, log))
@@ -1171,7 +1178,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
     duration: FIND_MAX_DURATION_S,
     tail: FIND_MAX_TAIL_S,
   })
-  for (const server of SERVERS) {
+  for (const server of cfg.parts.has('find-max') ? SERVERS : []) {
     log(`${SERVER_LABELS[server]}: find-max, at most ${COMPARE_FIND_MAX_BUDGET_MS / 1000} s`)
     const f = await findMax(stepCfg(server), log, COMPARE_FIND_MAX_BUDGET_MS)
     printFindMax(f, `${SERVER_LABELS[server]} find-max summary`, log)
@@ -1184,7 +1191,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
     `compare summary (${totalSeconds} s): Palaver with ${cfg.nodes} node(s) and the plain ws ` +
       `relay (one process), ${cfg.clients} ${cfg.keyless ? 'keyless' : 'keyed'} clients`,
   )
-  for (const line of compareTable(latency, idle, searches)) log(line)
+  for (const line of compareTable(latency, idle, searches, cfg.parts)) log(line)
   log(
     JSON.stringify({
       mode: 'compare',
@@ -1192,6 +1199,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
       clients: cfg.clients,
       keyed: !cfg.keyless,
       totalSeconds,
+      parts: [...cfg.parts],
       latency: latency.map(({ rate, results }) => ({ rate, ...results })),
       idle,
       findMax: {
@@ -1215,6 +1223,7 @@ function compareTable(
   latency: { rate: number; results: PerServer<Result> }[],
   idle: PerServer<IdleCost>,
   searches: PerServer<FindMax>,
+  parts: ReadonlySet<ComparePart>,
 ): string[] {
   const each = <T>(of: PerServer<T>, pick: (x: T) => number): PerServer<number> => ({
     palaver: of.palaver === undefined ? undefined : pick(of.palaver),
@@ -1241,15 +1250,21 @@ function compareTable(
     )
   }
   const bests: PerServer<Result> = { palaver: searches.palaver?.best, relay: searches.relay?.best }
-  rows.push(
-    {
+  if (parts.has('find-max')) {
+    rows.push({
       figure: 'highest sustained rate',
       unit: 'msg/s',
       values: each(bests, (r) => r.rate),
       otherCpu: each(bests, (r) => r.otherCpuPct),
-    },
-    { figure: 'KB per idle session', unit: 'KB', values: each(idle, (i) => i.kbPerSession) },
-  )
+    })
+  }
+  if (parts.has('idle')) {
+    rows.push({
+      figure: 'KB per idle session',
+      unit: 'KB',
+      values: each(idle, (i) => i.kbPerSession),
+    })
+  }
 
   const show = (x: number | undefined, unit: string) =>
     x === undefined
@@ -1301,9 +1316,11 @@ function parseConfig(): { cfg: Config; mode: Mode } {
       'find-max': { type: 'boolean', default: false },
       compare: { type: 'boolean', default: false },
       'idle-sessions': { type: 'string', default: '1000' },
+      only: { type: 'string' },
     },
   })
   if (values['find-max'] && values.compare) throw new Error('--find-max and --compare: pick one')
+  if (values.only !== undefined && !values.compare) throw new Error('--only goes with --compare')
   const mode: Mode = values.compare ? 'compare' : values['find-max'] ? 'find-max' : 'run'
   const num = (flag: string, v: string, min: number, max: number) => {
     const x = Number(v)
@@ -1336,9 +1353,23 @@ function parseConfig(): { cfg: Config; mode: Mode } {
     topology,
     seeds: Math.floor(num('seeds', values.seeds, 1, MAX_NODES)),
     idleSessions: Math.floor(num('idle-sessions', values['idle-sessions'], 1, 10_000)),
+    parts: compareParts(values.only),
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)
   return { cfg, mode }
+}
+
+/** `--only a,b`: the --compare measurements named (every one without it). */
+function compareParts(only: string | undefined): Set<ComparePart> {
+  if (only === undefined) return new Set(COMPARE_PARTS)
+  const parts = new Set<ComparePart>()
+  for (const name of only.split(',')) {
+    const part = COMPARE_PARTS.find((p) => p === name.trim())
+    if (!part)
+      throw new Error(`--only: expected some of ${COMPARE_PARTS.join(', ')}, got "${name}"`)
+    parts.add(part)
+  }
+  return parts
 }
 
 function withPublishers(cfg: Config, log: (line: string) => void): Config {
