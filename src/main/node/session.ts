@@ -85,7 +85,11 @@ export type SessionLimits = Pick<
 /** What a session reads of the store: backlogs, history pages and what the node holds. */
 export type StoreReader = Pick<Store, 'latest' | 'before' | 'missing' | 'get' | 'seqOf'>
 
-export interface SessionOptions {
+/**
+ * What sessions need of the node that serves them: one object shared by every session of a
+ * client port, so that a session holds no closures or options of its own.
+ */
+export interface SessionHost {
   /** This node's id (in `welcome`, and what a keyed user's `prove` signs). */
   nodeId: string
   limits: SessionLimits
@@ -103,17 +107,19 @@ export interface SessionOptions {
   presenceChanged: (room: string) => void
   /** The session's user is typing in `room`. */
   typing: (room: string, user: ChatUser) => void
-  /** Called once, when the session is welcomed (it no longer counts as pending). */
-  onWelcome?: () => void
-  /** Called once, when the session's socket has closed. */
-  onClose: (session: Session) => void
-  /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
-  checkToken: (given: string | undefined) => TokenCheck
+  /** Called once, when `session` is welcomed (it no longer counts as pending). */
+  welcomed: (session: Session) => void
+  /** Called once, when `session`'s socket has closed. */
+  closed: (session: Session) => void
+  /** Checks the access token `session`'s `hello` gives (`undefined`: none), for its address. */
+  checkToken: (session: Session, given: string | undefined) => TokenCheck
 }
 
 export class Session implements Member {
   readonly #ws: WebSocket
-  readonly #options: SessionOptions
+  /** The TCP connection under `#ws`: corked for bursts, and what the client port counts. */
+  readonly socket: Socket
+  readonly #host: SessionHost
   /** Frames of any type. */
   readonly #limiter: RateLimiter
   /** `typing` frames, on top of `#limiter`. */
@@ -138,10 +144,11 @@ export class Session implements Member {
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, options: SessionOptions) {
+  constructor(ws: WebSocket, socket: Socket, host: SessionHost) {
     this.#ws = ws
-    this.#options = options
-    const { rateLimit, typingRateLimit, backlogRateLimit } = options.limits
+    this.socket = socket
+    this.#host = host
+    const { rateLimit, typingRateLimit, backlogRateLimit } = host.limits
     this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
     this.#typingLimiter = new RateLimiter(typingRateLimit.perSecond, typingRateLimit.burst)
     this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
@@ -149,9 +156,7 @@ export class Session implements Member {
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
     ws.on('pong', () => (this.#pinged = false))
     ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
-    ws.on('error', (error) =>
-      options.sink.logger.debug({ err: error }, 'chat session socket error'),
-    )
+    ws.on('error', (error) => host.sink.logger.debug({ err: error }, 'chat session socket error'))
   }
 
   /**
@@ -159,7 +164,7 @@ export class Session implements Member {
    * and the session is closed with 1011. Nothing reaches the server or the other sessions.
    */
   #contain(what: string, fn: () => void, ref?: string): void {
-    contain(this.#options.sink, 'session', what, fn, () => this.#fail(ref))
+    contain(this.#host.sink, 'session', what, fn, () => this.#fail(ref))
   }
 
   #fail(ref: string | undefined): void {
@@ -181,7 +186,7 @@ export class Session implements Member {
     this.#contain('closing a session without hello', () => {
       this.#helloTimer = undefined
       if (this.#user) return
-      this.#options.sink.logger.info('closing a chat session that sent no hello in time')
+      this.#host.sink.logger.info('closing a chat session that sent no hello in time')
       this.#closeSoon(CLOSE_HELLO_TIMEOUT, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`)
     })
   }
@@ -207,10 +212,9 @@ export class Session implements Member {
   /** Writes frames to the socket corked, so that a burst leaves in one write. */
   #write(frames: readonly Buffer[]): void {
     // ws has no cork of its own; its sends cork per frame, and corks nest.
-    const socket = (this.#ws as unknown as { _socket?: Socket })._socket
-    socket?.cork()
+    this.socket.cork()
     for (const frame of frames) this.#ws.send(frame, { binary: false })
-    socket?.uncork()
+    this.socket.uncork()
   }
 
   /**
@@ -222,16 +226,13 @@ export class Session implements Member {
     const ws = this.#ws
     if (ws.readyState !== ws.OPEN) return true
     const buffered = ws.bufferedAmount
-    const bound = this.#options.limits.maxBufferedBytes
+    const bound = this.#host.limits.maxBufferedBytes
     if (buffered <= bound) {
       this.#replyAllowance = 0
       return false
     }
     if (buffered <= bound + this.#replyAllowance) return false
-    this.#options.sink.logger.info(
-      { user: this.#user?.id },
-      'closing a chat session that fell behind',
-    )
+    this.#host.sink.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
     this.#closeSoon(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
     return true
   }
@@ -299,7 +300,7 @@ export class Session implements Member {
     }
     if (this.#waiting.length > 0) {
       // Behind a frame that waits for the budget: in order, after it.
-      if (this.#waiting.length >= this.#options.limits.rateLimit.burst) {
+      if (this.#waiting.length >= this.#host.limits.rateLimit.burst) {
         return this.#error('rate_limited', 'too many frames waiting; slow down', frame.ref)
       }
       this.#waiting.push(frame)
@@ -369,7 +370,7 @@ export class Session implements Member {
     if (this.#user || this.#challenge) {
       return this.#error('bad_request', 'hello was already said', frame.ref)
     }
-    const access = this.#options.checkToken(frame.token)
+    const access = this.#host.checkToken(this, frame.token)
     if (!access.ok) {
       return this.#refuse(
         access.reason === 'wait'
@@ -383,7 +384,7 @@ export class Session implements Member {
       if (isKeyedUserId(id)) {
         return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
       }
-      if (this.#options.limits.requireKeys) {
+      if (this.#host.limits.requireKeys) {
         return this.#refuse('this node takes only keyed users: say hello with a key', frame.ref)
       }
       return this.#welcome({ id, name })
@@ -393,13 +394,13 @@ export class Session implements Member {
     }
     const nonce = makeNonce()
     this.#challenge = { user: { id, name, key }, nonce }
-    this.send({ type: 'challenge', node: { id: this.#options.nodeId }, nonce })
+    this.send({ type: 'challenge', node: { id: this.#host.nodeId }, nonce })
   }
 
   /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
   #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
     this.#challenge = undefined
-    if (!verifySessionProof(this.#options.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+    if (!verifySessionProof(this.#host.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
       return this.#refuse("the signature does not prove the user's key", frame.ref)
     }
     this.#welcome(user)
@@ -415,18 +416,18 @@ export class Session implements Member {
     this.#user = user
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
-    this.#options.onWelcome?.()
+    this.#host.welcomed(this)
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
-      node: { id: this.#options.nodeId, name: this.#options.limits.name },
-      nodes: this.#options.meshNodes(),
+      node: { id: this.#host.nodeId, name: this.#host.limits.name },
+      nodes: this.#host.meshNodes(),
     })
   }
 
   #join(frame: Frame<'join'>): void {
     const { room, since } = frame
-    const { rooms, store, limits } = this.#options
+    const { rooms, store, limits } = this.#host
     if (!this.#rooms.has(room) && this.#rooms.size >= limits.maxRoomsPerSession) {
       const most = limits.maxRoomsPerSession
       return this.#error('bad_request', `a session may be in ${most} rooms at most`, frame.ref)
@@ -456,21 +457,21 @@ export class Session implements Member {
     this.#reply([
       ...page.events.map(clientFrame),
       withRef(
-        { type: 'joined', room, users: this.#options.roomUsers(room), truncated: page.more },
+        { type: 'joined', room, users: this.#host.roomUsers(room), truncated: page.more },
         frame.ref,
       ),
     ])
-    this.#options.sink.metrics.delivered.inc(page.events.length)
-    if (cameOnline) this.#options.presenceChanged(room)
+    this.#host.sink.metrics.delivered.inc(page.events.length)
+    if (cameOnline) this.#host.presenceChanged(room)
   }
 
   #leave(frame: Frame<'leave'>): void {
     if (!this.#rooms.delete(frame.room)) {
       return this.#error('not_joined', `not joined to ${frame.room}`, frame.ref)
     }
-    const wentOffline = this.#options.rooms.leave(frame.room, this)
+    const wentOffline = this.#host.rooms.leave(frame.room, this)
     this.send(withRef({ type: 'left', room: frame.room }, frame.ref))
-    if (wentOffline) this.#options.presenceChanged(frame.room)
+    if (wentOffline) this.#host.presenceChanged(frame.room)
   }
 
   #send(frame: Frame<'send'>): void {
@@ -482,7 +483,7 @@ export class Session implements Member {
     const refusal = usigRefusal(user, frame)
     if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#options.write(room, user, text, cid, usig).then(
+    this.#host.write(room, user, text, cid, usig).then(
       (event) =>
         this.send(
           withRef(
@@ -501,7 +502,7 @@ export class Session implements Member {
 
   #history(frame: Frame<'history'>): void {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
-    const store = this.#options.store
+    const store = this.#host.store
     let page: Page
     // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
@@ -526,17 +527,17 @@ export class Session implements Member {
     // Typing is a hint that goes to the whole room and mesh: past its small budget it is
     // dropped without a reply (the next one will say the same).
     if (!this.#typingLimiter.take()) return
-    this.#options.typing(frame.room, this.user)
+    this.#host.typing(frame.room, this.user)
   }
 
   #onClose(): void {
     clearTimeout(this.#helloTimer)
     clearTimeout(this.#waitTimer)
     this.#waiting.length = 0
-    this.#options.onClose(this)
-    const offline = [...this.#rooms].filter((room) => this.#options.rooms.leave(room, this))
+    this.#host.closed(this)
+    const offline = [...this.#rooms].filter((room) => this.#host.rooms.leave(room, this))
     this.#rooms.clear()
-    for (const room of offline) this.#options.presenceChanged(room)
+    for (const room of offline) this.#host.presenceChanged(room)
   }
 }
 
