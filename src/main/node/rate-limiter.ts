@@ -1,3 +1,6 @@
+/** The default clock: one function for every limiter (a bound `performance.now` each would not be). */
+const monotonicNow = (): number => performance.now()
+
 /**
  * A token bucket: `burst` tokens at once, refilled at `perSecond`. Time is injected so that the
  * limiter is tested without waiting.
@@ -12,11 +15,7 @@ export class RateLimiter {
   readonly #burst: number
   readonly #now: () => number
 
-  constructor(
-    perSecond: number,
-    burst: number,
-    now: () => number = performance.now.bind(performance),
-  ) {
+  constructor(perSecond: number, burst: number, now: () => number = monotonicNow) {
     this.#perMs = perSecond / 1000
     this.#burst = burst
     this.#tokens = burst

@@ -122,10 +122,13 @@ export class Session implements Member {
   readonly #host: SessionHost
   /** Frames of any type. */
   readonly #limiter: RateLimiter
-  /** `typing` frames, on top of `#limiter`. */
-  readonly #typingLimiter: RateLimiter
-  /** Messages read from the store for backlogs and history pages. */
-  readonly #backlogLimiter: RateLimiter
+  /** `typing` frames, on top of `#limiter`; made at the first one (until then it is full). */
+  #typingLimiter: RateLimiter | undefined
+  /**
+   * Messages read from the store for backlogs and history pages; made when first charged
+   * (until then it is full), since most sessions read none or only now and then.
+   */
+  #backlogLimiter: RateLimiter | undefined
   readonly #rooms = new Set<string>()
   /**
    * Frames waiting, in order, for the backlog budget to refill (the first one reads backlog);
@@ -148,10 +151,8 @@ export class Session implements Member {
     this.#ws = ws
     this.socket = socket
     this.#host = host
-    const { rateLimit, typingRateLimit, backlogRateLimit } = host.limits
+    const { rateLimit } = host.limits
     this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
-    this.#typingLimiter = new RateLimiter(typingRateLimit.perSecond, typingRateLimit.burst)
-    this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
     ws.on('pong', () => (this.#pinged = false))
@@ -315,12 +316,13 @@ export class Session implements Member {
    * that joins many rooms at once has its joins answered a little later, none refused.
    */
   #run(frame: ClientFrame): void {
-    if (readsBacklog(frame) && !this.#backlogLimiter.hasToken()) {
+    const backlog = this.#backlogLimiter
+    if (readsBacklog(frame) && backlog && !backlog.hasToken()) {
       this.#waiting.push(frame)
       this.#ws.pause()
       this.#waitTimer = setTimeout(
         () => this.#contain('frames that waited for the backlog budget', () => this.#drain()),
-        this.#backlogLimiter.msUntilToken(),
+        backlog.msUntilToken(),
       )
       return
     }
@@ -447,7 +449,7 @@ export class Session implements Member {
     const page: Page = since
       ? store.missing(room, since, MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
-    this.#backlogLimiter.charge(page.events.length)
+    this.#chargeBacklog(page.events.length)
     // The backlog is read, the session joins and the backlog is queued in one turn of the event
     // loop, and events reach rooms only once committed: so backlog and live stream neither
     // overlap nor leave a hole. What `since` covers that this node does not hold yet is kept
@@ -513,11 +515,19 @@ export class Session implements Member {
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
       page = store.before(frame.room, before, limit, MESSAGE_KIND)
     }
-    this.#backlogLimiter.charge(page.events.length)
+    this.#chargeBacklog(page.events.length)
     const messages = page.events.map(chatMessage)
     this.#reply([
       withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])
+  }
+
+  /** Spends `count` messages read of the backlog budget. */
+  #chargeBacklog(count: number): void {
+    if (count === 0) return
+    const { perSecond, burst } = this.#host.limits.backlogRateLimit
+    this.#backlogLimiter ??= new RateLimiter(perSecond, burst)
+    this.#backlogLimiter.charge(count)
   }
 
   #typing(frame: Frame<'typing'>): void {
@@ -526,6 +536,8 @@ export class Session implements Member {
     }
     // Typing is a hint that goes to the whole room and mesh: past its small budget it is
     // dropped without a reply (the next one will say the same).
+    const { perSecond, burst } = this.#host.limits.typingRateLimit
+    this.#typingLimiter ??= new RateLimiter(perSecond, burst)
     if (!this.#typingLimiter.take()) return
     this.#host.typing(frame.room, this.user)
   }
