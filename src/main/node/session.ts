@@ -54,7 +54,7 @@ import type { NodeOptions } from './options.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member, Rooms } from './rooms.ts'
 import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
-import { nativeEd25519 } from './signing-native.ts'
+import { nativeEd25519, nativeEd25519Once } from './signing-native.ts'
 import type { Page, Store } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -402,7 +402,9 @@ export class Session implements Member {
   /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
   #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
     this.#challenge = undefined
-    if (!verifySessionProof(this.#host.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+    // The key is checked once here: its KeyObject is kept only when the user sends.
+    const { nodeId } = this.#host
+    if (!verifySessionProof(nodeId, nonce, user.key, frame.sig, nativeEd25519Once)) {
       return this.#refuse("the signature does not prove the user's key", frame.ref)
     }
     this.#welcome(user)
