@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
-import { WebSocketServer } from 'ws'
+import { type Server as WebSocketServerOf, WebSocketServer } from 'ws'
 import { CLOSE_GOING_AWAY, MAX_CLIENT_FRAME_BYTES } from '../../shared/protocol.ts'
 import { bearerToken, type TokenCheck, TokenGate, TokenThrottle } from './access.ts'
 import { contain } from './containment.ts'
@@ -32,7 +32,7 @@ import {
 } from './options.ts'
 import { originAllowed, ownOrigins } from './origins.ts'
 import { PendingConnections } from './pending-connections.ts'
-import { Session, type SessionHost } from './session.ts'
+import { Session, type SessionHost, SessionSocket } from './session.ts'
 
 /**
  * The web UI's policy: its own scripts and styles only, and WebSockets to any node (a tab
@@ -54,7 +54,7 @@ export const CONTENT_SECURITY_POLICY = [
 export class ClientServer {
   readonly #core: NodeCore
   readonly #http: Server
-  readonly #wss: WebSocketServer
+  readonly #wss: WebSocketServerOf<typeof SessionSocket>
   readonly #static: ReturnType<typeof sirv> | undefined
   readonly #health: () => object
   readonly #pending: PendingConnections<Duplex>
@@ -87,6 +87,10 @@ export class ClientServer {
       noServer: true,
       maxPayload: MAX_CLIENT_FRAME_BYTES,
       perMessageDeflate: false,
+      WebSocket: SessionSocket,
+      // The node keeps its own set of sessions (NodeCore.sessions); ws's would cost each session
+      // a Set entry and a listener.
+      clientTracking: false,
     })
     const pending = new PendingConnections<Duplex>(core.options.maxPendingPerAddress)
     this.#pending = pending

@@ -111,6 +111,31 @@ describe('a presence flush that throws', () => {
   })
 })
 
+describe('the heartbeat', () => {
+  it("clears a session's ping when its client answers it, and not when it does not", async () => {
+    const { core, url } = await startInProcess()
+    const live = randomUser('live')
+    const mute = randomUser('mute')
+    await ChatClient.connect(url, live)
+    const muteClient = await ChatClient.open(url, { autoPong: false })
+    muteClient.send({ type: 'hello', protocol: 1, user: mute })
+    await muteClient.next('welcome')
+    const sessionOf = (id: string) => {
+      const session = [...core.sessions].find((s) => s.welcomed && s.user.id === id)
+      if (!session) throw new Error(`no session of ${id}`)
+      return session
+    }
+    const [liveSession, muteSession] = [sessionOf(live.id), sessionOf(mute.id)]
+    for (const session of [liveSession, muteSession]) session.ping()
+    expect(muteSession.awaitingPong).toBe(true)
+    await waitUntil(() => !liveSession.awaitingPong, 5_000, "the live client's pong")
+    // The node has read the mute client's socket past its ping, and it still owes the pong:
+    // the next heartbeat ends it.
+    expect(await muteClient.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+    expect(muteSession.awaitingPong).toBe(true)
+  })
+})
+
 describe('a session waiting for its backlog budget', () => {
   it('is not taken for dead by the heartbeat while its frames wait', async () => {
     // A budget of 1 message a second: the second join's backlog has to wait for it.

@@ -17,7 +17,7 @@
  * `hello` on a node that requires keys. Signatures are checked with node:crypto.
  */
 import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+import { type RawData, WebSocket } from 'ws'
 import { isKeyedUserId, keyOwnsUserId } from '../../shared/keys.ts'
 import type {
   ClientFrame,
@@ -115,8 +115,22 @@ export interface SessionHost {
   checkToken: (session: Session, given: string | undefined) => TokenCheck
 }
 
+/**
+ * The WebSocket of a chat session (the client port's server makes its sockets of this class): it
+ * carries its session, so that one listener function per event serves every session's socket.
+ * A closure per event and session would cost each idle session about 250 bytes.
+ */
+export class SessionSocket extends WebSocket {
+  session: Session | undefined = undefined
+}
+
+/** The session `ws` carries; ws calls its listeners with the socket as `this`. */
+function sessionOf(ws: WebSocket): Session | undefined {
+  return ws instanceof SessionSocket ? ws.session : undefined
+}
+
 export class Session implements Member {
-  readonly #ws: WebSocket
+  readonly #ws: SessionSocket
   /** The TCP connection under `#ws`: corked for bursts, and what the client port counts. */
   readonly socket: Socket
   readonly #host: SessionHost
@@ -147,17 +161,41 @@ export class Session implements Member {
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, socket: Socket, host: SessionHost) {
+  constructor(ws: SessionSocket, socket: Socket, host: SessionHost) {
     this.#ws = ws
     this.socket = socket
     this.#host = host
     const { rateLimit } = host.limits
     this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
-    ws.on('pong', () => (this.#pinged = false))
-    ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
-    ws.on('error', (error) => host.sink.logger.debug({ err: error }, 'chat session socket error'))
+    ws.session = this
+    ws.on('message', Session.#socketMessage)
+    ws.on('pong', Session.#socketPong)
+    ws.on('close', Session.#socketClose)
+    ws.on('error', Session.#socketError)
+  }
+
+  // The listeners of every session's socket (see SessionSocket).
+
+  static #socketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    // With binaryType 'nodebuffer' (ws's default), ws hands over a Buffer.
+    const session = sessionOf(this)
+    if (session) session.#onMessage(data as Buffer, isBinary)
+  }
+
+  static #socketPong(this: WebSocket): void {
+    const session = sessionOf(this)
+    if (session) session.#pinged = false
+  }
+
+  static #socketClose(this: WebSocket): void {
+    const session = sessionOf(this)
+    if (session) session.#contain('closing a chat session', () => session.#onClose())
+  }
+
+  static #socketError(this: WebSocket, error: Error): void {
+    const session = sessionOf(this)
+    if (session) session.#host.sink.logger.debug({ err: error }, 'chat session socket error')
   }
 
   /**
