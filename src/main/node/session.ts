@@ -146,9 +146,10 @@ export class Session implements Member {
   readonly #rooms = new Set<string>()
   /**
    * Frames waiting, in order, for the backlog budget to refill (the first one reads backlog);
-   * at most `rateLimit.burst`. The socket is not read meanwhile.
+   * at most `rateLimit.burst`. The socket is not read meanwhile. Made when a frame must wait,
+   * dropped when none does.
    */
-  readonly #waiting: ClientFrame[] = []
+  #waiting: ClientFrame[] | undefined
   #waitTimer: NodeJS.Timeout | undefined
   /** The session's user, once welcomed: `{id, name}`, and `key` for a keyed user. */
   #user: ChatUser | undefined
@@ -337,12 +338,13 @@ export class Session implements Member {
     if (!this.#limiter.take()) {
       return this.#error('rate_limited', 'too many frames; slow down', frame.ref)
     }
-    if (this.#waiting.length > 0) {
+    const waiting = this.#waiting
+    if (waiting) {
       // Behind a frame that waits for the budget: in order, after it.
-      if (this.#waiting.length >= this.#host.limits.rateLimit.burst) {
+      if (waiting.length >= this.#host.limits.rateLimit.burst) {
         return this.#error('rate_limited', 'too many frames waiting; slow down', frame.ref)
       }
-      this.#waiting.push(frame)
+      waiting.push(frame)
       return
     }
     this.#run(frame)
@@ -356,6 +358,7 @@ export class Session implements Member {
   #run(frame: ClientFrame): void {
     const backlog = this.#backlogLimiter
     if (readsBacklog(frame) && backlog && !backlog.hasToken()) {
+      this.#waiting ??= []
       this.#waiting.push(frame)
       this.#ws.pause()
       this.#waitTimer = setTimeout(
@@ -370,10 +373,13 @@ export class Session implements Member {
   /** Handles the waiting frames in order, until one has to wait again. */
   #drain(): void {
     this.#waitTimer = undefined
-    const waiting = this.#waiting.splice(0)
+    const waiting = this.#waiting ?? []
+    this.#waiting = undefined
     for (const [i, frame] of waiting.entries()) {
       this.#run(frame)
       if (this.#waitTimer) {
+        // #run made the frame wait again: the rest wait behind it.
+        this.#waiting ??= []
         this.#waiting.push(...waiting.slice(i + 1))
         return
       }
@@ -585,7 +591,7 @@ export class Session implements Member {
   #onClose(): void {
     clearTimeout(this.#helloTimer)
     clearTimeout(this.#waitTimer)
-    this.#waiting.length = 0
+    this.#waiting = undefined
     this.#host.closed(this)
     const offline = [...this.#rooms].filter((room) => this.#host.rooms.leave(room, this))
     this.#rooms.clear()
