@@ -2,8 +2,20 @@
  * Preloaded (`--expose-gc --import=bench/gc-on-signal.ts`) into the processes whose idle
  * sessions the bench's `--compare` measures, node or relay: on SIGUSR2 the process collects its
  * garbage at once, so that its RSS, read next, holds what the sessions hold rather than what
- * their handshakes and joins left behind, which V8 frees at a time of its own choosing.
+ * their handshakes and joins left behind, which V8 frees at a time of its own choosing. It then
+ * reports the heap it uses (bench/heap-report.ts): the live objects alone, without the
+ * allocators' free memory that RSS also counts.
  */
+import { writeFileSync } from 'node:fs'
+import { heapReportPath } from './heap-report.ts'
+
 const gc = (globalThis as { gc?: () => void }).gc
 
-process.on('SIGUSR2', () => gc?.())
+process.on('SIGUSR2', () => {
+  if (!gc) return
+  // Twice: some objects (socket write requests, say) are freed only once the first collection
+  // has finalized what held them.
+  gc()
+  gc()
+  writeFileSync(heapReportPath(process.pid), String(process.memoryUsage().heapUsed))
+})

@@ -10,7 +10,7 @@
  *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -23,6 +23,7 @@ import { nativeEd25519 } from '../src/main/node/signing-native.ts'
 import type { Signer } from '../src/shared/ed25519.ts'
 import { encodeKey, userIdFromKey } from '../src/shared/keys.ts'
 import { signAsUser, signSessionProof } from '../src/shared/signatures.ts'
+import { heapReportPath } from './heap-report.ts'
 import { signingShares } from './profile-share.ts'
 import { WsLite } from './ws-lite.ts'
 
@@ -1042,6 +1043,13 @@ interface IdleCost {
   rssKbBefore: number
   rssKbAfter: number
   kbPerSession: number
+  /**
+   * The same for the V8 heap in use after the collection (bench/gc-on-signal.ts): the objects
+   * the sessions hold, without what the allocators keep free. Undefined if not reported.
+   */
+  heapKbBefore: number | undefined
+  heapKbAfter: number | undefined
+  heapKbPerSession: number | undefined
   /** Whether RSS had settled both times; if not, the figure is less certain. */
   settled: boolean
   connectSeconds: number
@@ -1066,17 +1074,23 @@ async function idleCost(cfg: Config, log: (line: string) => void): Promise<IdleC
     const pid = (servers[0] as Server).pid
     const roomOf = (index: number) => `idle${Math.floor(index / IDLE_ROOM_SIZE)}`
     await run.connect(servers, 0, IDLE_WARMUP_SESSIONS, roomOf)
-    const before = await collectedRssKb(pid)
+    const before = await collectedMemory(pid)
     const connectStart = performance.now()
     await run.connect(servers, IDLE_WARMUP_SESSIONS, total, roomOf)
     const connectSeconds = round((performance.now() - connectStart) / 1000, 2)
-    const after = await collectedRssKb(pid)
+    const after = await collectedMemory(pid)
     return {
       server: cfg.server,
       sessions: cfg.idleSessions,
       rssKbBefore: before.kb,
       rssKbAfter: after.kb,
       kbPerSession: round((after.kb - before.kb) / cfg.idleSessions, 2),
+      heapKbBefore: before.heapKb,
+      heapKbAfter: after.heapKb,
+      heapKbPerSession:
+        before.heapKb === undefined || after.heapKb === undefined
+          ? undefined
+          : round((after.heapKb - before.heapKb) / cfg.idleSessions, 2),
       settled: before.settled && after.settled,
       connectSeconds,
     }
@@ -1088,9 +1102,14 @@ async function idleCost(cfg: Config, log: (line: string) => void): Promise<IdleC
 
 /**
  * The process's RSS in KB after a full garbage collection (SIGUSR2, see bench/gc-on-signal.ts),
- * once it moved less than RSS_STABLE_KB over RSS_STABLE_MS (bounded).
+ * once it moved less than RSS_STABLE_KB over RSS_STABLE_MS (bounded); and the heap in use it
+ * reported after the collection (bench/heap-report.ts), in KB.
  */
-async function collectedRssKb(pid: number): Promise<{ kb: number; settled: boolean }> {
+async function collectedMemory(
+  pid: number,
+): Promise<{ kb: number; settled: boolean; heapKb: number | undefined }> {
+  const report = heapReportPath(pid)
+  rmSync(report, { force: true })
   process.kill(pid, GC_SIGNAL)
   const window = Math.ceil(RSS_STABLE_MS / RSS_POLL_MS) + 1
   const recent: number[] = []
@@ -1103,8 +1122,20 @@ async function collectedRssKb(pid: number): Promise<{ kb: number; settled: boole
     if (recent.length > window) recent.shift()
     const settled =
       recent.length === window && Math.max(...recent) - Math.min(...recent) < RSS_STABLE_KB
-    if (settled || performance.now() > deadline) return { kb, settled }
+    if (settled || performance.now() > deadline) return { kb, settled, heapKb: heapKb(report) }
     await new Promise((r) => setTimeout(r, RSS_POLL_MS))
+  }
+}
+
+/** The heap in use in a report of bench/gc-on-signal.ts, in KB (removed once read). */
+function heapKb(report: string): number | undefined {
+  try {
+    const bytes = Number(readFileSync(report, 'utf8'))
+    return Number.isFinite(bytes) ? Math.round(bytes / 1024) : undefined
+  } catch {
+    return undefined // not written (yet): the figure is missing
+  } finally {
+    rmSync(report, { force: true })
   }
 }
 
@@ -1115,6 +1146,11 @@ function printIdleCost(idle: IdleCost, log: (line: string) => void): void {
       `${kb(idle.rssKbAfter)} after ${idle.sessions} more (joined in ${idle.connectSeconds} s): ` +
       `${idle.kbPerSession} KB per idle session` +
       (idle.settled ? '' : ` (RSS had not settled after ${RSS_SETTLE_TIMEOUT_MS / 1000} s)`),
+  )
+  if (idle.heapKbBefore === undefined || idle.heapKbAfter === undefined) return
+  log(
+    `  heap in use ${kb(idle.heapKbBefore)}, then ${kb(idle.heapKbAfter)}: ` +
+      `${idle.heapKbPerSession} KB of heap per idle session`,
   )
 }
 
@@ -1259,11 +1295,17 @@ function compareTable(
     })
   }
   if (parts.has('idle')) {
-    rows.push({
-      figure: 'KB per idle session',
-      unit: 'KB',
-      values: each(idle, (i) => i.kbPerSession),
-    })
+    rows.push(
+      { figure: 'KB per idle session', unit: 'KB', values: each(idle, (i) => i.kbPerSession) },
+      {
+        figure: 'KB of heap per idle session',
+        unit: 'KB',
+        values: {
+          palaver: idle.palaver?.heapKbPerSession,
+          relay: idle.relay?.heapKbPerSession,
+        },
+      },
+    )
   }
 
   const show = (x: number | undefined, unit: string) =>
