@@ -183,11 +183,18 @@ export class ClientServer {
     return this.#port
   }
 
-  /** Drops sessions that did not answer the last ping, and pings the rest. */
+  /**
+   * Drops sessions that did not answer the last ping, and pings the rest; one sweep over the
+   * sessions, which also lets each drop the token buckets it no longer needs.
+   */
   #beat(): void {
     for (const session of this.#core.sessions) {
-      if (session.awaitingPong) session.terminate()
-      else session.ping()
+      if (session.awaitingPong) {
+        session.terminate()
+        continue
+      }
+      session.ping()
+      session.dropFullBudgets()
     }
   }
 

@@ -38,6 +38,12 @@ export class RateLimiter {
     return this.#tokens >= 1
   }
 
+  /** Whether the bucket is full: it then acts as a new one would, and its holder may drop it. */
+  isFull(): boolean {
+    this.hasToken() // refills
+    return this.#tokens >= this.#burst
+  }
+
   /** How long until a token is left: 0 when one is now. */
   msUntilToken(): number {
     if (this.hasToken()) return 0

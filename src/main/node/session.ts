@@ -134,14 +134,14 @@ export class Session implements Member {
   /** The TCP connection under `#ws`: corked for bursts, and what the client port counts. */
   readonly socket: Socket
   readonly #host: SessionHost
-  /** Frames of any type. */
-  readonly #limiter: RateLimiter
-  /** `typing` frames, on top of `#limiter`; made at the first one (until then it is full). */
-  #typingLimiter: RateLimiter | undefined
   /**
-   * Messages read from the store for backlogs and history pages; made when first charged
-   * (until then it is full), since most sessions read none or only now and then.
+   * Frames of any type. Each token bucket is made when first used and dropped by the heartbeat
+   * once full again (a full bucket acts as a new one): an idle session holds none.
    */
+  #limiter: RateLimiter | undefined
+  /** `typing` frames, on top of `#limiter`. */
+  #typingLimiter: RateLimiter | undefined
+  /** Messages read from the store for backlogs and history pages (charged once read). */
   #backlogLimiter: RateLimiter | undefined
   readonly #rooms = new Set<string>()
   /**
@@ -166,8 +166,6 @@ export class Session implements Member {
     this.#ws = ws
     this.socket = socket
     this.#host = host
-    const { rateLimit } = host.limits
-    this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
     ws.session = this
     ws.on('message', Session.#socketMessage)
@@ -313,6 +311,13 @@ export class Session implements Member {
     this.#ws.ping()
   }
 
+  /** Drops the token buckets that are full again (the heartbeat calls this now and then). */
+  dropFullBudgets(): void {
+    if (this.#limiter?.isFull()) this.#limiter = undefined
+    if (this.#typingLimiter?.isFull()) this.#typingLimiter = undefined
+    if (this.#backlogLimiter?.isFull()) this.#backlogLimiter = undefined
+  }
+
   terminate(): void {
     this.#ws.terminate()
   }
@@ -335,6 +340,8 @@ export class Session implements Member {
     const parsed = parseClientFrame(data.toString('utf8'))
     if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.ref)
     const frame = parsed.frame
+    const { perSecond, burst } = this.#host.limits.rateLimit
+    this.#limiter ??= new RateLimiter(perSecond, burst)
     if (!this.#limiter.take()) {
       return this.#error('rate_limited', 'too many frames; slow down', frame.ref)
     }
