@@ -58,8 +58,12 @@ const BUSY_RETRIES = 2
 const COMPARE_RATES = [100, 200]
 /** --compare: each server's find-max search stops before this, so that the whole run takes ~10 min. */
 const COMPARE_FIND_MAX_BUDGET_MS = 200_000
-/** --compare: sessions opened and joined before the "before" RSS, so one-time costs are in it. */
-const IDLE_WARMUP_SESSIONS = 50
+/**
+ * --compare: sessions opened and joined before the "before" RSS, so one-time costs are in it.
+ * After 50, the next 1,000 sessions still made V8 compile 0.8 KB of code per session for a node
+ * (0.5 KB for the relay); after 500, 0.2 KB (0.1 KB).
+ */
+const IDLE_WARMUP_SESSIONS = 500
 /** --compare: idle sessions join rooms of this many (so presence is not an N² storm). */
 const IDLE_ROOM_SIZE = 20
 /** RSS counts as settled once it moved less than RSS_STABLE_KB over RSS_STABLE_MS. */
