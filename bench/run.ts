@@ -6,10 +6,11 @@
  *   npm run bench -- --nodes 1 --clients 300 --publishers 20 --rate 200 --duration 10
  *   npm run bench -- --find-max
  *   npm run bench -- --compare        # Palaver against the plain relay of bench/ws-relay.ts
+ *   npm run bench -- --compare --only idle   # only its KB per idle session
  *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -22,6 +23,7 @@ import { nativeEd25519 } from '../src/main/node/signing-native.ts'
 import type { Signer } from '../src/shared/ed25519.ts'
 import { encodeKey, userIdFromKey } from '../src/shared/keys.ts'
 import { signAsUser, signSessionProof } from '../src/shared/signatures.ts'
+import { heapReportPath } from './heap-report.ts'
 import { signingShares } from './profile-share.ts'
 import { WsLite } from './ws-lite.ts'
 
@@ -56,8 +58,12 @@ const BUSY_RETRIES = 2
 const COMPARE_RATES = [100, 200]
 /** --compare: each server's find-max search stops before this, so that the whole run takes ~10 min. */
 const COMPARE_FIND_MAX_BUDGET_MS = 200_000
-/** --compare: sessions opened and joined before the "before" RSS, so one-time costs are in it. */
-const IDLE_WARMUP_SESSIONS = 50
+/**
+ * --compare: sessions opened and joined before the "before" RSS, so one-time costs are in it.
+ * After 50, the next 1,000 sessions still made V8 compile 0.8 KB of code per session for a node
+ * (0.5 KB for the relay); after 500, 0.2 KB (0.1 KB).
+ */
+const IDLE_WARMUP_SESSIONS = 500
 /** --compare: idle sessions join rooms of this many (so presence is not an N² storm). */
 const IDLE_ROOM_SIZE = 20
 /** RSS counts as settled once it moved less than RSS_STABLE_KB over RSS_STABLE_MS. */
@@ -79,6 +85,10 @@ const RELAY_READY_TIMEOUT_MS = 15_000
 
 /** What the sessions connect to: Palaver nodes, or the plain relay of bench/ws-relay.ts. */
 type ServerKind = 'palaver' | 'relay'
+
+/** --compare's measurements, in the order it takes them; `--only` picks some of them. */
+const COMPARE_PARTS = ['latency', 'idle', 'find-max'] as const
+type ComparePart = (typeof COMPARE_PARTS)[number]
 
 interface Config {
   server: ServerKind
@@ -102,6 +112,8 @@ interface Config {
   seeds: number
   /** --compare: idle sessions whose memory is measured. */
   idleSessions: number
+  /** --compare: the measurements taken (`--only`; all of them by default). */
+  parts: ReadonlySet<ComparePart>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1035,6 +1047,13 @@ interface IdleCost {
   rssKbBefore: number
   rssKbAfter: number
   kbPerSession: number
+  /**
+   * The same for the V8 heap in use after the collection (bench/gc-on-signal.ts): the objects
+   * the sessions hold, without what the allocators keep free. Undefined if not reported.
+   */
+  heapKbBefore: number | undefined
+  heapKbAfter: number | undefined
+  heapKbPerSession: number | undefined
   /** Whether RSS had settled both times; if not, the figure is less certain. */
   settled: boolean
   connectSeconds: number
@@ -1059,17 +1078,23 @@ async function idleCost(cfg: Config, log: (line: string) => void): Promise<IdleC
     const pid = (servers[0] as Server).pid
     const roomOf = (index: number) => `idle${Math.floor(index / IDLE_ROOM_SIZE)}`
     await run.connect(servers, 0, IDLE_WARMUP_SESSIONS, roomOf)
-    const before = await collectedRssKb(pid)
+    const before = await collectedMemory(pid)
     const connectStart = performance.now()
     await run.connect(servers, IDLE_WARMUP_SESSIONS, total, roomOf)
     const connectSeconds = round((performance.now() - connectStart) / 1000, 2)
-    const after = await collectedRssKb(pid)
+    const after = await collectedMemory(pid)
     return {
       server: cfg.server,
       sessions: cfg.idleSessions,
       rssKbBefore: before.kb,
       rssKbAfter: after.kb,
       kbPerSession: round((after.kb - before.kb) / cfg.idleSessions, 2),
+      heapKbBefore: before.heapKb,
+      heapKbAfter: after.heapKb,
+      heapKbPerSession:
+        before.heapKb === undefined || after.heapKb === undefined
+          ? undefined
+          : round((after.heapKb - before.heapKb) / cfg.idleSessions, 2),
       settled: before.settled && after.settled,
       connectSeconds,
     }
@@ -1081,9 +1106,14 @@ async function idleCost(cfg: Config, log: (line: string) => void): Promise<IdleC
 
 /**
  * The process's RSS in KB after a full garbage collection (SIGUSR2, see bench/gc-on-signal.ts),
- * once it moved less than RSS_STABLE_KB over RSS_STABLE_MS (bounded).
+ * once it moved less than RSS_STABLE_KB over RSS_STABLE_MS (bounded); and the heap in use it
+ * reported after the collection (bench/heap-report.ts), in KB.
  */
-async function collectedRssKb(pid: number): Promise<{ kb: number; settled: boolean }> {
+async function collectedMemory(
+  pid: number,
+): Promise<{ kb: number; settled: boolean; heapKb: number | undefined }> {
+  const report = heapReportPath(pid)
+  rmSync(report, { force: true })
   process.kill(pid, GC_SIGNAL)
   const window = Math.ceil(RSS_STABLE_MS / RSS_POLL_MS) + 1
   const recent: number[] = []
@@ -1096,8 +1126,20 @@ async function collectedRssKb(pid: number): Promise<{ kb: number; settled: boole
     if (recent.length > window) recent.shift()
     const settled =
       recent.length === window && Math.max(...recent) - Math.min(...recent) < RSS_STABLE_KB
-    if (settled || performance.now() > deadline) return { kb, settled }
+    if (settled || performance.now() > deadline) return { kb, settled, heapKb: heapKb(report) }
     await new Promise((r) => setTimeout(r, RSS_POLL_MS))
+  }
+}
+
+/** The heap in use in a report of bench/gc-on-signal.ts, in KB (removed once read). */
+function heapKb(report: string): number | undefined {
+  try {
+    const bytes = Number(readFileSync(report, 'utf8'))
+    return Number.isFinite(bytes) ? Math.round(bytes / 1024) : undefined
+  } catch {
+    return undefined // not written (yet): the figure is missing
+  } finally {
+    rmSync(report, { force: true })
   }
 }
 
@@ -1108,6 +1150,11 @@ function printIdleCost(idle: IdleCost, log: (line: string) => void): void {
       `${kb(idle.rssKbAfter)} after ${idle.sessions} more (joined in ${idle.connectSeconds} s): ` +
       `${idle.kbPerSession} KB per idle session` +
       (idle.settled ? '' : ` (RSS had not settled after ${RSS_SETTLE_TIMEOUT_MS / 1000} s)`),
+  )
+  if (idle.heapKbBefore === undefined || idle.heapKbAfter === undefined) return
+  log(
+    `  heap in use ${kb(idle.heapKbBefore)}, then ${kb(idle.heapKbAfter)}: ` +
+      `${idle.heapKbPerSession} KB of heap per idle session`,
   )
 }
 
@@ -1142,7 +1189,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
   }
 
   const latency: { rate: number; results: PerServer<Result> }[] = []
-  for (const rate of COMPARE_RATES) {
+  for (const rate of cfg.parts.has('latency') ? COMPARE_RATES : []) {
     const results: PerServer<Result> = { palaver: undefined, relay: undefined }
     for (const server of SERVERS) {
       const c = withPublishers({ ...cfg, server, rate }, log)
@@ -1156,7 +1203,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
   }
 
   const idle: PerServer<IdleCost> = { palaver: undefined, relay: undefined }
-  for (const server of SERVERS) {
+  for (const server of cfg.parts.has('idle') ? SERVERS : []) {
     const what = `${SERVER_LABELS[server]}: ${cfg.idleSessions} idle sessions`
     log(`${what}:`)
     idle[server] = await attempt(what, () => idleCost({ ...cfg, server }, log))
@@ -1171,7 +1218,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
     duration: FIND_MAX_DURATION_S,
     tail: FIND_MAX_TAIL_S,
   })
-  for (const server of SERVERS) {
+  for (const server of cfg.parts.has('find-max') ? SERVERS : []) {
     log(`${SERVER_LABELS[server]}: find-max, at most ${COMPARE_FIND_MAX_BUDGET_MS / 1000} s`)
     const f = await findMax(stepCfg(server), log, COMPARE_FIND_MAX_BUDGET_MS)
     printFindMax(f, `${SERVER_LABELS[server]} find-max summary`, log)
@@ -1184,7 +1231,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
     `compare summary (${totalSeconds} s): Palaver with ${cfg.nodes} node(s) and the plain ws ` +
       `relay (one process), ${cfg.clients} ${cfg.keyless ? 'keyless' : 'keyed'} clients`,
   )
-  for (const line of compareTable(latency, idle, searches)) log(line)
+  for (const line of compareTable(latency, idle, searches, cfg.parts)) log(line)
   log(
     JSON.stringify({
       mode: 'compare',
@@ -1192,6 +1239,7 @@ async function compare(cfg: Config, log: (line: string) => void): Promise<void> 
       clients: cfg.clients,
       keyed: !cfg.keyless,
       totalSeconds,
+      parts: [...cfg.parts],
       latency: latency.map(({ rate, results }) => ({ rate, ...results })),
       idle,
       findMax: {
@@ -1215,6 +1263,7 @@ function compareTable(
   latency: { rate: number; results: PerServer<Result> }[],
   idle: PerServer<IdleCost>,
   searches: PerServer<FindMax>,
+  parts: ReadonlySet<ComparePart>,
 ): string[] {
   const each = <T>(of: PerServer<T>, pick: (x: T) => number): PerServer<number> => ({
     palaver: of.palaver === undefined ? undefined : pick(of.palaver),
@@ -1241,15 +1290,27 @@ function compareTable(
     )
   }
   const bests: PerServer<Result> = { palaver: searches.palaver?.best, relay: searches.relay?.best }
-  rows.push(
-    {
+  if (parts.has('find-max')) {
+    rows.push({
       figure: 'highest sustained rate',
       unit: 'msg/s',
       values: each(bests, (r) => r.rate),
       otherCpu: each(bests, (r) => r.otherCpuPct),
-    },
-    { figure: 'KB per idle session', unit: 'KB', values: each(idle, (i) => i.kbPerSession) },
-  )
+    })
+  }
+  if (parts.has('idle')) {
+    rows.push(
+      { figure: 'KB per idle session', unit: 'KB', values: each(idle, (i) => i.kbPerSession) },
+      {
+        figure: 'KB of heap per idle session',
+        unit: 'KB',
+        values: {
+          palaver: idle.palaver?.heapKbPerSession,
+          relay: idle.relay?.heapKbPerSession,
+        },
+      },
+    )
+  }
 
   const show = (x: number | undefined, unit: string) =>
     x === undefined
@@ -1301,9 +1362,11 @@ function parseConfig(): { cfg: Config; mode: Mode } {
       'find-max': { type: 'boolean', default: false },
       compare: { type: 'boolean', default: false },
       'idle-sessions': { type: 'string', default: '1000' },
+      only: { type: 'string' },
     },
   })
   if (values['find-max'] && values.compare) throw new Error('--find-max and --compare: pick one')
+  if (values.only !== undefined && !values.compare) throw new Error('--only goes with --compare')
   const mode: Mode = values.compare ? 'compare' : values['find-max'] ? 'find-max' : 'run'
   const num = (flag: string, v: string, min: number, max: number) => {
     const x = Number(v)
@@ -1336,9 +1399,23 @@ function parseConfig(): { cfg: Config; mode: Mode } {
     topology,
     seeds: Math.floor(num('seeds', values.seeds, 1, MAX_NODES)),
     idleSessions: Math.floor(num('idle-sessions', values['idle-sessions'], 1, 10_000)),
+    parts: compareParts(values.only),
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)
   return { cfg, mode }
+}
+
+/** `--only a,b`: the --compare measurements named (every one without it). */
+function compareParts(only: string | undefined): Set<ComparePart> {
+  if (only === undefined) return new Set(COMPARE_PARTS)
+  const parts = new Set<ComparePart>()
+  for (const name of only.split(',')) {
+    const part = COMPARE_PARTS.find((p) => p === name.trim())
+    if (!part)
+      throw new Error(`--only: expected some of ${COMPARE_PARTS.join(', ')}, got "${name}"`)
+    parts.add(part)
+  }
+  return parts
 }
 
 function withPublishers(cfg: Config, log: (line: string) => void): Config {

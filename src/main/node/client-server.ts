@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import sirv from 'sirv'
-import { WebSocketServer } from 'ws'
+import { type Server as WebSocketServerOf, WebSocketServer } from 'ws'
 import { CLOSE_GOING_AWAY, MAX_CLIENT_FRAME_BYTES } from '../../shared/protocol.ts'
 import { bearerToken, type TokenCheck, TokenGate, TokenThrottle } from './access.ts'
 import { contain } from './containment.ts'
@@ -32,7 +32,7 @@ import {
 } from './options.ts'
 import { originAllowed, ownOrigins } from './origins.ts'
 import { PendingConnections } from './pending-connections.ts'
-import { Session } from './session.ts'
+import { Session, type SessionHost, SessionSocket } from './session.ts'
 
 /**
  * The web UI's policy: its own scripts and styles only, and WebSockets to any node (a tab
@@ -54,11 +54,18 @@ export const CONTENT_SECURITY_POLICY = [
 export class ClientServer {
   readonly #core: NodeCore
   readonly #http: Server
-  readonly #wss: WebSocketServer
+  readonly #wss: WebSocketServerOf<typeof SessionSocket>
   readonly #static: ReturnType<typeof sirv> | undefined
   readonly #health: () => object
   readonly #pending: PendingConnections<Duplex>
   readonly #tokens: TokenGate
+  /** What every session of this port is given (one object, not one per session). */
+  readonly #sessionHost: SessionHost
+  /**
+   * The 'close' listener of every counted connection: one function, not a closure per socket
+   * (an EventEmitter calls its listeners with the emitter as `this`).
+   */
+  readonly #releaseOnClose: (this: Duplex) => void
   #heartbeat: NodeJS.Timeout | undefined
   /** The bound port, once listening (own pages are at it). */
   #port = 0
@@ -80,9 +87,35 @@ export class ClientServer {
       noServer: true,
       maxPayload: MAX_CLIENT_FRAME_BYTES,
       perMessageDeflate: false,
+      WebSocket: SessionSocket,
+      // The node keeps its own set of sessions (NodeCore.sessions); ws's would cost each session
+      // a Set entry and a listener.
+      clientTracking: false,
     })
-    this.#pending = new PendingConnections(core.options.maxPendingPerAddress)
+    const pending = new PendingConnections<Duplex>(core.options.maxPendingPerAddress)
+    this.#pending = pending
+    this.#releaseOnClose = function (this: Duplex) {
+      pending.release(this)
+    }
     this.#tokens = new TokenGate(core.options.token, new TokenThrottle(core.options.tokenThrottle))
+    this.#sessionHost = {
+      nodeId: core.nodeId,
+      limits: core.options,
+      sink: core,
+      rooms: core.rooms,
+      store: core.store,
+      write: (...args) => core.log.send(...args),
+      roomUsers: (room) => core.roomUsers(room),
+      meshNodes: () => core.meshNodes(),
+      presenceChanged: (room) => core.presenceChanged(room),
+      typing: (room, user) => core.typing(room, user),
+      welcomed: (session) => {
+        this.#pending.release(session.socket)
+        session.socket.off('close', this.#releaseOnClose)
+      },
+      closed: (session) => core.sessionClosed(session),
+      checkToken: (session, given) => this.#checkToken(session.socket.remoteAddress ?? '', given),
+    }
     this.#http = createServer(
       {
         headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
@@ -123,7 +156,7 @@ export class ClientServer {
       socket.destroy()
       return
     }
-    socket.once('close', () => this.#pending.release(socket))
+    socket.on('close', this.#releaseOnClose)
   }
 
   /** Listens on `host:port` (0 picks a port); resolves with the bound port. */
@@ -150,11 +183,18 @@ export class ClientServer {
     return this.#port
   }
 
-  /** Drops sessions that did not answer the last ping, and pings the rest. */
+  /**
+   * Drops sessions that did not answer the last ping, and pings the rest; one sweep over the
+   * sessions, which also lets each drop the token buckets it no longer needs.
+   */
   #beat(): void {
     for (const session of this.#core.sessions) {
-      if (session.awaitingPong) session.terminate()
-      else session.ping()
+      if (session.awaitingPong) {
+        session.terminate()
+        continue
+      }
+      session.ping()
+      session.dropFullBudgets()
     }
   }
 
@@ -199,7 +239,7 @@ export class ClientServer {
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    socket.on('error', destroySocket)
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/') return refuse(socket, 404, 'Not Found')
     if (!this.#originAllowed(req)) {
@@ -213,25 +253,11 @@ export class ClientServer {
       this.#core.logger.warn('refused a chat session: the node has all the sessions it takes')
       return refuse(socket, 503, 'Service Unavailable')
     }
-    const address = req.socket.remoteAddress ?? ''
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const core = this.#core
-      const session = new Session(ws, {
-        nodeId: core.nodeId,
-        limits: core.options,
-        sink: core,
-        rooms: core.rooms,
-        store: core.store,
-        write: (...args) => core.log.send(...args),
-        roomUsers: (room) => core.roomUsers(room),
-        meshNodes: () => core.meshNodes(),
-        presenceChanged: (room) => core.presenceChanged(room),
-        typing: (room, user) => core.typing(room, user),
-        onWelcome: () => this.#pending.release(socket),
-        onClose: (closed) => core.sessionClosed(closed),
-        checkToken: (given) => this.#checkToken(address, given),
-      })
-      core.sessionOpened(session)
+      // From here on ws handles the socket's errors.
+      socket.off('error', destroySocket)
+      // The upgrade's socket is the request's: a net.Socket, as `req.socket` is typed.
+      this.#core.sessionOpened(new Session(ws, req.socket, this.#sessionHost))
     })
   }
 
@@ -288,6 +314,11 @@ function securityHeaders(res: ServerResponse): void {
   res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY)
   res.setHeader('x-content-type-options', 'nosniff')
   res.setHeader('referrer-policy', 'no-referrer')
+}
+
+/** An 'error' listener for a socket that has no other (one function for every socket). */
+function destroySocket(this: Duplex): void {
+  this.destroy()
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

@@ -16,6 +16,18 @@ describe('RateLimiter', () => {
     expect(limiter.take()).toBe(false)
   })
 
+  it('is full again once it has refilled, and not before', () => {
+    let now = 0
+    const limiter = new RateLimiter(10, 2, () => now)
+    expect(limiter.isFull()).toBe(true)
+    limiter.take()
+    expect(limiter.isFull()).toBe(false)
+    now += 99
+    expect(limiter.isFull()).toBe(false)
+    now += 1
+    expect(limiter.isFull()).toBe(true)
+  })
+
   it('never holds more than the burst', () => {
     let now = 0
     const limiter = new RateLimiter(10, 2, () => now)

@@ -1,3 +1,6 @@
+/** The default clock: one function for every limiter (a bound `performance.now` each would not be). */
+const monotonicNow = (): number => performance.now()
+
 /**
  * A token bucket: `burst` tokens at once, refilled at `perSecond`. Time is injected so that the
  * limiter is tested without waiting.
@@ -12,11 +15,7 @@ export class RateLimiter {
   readonly #burst: number
   readonly #now: () => number
 
-  constructor(
-    perSecond: number,
-    burst: number,
-    now: () => number = performance.now.bind(performance),
-  ) {
+  constructor(perSecond: number, burst: number, now: () => number = monotonicNow) {
     this.#perMs = perSecond / 1000
     this.#burst = burst
     this.#tokens = burst
@@ -37,6 +36,12 @@ export class RateLimiter {
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs)
     this.#at = now
     return this.#tokens >= 1
+  }
+
+  /** Whether the bucket is full: it then acts as a new one would, and its holder may drop it. */
+  isFull(): boolean {
+    this.hasToken() // refills
+    return this.#tokens >= this.#burst
   }
 
   /** How long until a token is left: 0 when one is now. */

@@ -15,6 +15,7 @@ import { ClientServer } from './client-server.ts'
 import type { NodeMetrics } from './metrics.ts'
 import { NodeCore } from './node-core.ts'
 import { type NodeOptionsInput, normalizeOptions } from './options.ts'
+import type { Session } from './session.ts'
 
 const running: { core: NodeCore; server: ClientServer }[] = []
 
@@ -42,6 +43,13 @@ async function startInProcess(
   running.push({ core, server })
   const port = await server.listen('127.0.0.1', 0)
   return { core, url: `ws://127.0.0.1:${port}/` }
+}
+
+/** The welcomed session of the user `userId`. */
+function sessionOf(core: NodeCore, userId: string): Session {
+  const session = [...core.sessions].find((s) => s.welcomed && s.user.id === userId)
+  if (!session) throw new Error(`no session of ${userId}`)
+  return session
 }
 
 async function internalErrors(metrics: NodeMetrics, scope: string): Promise<number> {
@@ -111,6 +119,26 @@ describe('a presence flush that throws', () => {
   })
 })
 
+describe('the heartbeat', () => {
+  it("clears a session's ping when its client answers it, and not when it does not", async () => {
+    const { core, url } = await startInProcess()
+    const live = randomUser('live')
+    const mute = randomUser('mute')
+    await ChatClient.connect(url, live)
+    const muteClient = await ChatClient.open(url, { autoPong: false })
+    muteClient.send({ type: 'hello', protocol: 1, user: mute })
+    await muteClient.next('welcome')
+    const [liveSession, muteSession] = [sessionOf(core, live.id), sessionOf(core, mute.id)]
+    for (const session of [liveSession, muteSession]) session.ping()
+    expect(muteSession.awaitingPong).toBe(true)
+    await waitUntil(() => !liveSession.awaitingPong, 5_000, "the live client's pong")
+    // The node has read the mute client's socket past its ping, and it still owes the pong:
+    // the next heartbeat ends it.
+    expect(await muteClient.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+    expect(muteSession.awaitingPong).toBe(true)
+  })
+})
+
 describe('a session waiting for its backlog budget', () => {
   it('is not taken for dead by the heartbeat while its frames wait', async () => {
     // A budget of 1 message a second: the second join's backlog has to wait for it.
@@ -132,6 +160,21 @@ describe('a session waiting for its backlog budget', () => {
     }
     await reader.next('joined', (f) => f.ref === 'waits-more')
     expect(core.sessions.has(session)).toBe(true)
+  })
+
+  it("keeps a budget it is in debt with through the heartbeat's sweep", async () => {
+    const { core, url } = await startInProcess({ backlogRateLimit: { perSecond: 1, burst: 1 } })
+    const writer = await ChatClient.connect(url)
+    await writer.join('busy')
+    for (const text of ['one', 'two', 'three']) await writer.say('busy', text)
+    const user = randomUser('reader')
+    const reader = await ChatClient.connect(url, user)
+    await reader.join('busy') // three messages read: two in debt
+    const session = sessionOf(core, user.id)
+    session.dropFullBudgets()
+    reader.send({ type: 'join', room: 'busy-too', ref: 'after' })
+    await waitUntil(() => session.waitingForBacklog, 5_000, 'the join waiting for the budget')
+    await reader.next('joined', (f) => f.ref === 'after')
   })
 })
 

@@ -17,7 +17,7 @@
  * `hello` on a node that requires keys. Signatures are checked with node:crypto.
  */
 import type { Socket } from 'node:net'
-import type { WebSocket } from 'ws'
+import { type RawData, WebSocket } from 'ws'
 import { isKeyedUserId, keyOwnsUserId } from '../../shared/keys.ts'
 import type {
   ClientFrame,
@@ -54,7 +54,7 @@ import type { NodeOptions } from './options.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member, Rooms } from './rooms.ts'
 import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
-import { nativeEd25519 } from './signing-native.ts'
+import { nativeEd25519, nativeEd25519Once } from './signing-native.ts'
 import type { Page, Store } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -85,7 +85,11 @@ export type SessionLimits = Pick<
 /** What a session reads of the store: backlogs, history pages and what the node holds. */
 export type StoreReader = Pick<Store, 'latest' | 'before' | 'missing' | 'get' | 'seqOf'>
 
-export interface SessionOptions {
+/**
+ * What sessions need of the node that serves them: one object shared by every session of a
+ * client port, so that a session holds no closures or options of its own.
+ */
+export interface SessionHost {
   /** This node's id (in `welcome`, and what a keyed user's `prove` signs). */
   nodeId: string
   limits: SessionLimits
@@ -103,29 +107,49 @@ export interface SessionOptions {
   presenceChanged: (room: string) => void
   /** The session's user is typing in `room`. */
   typing: (room: string, user: ChatUser) => void
-  /** Called once, when the session is welcomed (it no longer counts as pending). */
-  onWelcome?: () => void
-  /** Called once, when the session's socket has closed. */
-  onClose: (session: Session) => void
-  /** Checks the access token a `hello` gives (`undefined`: none), for this session's address. */
-  checkToken: (given: string | undefined) => TokenCheck
+  /** Called once, when `session` is welcomed (it no longer counts as pending). */
+  welcomed: (session: Session) => void
+  /** Called once, when `session`'s socket has closed. */
+  closed: (session: Session) => void
+  /** Checks the access token `session`'s `hello` gives (`undefined`: none), for its address. */
+  checkToken: (session: Session, given: string | undefined) => TokenCheck
+}
+
+/**
+ * The WebSocket of a chat session (the client port's server makes its sockets of this class): it
+ * carries its session, so that one listener function per event serves every session's socket.
+ * A closure per event and session would cost each idle session about 250 bytes.
+ */
+export class SessionSocket extends WebSocket {
+  session: Session | undefined = undefined
+}
+
+/** The session `ws` carries; ws calls its listeners with the socket as `this`. */
+function sessionOf(ws: WebSocket): Session | undefined {
+  return ws instanceof SessionSocket ? ws.session : undefined
 }
 
 export class Session implements Member {
-  readonly #ws: WebSocket
-  readonly #options: SessionOptions
-  /** Frames of any type. */
-  readonly #limiter: RateLimiter
+  readonly #ws: SessionSocket
+  /** The TCP connection under `#ws`: corked for bursts, and what the client port counts. */
+  readonly socket: Socket
+  readonly #host: SessionHost
+  /**
+   * Frames of any type. Each token bucket is made when first used and dropped by the heartbeat
+   * once full again (a full bucket acts as a new one): an idle session holds none.
+   */
+  #limiter: RateLimiter | undefined
   /** `typing` frames, on top of `#limiter`. */
-  readonly #typingLimiter: RateLimiter
-  /** Messages read from the store for backlogs and history pages. */
-  readonly #backlogLimiter: RateLimiter
+  #typingLimiter: RateLimiter | undefined
+  /** Messages read from the store for backlogs and history pages (charged once read). */
+  #backlogLimiter: RateLimiter | undefined
   readonly #rooms = new Set<string>()
   /**
    * Frames waiting, in order, for the backlog budget to refill (the first one reads backlog);
-   * at most `rateLimit.burst`. The socket is not read meanwhile.
+   * at most `rateLimit.burst`. The socket is not read meanwhile. Made when a frame must wait,
+   * dropped when none does.
    */
-  readonly #waiting: ClientFrame[] = []
+  #waiting: ClientFrame[] | undefined
   #waitTimer: NodeJS.Timeout | undefined
   /** The session's user, once welcomed: `{id, name}`, and `key` for a keyed user. */
   #user: ChatUser | undefined
@@ -138,20 +162,39 @@ export class Session implements Member {
   /** Bytes of bounded replies queued since the session was last within its bound. */
   #replyAllowance = 0
 
-  constructor(ws: WebSocket, options: SessionOptions) {
+  constructor(ws: SessionSocket, socket: Socket, host: SessionHost) {
     this.#ws = ws
-    this.#options = options
-    const { rateLimit, typingRateLimit, backlogRateLimit } = options.limits
-    this.#limiter = new RateLimiter(rateLimit.perSecond, rateLimit.burst)
-    this.#typingLimiter = new RateLimiter(typingRateLimit.perSecond, typingRateLimit.burst)
-    this.#backlogLimiter = new RateLimiter(backlogRateLimit.perSecond, backlogRateLimit.burst)
+    this.socket = socket
+    this.#host = host
     this.#helloTimer = setTimeout(() => this.#helloTimedOut(), HELLO_TIMEOUT_MS)
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary))
-    ws.on('pong', () => (this.#pinged = false))
-    ws.on('close', () => this.#contain('closing a chat session', () => this.#onClose()))
-    ws.on('error', (error) =>
-      options.sink.logger.debug({ err: error }, 'chat session socket error'),
-    )
+    ws.session = this
+    ws.on('message', Session.#socketMessage)
+    ws.on('pong', Session.#socketPong)
+    ws.on('close', Session.#socketClose)
+    ws.on('error', Session.#socketError)
+  }
+
+  // The listeners of every session's socket (see SessionSocket).
+
+  static #socketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    // With binaryType 'nodebuffer' (ws's default), ws hands over a Buffer.
+    const session = sessionOf(this)
+    if (session) session.#onMessage(data as Buffer, isBinary)
+  }
+
+  static #socketPong(this: WebSocket): void {
+    const session = sessionOf(this)
+    if (session) session.#pinged = false
+  }
+
+  static #socketClose(this: WebSocket): void {
+    const session = sessionOf(this)
+    if (session) session.#contain('closing a chat session', () => session.#onClose())
+  }
+
+  static #socketError(this: WebSocket, error: Error): void {
+    const session = sessionOf(this)
+    if (session) session.#host.sink.logger.debug({ err: error }, 'chat session socket error')
   }
 
   /**
@@ -159,7 +202,7 @@ export class Session implements Member {
    * and the session is closed with 1011. Nothing reaches the server or the other sessions.
    */
   #contain(what: string, fn: () => void, ref?: string): void {
-    contain(this.#options.sink, 'session', what, fn, () => this.#fail(ref))
+    contain(this.#host.sink, 'session', what, fn, () => this.#fail(ref))
   }
 
   #fail(ref: string | undefined): void {
@@ -181,7 +224,7 @@ export class Session implements Member {
     this.#contain('closing a session without hello', () => {
       this.#helloTimer = undefined
       if (this.#user) return
-      this.#options.sink.logger.info('closing a chat session that sent no hello in time')
+      this.#host.sink.logger.info('closing a chat session that sent no hello in time')
       this.#closeSoon(CLOSE_HELLO_TIMEOUT, `no hello within ${HELLO_TIMEOUT_MS / 1000} s`)
     })
   }
@@ -207,10 +250,9 @@ export class Session implements Member {
   /** Writes frames to the socket corked, so that a burst leaves in one write. */
   #write(frames: readonly Buffer[]): void {
     // ws has no cork of its own; its sends cork per frame, and corks nest.
-    const socket = (this.#ws as unknown as { _socket?: Socket })._socket
-    socket?.cork()
+    this.socket.cork()
     for (const frame of frames) this.#ws.send(frame, { binary: false })
-    socket?.uncork()
+    this.socket.uncork()
   }
 
   /**
@@ -222,16 +264,13 @@ export class Session implements Member {
     const ws = this.#ws
     if (ws.readyState !== ws.OPEN) return true
     const buffered = ws.bufferedAmount
-    const bound = this.#options.limits.maxBufferedBytes
+    const bound = this.#host.limits.maxBufferedBytes
     if (buffered <= bound) {
       this.#replyAllowance = 0
       return false
     }
     if (buffered <= bound + this.#replyAllowance) return false
-    this.#options.sink.logger.info(
-      { user: this.#user?.id },
-      'closing a chat session that fell behind',
-    )
+    this.#host.sink.logger.info({ user: this.#user?.id }, 'closing a chat session that fell behind')
     this.#closeSoon(CLOSE_TOO_SLOW, 'too slow: reconnect and resume with since')
     return true
   }
@@ -272,6 +311,13 @@ export class Session implements Member {
     this.#ws.ping()
   }
 
+  /** Drops the token buckets that are full again (the heartbeat calls this now and then). */
+  dropFullBudgets(): void {
+    if (this.#limiter?.isFull()) this.#limiter = undefined
+    if (this.#typingLimiter?.isFull()) this.#typingLimiter = undefined
+    if (this.#backlogLimiter?.isFull()) this.#backlogLimiter = undefined
+  }
+
   terminate(): void {
     this.#ws.terminate()
   }
@@ -294,15 +340,18 @@ export class Session implements Member {
     const parsed = parseClientFrame(data.toString('utf8'))
     if (!parsed.ok) return this.#error(parsed.code, parsed.message, parsed.ref)
     const frame = parsed.frame
+    const { perSecond, burst } = this.#host.limits.rateLimit
+    this.#limiter ??= new RateLimiter(perSecond, burst)
     if (!this.#limiter.take()) {
       return this.#error('rate_limited', 'too many frames; slow down', frame.ref)
     }
-    if (this.#waiting.length > 0) {
+    const waiting = this.#waiting
+    if (waiting) {
       // Behind a frame that waits for the budget: in order, after it.
-      if (this.#waiting.length >= this.#options.limits.rateLimit.burst) {
+      if (waiting.length >= this.#host.limits.rateLimit.burst) {
         return this.#error('rate_limited', 'too many frames waiting; slow down', frame.ref)
       }
-      this.#waiting.push(frame)
+      waiting.push(frame)
       return
     }
     this.#run(frame)
@@ -314,12 +363,14 @@ export class Session implements Member {
    * that joins many rooms at once has its joins answered a little later, none refused.
    */
   #run(frame: ClientFrame): void {
-    if (readsBacklog(frame) && !this.#backlogLimiter.hasToken()) {
+    const backlog = this.#backlogLimiter
+    if (readsBacklog(frame) && backlog && !backlog.hasToken()) {
+      this.#waiting ??= []
       this.#waiting.push(frame)
       this.#ws.pause()
       this.#waitTimer = setTimeout(
         () => this.#contain('frames that waited for the backlog budget', () => this.#drain()),
-        this.#backlogLimiter.msUntilToken(),
+        backlog.msUntilToken(),
       )
       return
     }
@@ -329,10 +380,13 @@ export class Session implements Member {
   /** Handles the waiting frames in order, until one has to wait again. */
   #drain(): void {
     this.#waitTimer = undefined
-    const waiting = this.#waiting.splice(0)
+    const waiting = this.#waiting ?? []
+    this.#waiting = undefined
     for (const [i, frame] of waiting.entries()) {
       this.#run(frame)
       if (this.#waitTimer) {
+        // #run made the frame wait again: the rest wait behind it.
+        this.#waiting ??= []
         this.#waiting.push(...waiting.slice(i + 1))
         return
       }
@@ -369,7 +423,7 @@ export class Session implements Member {
     if (this.#user || this.#challenge) {
       return this.#error('bad_request', 'hello was already said', frame.ref)
     }
-    const access = this.#options.checkToken(frame.token)
+    const access = this.#host.checkToken(this, frame.token)
     if (!access.ok) {
       return this.#refuse(
         access.reason === 'wait'
@@ -383,7 +437,7 @@ export class Session implements Member {
       if (isKeyedUserId(id)) {
         return this.#refuse('this id belongs to a keyed user: say hello with its key', frame.ref)
       }
-      if (this.#options.limits.requireKeys) {
+      if (this.#host.limits.requireKeys) {
         return this.#refuse('this node takes only keyed users: say hello with a key', frame.ref)
       }
       return this.#welcome({ id, name })
@@ -393,13 +447,15 @@ export class Session implements Member {
     }
     const nonce = makeNonce()
     this.#challenge = { user: { id, name, key }, nonce }
-    this.send({ type: 'challenge', node: { id: this.#options.nodeId }, nonce })
+    this.send({ type: 'challenge', node: { id: this.#host.nodeId }, nonce })
   }
 
   /** A keyed user's answer to its challenge: welcomed if its key signed this node's nonce. */
   #prove(frame: Frame<'prove'>, { user, nonce }: Challenge): void {
     this.#challenge = undefined
-    if (!verifySessionProof(this.#options.nodeId, nonce, user.key, frame.sig, nativeEd25519)) {
+    // The key is checked once here: its KeyObject is kept only when the user sends.
+    const { nodeId } = this.#host
+    if (!verifySessionProof(nodeId, nonce, user.key, frame.sig, nativeEd25519Once)) {
       return this.#refuse("the signature does not prove the user's key", frame.ref)
     }
     this.#welcome(user)
@@ -415,18 +471,18 @@ export class Session implements Member {
     this.#user = user
     clearTimeout(this.#helloTimer)
     this.#helloTimer = undefined
-    this.#options.onWelcome?.()
+    this.#host.welcomed(this)
     this.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
-      node: { id: this.#options.nodeId, name: this.#options.limits.name },
-      nodes: this.#options.meshNodes(),
+      node: { id: this.#host.nodeId, name: this.#host.limits.name },
+      nodes: this.#host.meshNodes(),
     })
   }
 
   #join(frame: Frame<'join'>): void {
     const { room, since } = frame
-    const { rooms, store, limits } = this.#options
+    const { rooms, store, limits } = this.#host
     if (!this.#rooms.has(room) && this.#rooms.size >= limits.maxRoomsPerSession) {
       const most = limits.maxRoomsPerSession
       return this.#error('bad_request', `a session may be in ${most} rooms at most`, frame.ref)
@@ -446,7 +502,7 @@ export class Session implements Member {
     const page: Page = since
       ? store.missing(room, since, MAX_RESUME_BACKLOG)
       : store.latest(room, JOIN_BACKLOG)
-    this.#backlogLimiter.charge(page.events.length)
+    this.#chargeBacklog(page.events.length)
     // The backlog is read, the session joins and the backlog is queued in one turn of the event
     // loop, and events reach rooms only once committed: so backlog and live stream neither
     // overlap nor leave a hole. What `since` covers that this node does not hold yet is kept
@@ -456,21 +512,21 @@ export class Session implements Member {
     this.#reply([
       ...page.events.map(clientFrame),
       withRef(
-        { type: 'joined', room, users: this.#options.roomUsers(room), truncated: page.more },
+        { type: 'joined', room, users: this.#host.roomUsers(room), truncated: page.more },
         frame.ref,
       ),
     ])
-    this.#options.sink.metrics.delivered.inc(page.events.length)
-    if (cameOnline) this.#options.presenceChanged(room)
+    this.#host.sink.metrics.delivered.inc(page.events.length)
+    if (cameOnline) this.#host.presenceChanged(room)
   }
 
   #leave(frame: Frame<'leave'>): void {
     if (!this.#rooms.delete(frame.room)) {
       return this.#error('not_joined', `not joined to ${frame.room}`, frame.ref)
     }
-    const wentOffline = this.#options.rooms.leave(frame.room, this)
+    const wentOffline = this.#host.rooms.leave(frame.room, this)
     this.send(withRef({ type: 'left', room: frame.room }, frame.ref))
-    if (wentOffline) this.#options.presenceChanged(frame.room)
+    if (wentOffline) this.#host.presenceChanged(frame.room)
   }
 
   #send(frame: Frame<'send'>): void {
@@ -482,7 +538,7 @@ export class Session implements Member {
     const refusal = usigRefusal(user, frame)
     if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#options.write(room, user, text, cid, usig).then(
+    this.#host.write(room, user, text, cid, usig).then(
       (event) =>
         this.send(
           withRef(
@@ -501,7 +557,7 @@ export class Session implements Member {
 
   #history(frame: Frame<'history'>): void {
     const limit = frame.limit ?? HISTORY_DEFAULT_LIMIT
-    const store = this.#options.store
+    const store = this.#host.store
     let page: Page
     // History pages hold messages; events of other kinds reach a client live and in backlogs.
     if (frame.before === undefined) {
@@ -512,11 +568,19 @@ export class Session implements Member {
       if (!before) return this.#error('bad_request', `before: no event ${frame.before}`, frame.ref)
       page = store.before(frame.room, before, limit, MESSAGE_KIND)
     }
-    this.#backlogLimiter.charge(page.events.length)
+    this.#chargeBacklog(page.events.length)
     const messages = page.events.map(chatMessage)
     this.#reply([
       withRef({ type: 'history', room: frame.room, messages, hasMore: page.more }, frame.ref),
     ])
+  }
+
+  /** Spends `count` messages read of the backlog budget. */
+  #chargeBacklog(count: number): void {
+    if (count === 0) return
+    const { perSecond, burst } = this.#host.limits.backlogRateLimit
+    this.#backlogLimiter ??= new RateLimiter(perSecond, burst)
+    this.#backlogLimiter.charge(count)
   }
 
   #typing(frame: Frame<'typing'>): void {
@@ -525,18 +589,20 @@ export class Session implements Member {
     }
     // Typing is a hint that goes to the whole room and mesh: past its small budget it is
     // dropped without a reply (the next one will say the same).
+    const { perSecond, burst } = this.#host.limits.typingRateLimit
+    this.#typingLimiter ??= new RateLimiter(perSecond, burst)
     if (!this.#typingLimiter.take()) return
-    this.#options.typing(frame.room, this.user)
+    this.#host.typing(frame.room, this.user)
   }
 
   #onClose(): void {
     clearTimeout(this.#helloTimer)
     clearTimeout(this.#waitTimer)
-    this.#waiting.length = 0
-    this.#options.onClose(this)
-    const offline = [...this.#rooms].filter((room) => this.#options.rooms.leave(room, this))
+    this.#waiting = undefined
+    this.#host.closed(this)
+    const offline = [...this.#rooms].filter((room) => this.#host.rooms.leave(room, this))
     this.#rooms.clear()
-    for (const room of offline) this.#options.presenceChanged(room)
+    for (const room of offline) this.#host.presenceChanged(room)
   }
 }
 

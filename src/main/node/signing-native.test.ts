@@ -6,7 +6,12 @@ import { checkEvent, type SignedEvent } from '../../shared/signatures.ts'
 import { testIdentity, wireEvent } from '../../../test/support/fake-peer.ts'
 import { encodeKey, generateSecretKey, userIdFromKey } from '../../shared/keys.ts'
 import { signAsUser } from '../../shared/signatures.ts'
-import { checkEventInPool, nativeEd25519 } from './signing-native.ts'
+import {
+  checkEventInPool,
+  keptKeyObjects,
+  nativeEd25519,
+  nativeEd25519Once,
+} from './signing-native.ts'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 const seedArbitrary = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -67,6 +72,17 @@ describe('nativeEd25519 against the pure-JavaScript implementation', () => {
       const value = junk as unknown as Uint8Array
       expect(nativeEd25519.verify(value, value, value)).toBe(false)
     }
+  })
+
+  it('keeps the KeyObject of a key it verified, but not of one verified once', () => {
+    const message = utf8('a session proof')
+    const once = nobleEd25519.signer(new Uint8Array(32).fill(7))
+    const kept = keptKeyObjects()
+    expect(nativeEd25519Once.verify(once.sign(message), message, once.publicKey)).toBe(true)
+    expect(nativeEd25519Once.verify(once.sign(utf8('other')), message, once.publicKey)).toBe(false)
+    expect(keptKeyObjects()).toBe(kept)
+    expect(nativeEd25519.verify(once.sign(message), message, once.publicKey)).toBe(true)
+    expect(keptKeyObjects()).toBe(kept + 1)
   })
 
   it('refuses a secret key that is not 32 bytes', () => {

@@ -7,7 +7,9 @@
  *
  * Parsing a public key into a KeyObject costs about a seventh of a verification (bench/signing.ts),
  * and a mesh checks the keys of its few nodes and users over and over: the KeyObjects of the
- * `KEY_OBJECT_CACHE_SIZE` keys used last are kept.
+ * `KEY_OBJECT_CACHE_SIZE` keys used last are kept. A key checked once (a session's proof at
+ * `hello`) is verified through `nativeEd25519Once`, which does not keep it: a KeyObject holds
+ * about half a kilobyte, and an idle session should not.
  *
  * `checkEventInPool` verifies an event's signatures on libuv's thread pool: verification was the
  * largest share of a node's event loop at load (about 40 % of its busy time at 400 msg/s on
@@ -36,14 +38,33 @@ export const KEY_OBJECT_CACHE_SIZE = 4096
 
 const keyObjects = new Map<string, KeyObject>()
 
-/** The KeyObject of a raw public key that passed the encoding rules. */
-function keyObjectOf(publicKey: Uint8Array): KeyObject {
+/** How many KeyObjects are kept (for tests). */
+export function keptKeyObjects(): number {
+  return keyObjects.size
+}
+
+/** The KeyObject of a raw public key that passed the encoding rules; kept if `keep`. */
+function keyObjectOf(publicKey: Uint8Array, keep: boolean): KeyObject {
   const id = Buffer.from(publicKey).toString('base64')
   const keyObject =
     keyObjects.get(id) ??
     createPublicKey({ key: Buffer.concat([SPKI_HEADER, publicKey]), format: 'der', type: 'spki' })
-  setRecent(keyObjects, id, keyObject, KEY_OBJECT_CACHE_SIZE)
+  if (keep) setRecent(keyObjects, id, keyObject, KEY_OBJECT_CACHE_SIZE)
   return keyObject
+}
+
+function verifyNative(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  keep: boolean,
+): boolean {
+  try {
+    if (!passesEncodingRules(signature, publicKey)) return false
+    return verify(null, message, keyObjectOf(publicKey, keep), signature)
+  } catch {
+    return false
+  }
 }
 
 export const nativeEd25519: Ed25519 = {
@@ -60,14 +81,13 @@ export const nativeEd25519: Ed25519 = {
       sign: (message) => bytesOf(sign(null, message, privateKey)),
     }
   },
-  verify(signature, message, publicKey) {
-    try {
-      if (!passesEncodingRules(signature, publicKey)) return false
-      return verify(null, message, keyObjectOf(publicKey), signature)
-    } catch {
-      return false
-    }
-  },
+  verify: (signature, message, publicKey) => verifyNative(signature, message, publicKey, true),
+}
+
+/** `nativeEd25519` for keys checked once: it uses a kept KeyObject but keeps none it makes. */
+export const nativeEd25519Once: Ed25519 = {
+  signer: nativeEd25519.signer,
+  verify: (signature, message, publicKey) => verifyNative(signature, message, publicKey, false),
 }
 
 /** Whether one signature holds, verified on the thread pool; never rejects. */
@@ -81,7 +101,7 @@ function verifyInPool(
   }
   return new Promise((resolve) => {
     try {
-      verify(null, message, keyObjectOf(publicKey), signature, (error, valid) =>
+      verify(null, message, keyObjectOf(publicKey, true), signature, (error, valid) =>
         resolve(!error && valid),
       )
     } catch {
