@@ -175,6 +175,27 @@ describe("a keyed user's send", () => {
   })
 })
 
+describe("a keyed user's sends, verified off the event loop", () => {
+  it('are stored and acknowledged in the order they were sent, a forged one among them refused', async () => {
+    const node = await startNode({ name: 'Order' })
+    const ada = keyedUser('Ada')
+    const writer = await ChatClient.connect(node.wsUrl, ada)
+    await writer.join('general')
+    const texts = Array.from({ length: 60 }, (_, i) => `in order ${i}`)
+    // One forged send in the middle: refused, and the sends after it still keep their order.
+    const forged = { type: 'send', room: 'general', text: 'forged', cid: 'f1', ref: 'forged' }
+    writer.send({ ...forged, usig: usigOf(ada, 'general', 'other words', 'f1') })
+    const acks = await writer.sendMany('general', texts)
+    expect(writer.frames.find((f) => f.type === 'error' && f.ref === 'forged')).toMatchObject({
+      code: 'unauthorized',
+    })
+    const seqs = acks.map((a) => Number(a.id.slice(a.id.lastIndexOf(':') + 1)))
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    const stored = storedEvents(node, { room: 'general' })
+    expect(stored.map((m) => m.text)).toEqual(texts)
+  })
+})
+
 describe('--require-keys', () => {
   it('refuses a keyless hello and still welcomes a keyed user', async () => {
     const node = await startNode({ name: 'KeysOnly', args: ['--require-keys'] })

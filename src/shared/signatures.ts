@@ -141,10 +141,14 @@ export function verifyUserSignature(
   event: Readonly<Record<string, unknown>> & { user: SigningUser; usig?: string | undefined },
   ed: Ed25519 = nobleEd25519,
 ): boolean {
+  const signature = userSignatureToVerify(event)
   const { key, id } = event.user
-  const { usig } = event
-  if (key === undefined || usig === undefined) return false
-  return safely(() => keyOwnsUserId(key, id) && verifyText(ed, key, usig, userSignedBytes(event)))
+  return (
+    signature !== undefined &&
+    key !== undefined &&
+    safely(() => keyOwnsUserId(key, id)) &&
+    verifies(signature, ed)
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +260,19 @@ export function eventSignatures(event: SignedEvent): EventRefusal | SignatureToV
   ]
 }
 
+/**
+ * A keyed user's `usig` of an event (or of the message a `send` makes), to verify; undefined when
+ * the user has no key or the event no `usig`. That the user's id is its key's is not checked.
+ */
+export function userSignatureToVerify(
+  event: Readonly<Record<string, unknown>> & { user: SigningUser; usig?: string | undefined },
+): SignatureToVerify | undefined {
+  const { key } = event.user
+  const { usig } = event
+  if (key === undefined || usig === undefined) return undefined
+  return toVerify('usig', key, usig, () => userSignedBytes(event))
+}
+
 function toVerify(
   refusal: EventRefusal,
   key: string,
@@ -285,11 +302,18 @@ function toVerify(
 export function checkEvent(event: SignedEvent, ed: Ed25519 = nobleEd25519): EventCheck {
   const signatures = eventSignatures(event)
   if (typeof signatures === 'string') return { ok: false, reason: signatures }
-  const failed = signatures.find(
-    ({ signature, message, publicKey }) =>
-      !signature || !message || !publicKey || !ed.verify(signature, message, publicKey),
-  )
+  const failed = signatures.find((signature) => !verifies(signature, ed))
   return failed ? { ok: false, reason: failed.refusal } : { ok: true }
+}
+
+/** Whether a signature to verify holds: one that did not decode never does. */
+function verifies({ signature, message, publicKey }: SignatureToVerify, ed: Ed25519): boolean {
+  return (
+    signature !== undefined &&
+    message !== undefined &&
+    publicKey !== undefined &&
+    ed.verify(signature, message, publicKey)
+  )
 }
 
 /**

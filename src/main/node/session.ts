@@ -43,8 +43,8 @@ import {
 import {
   MESSAGE_KIND,
   makeNonce,
+  userSignatureToVerify,
   verifySessionProof,
-  verifyUserSignature,
 } from '../../shared/signatures.ts'
 import type { ChatUser } from '../../shared/signed-frames.ts'
 import type { TokenCheck } from './access.ts'
@@ -54,7 +54,7 @@ import type { NodeOptions } from './options.ts'
 import { RateLimiter } from './rate-limiter.ts'
 import type { Member, Rooms } from './rooms.ts'
 import { chatMessage, clientFrame, encodeServerFrame } from './client-events.ts'
-import { nativeEd25519, nativeEd25519Once } from './signing-native.ts'
+import { nativeEd25519Once, verifyInPool } from './signing-native.ts'
 import type { Page, Store } from './store.ts'
 
 /** After the node closes a session, how long the peer gets to finish the close handshake. */
@@ -155,6 +155,8 @@ export class Session implements Member {
   #user: ChatUser | undefined
   #challenge: Challenge | undefined
   #helloTimer: NodeJS.Timeout | undefined
+  /** The last signed send in verification: the next is written after it (none while idle). */
+  #sending: Promise<void> | undefined
   /** A handler failed: the session is closing (1011). */
   #failed = false
   /** Set by the heartbeat's ping; cleared by each pong. */
@@ -530,15 +532,38 @@ export class Session implements Member {
   }
 
   #send(frame: Frame<'send'>): void {
-    const { room, text, cid, usig } = frame
-    if (!this.#rooms.has(room)) {
-      return this.#error('not_joined', `join ${room} before sending to it`, frame.ref)
+    if (!this.#rooms.has(frame.room)) {
+      return this.#error('not_joined', `join ${frame.room} before sending to it`, frame.ref)
     }
     const user = this.user
     const refusal = usigRefusal(user, frame)
     if (refusal) return this.#error(refusal.code, refusal.message, frame.ref)
+    const { room, cid, text, usig } = frame
+    const signature = userSignatureToVerify({ kind: MESSAGE_KIND, room, cid, text, user, usig })
+    if (!signature) return this.#store(frame, user)
+    // A keyed user's usig is verified on the thread pool, and the session's sends still reach
+    // the log in the order they came: each waits for the one before.
+    const verified = Promise.all([this.#sending, verifyInPool(signature)])
+    this.#sending = verified.then(([, valid]) =>
+      this.#contain(
+        'a signed send',
+        () =>
+          valid
+            ? this.#store(frame, user)
+            : this.#error(
+                'unauthorized',
+                "usig: not the user's signature of this message",
+                frame.ref,
+              ),
+        frame.ref,
+      ),
+    )
+  }
+
+  /** Has the log store a send that passed every check, and answers `ack` or `unavailable`. */
+  #store(frame: Frame<'send'>, user: ChatUser): void {
     // Both answers go out through `deliver`, which contains its own failures.
-    this.#host.write(room, user, text, cid, usig).then(
+    this.#host.write(frame.room, user, frame.text, frame.cid, frame.usig).then(
       (event) =>
         this.send(
           withRef(
@@ -607,27 +632,21 @@ export class Session implements Member {
 }
 
 /**
- * Why a `send` by `user` may not be stored, as far as its `usig` goes; undefined when it may. A
- * keyed user's `usig` must verify over the message it makes. A user without a key has nothing to
- * sign with, and every node would refuse an event with a `usig` and no key.
+ * Why a `send` by `user` may not be stored, as far as its `usig` goes, before the signature is
+ * verified; undefined when it may. A keyed user signs every send; a user without a key has
+ * nothing to sign with, and every node would refuse an event with a `usig` and no key.
  */
 function usigRefusal(
   user: ChatUser,
-  { room, cid, text, usig }: Frame<'send'>,
+  { usig }: Frame<'send'>,
 ): { code: ErrorCode; message: string } | undefined {
-  if (user.key === undefined) {
-    if (usig === undefined) return undefined
+  if (user.key === undefined && usig !== undefined) {
     return { code: 'bad_request', message: 'usig: a user without a key does not sign' }
   }
-  const message = { kind: MESSAGE_KIND, room, cid, text, user, usig }
-  if (verifyUserSignature(message, nativeEd25519)) return undefined
-  return {
-    code: 'unauthorized',
-    message:
-      usig === undefined
-        ? 'usig: a keyed user signs each send'
-        : "usig: not the user's signature of this message",
+  if (user.key !== undefined && usig === undefined) {
+    return { code: 'unauthorized', message: 'usig: a keyed user signs each send' }
   }
+  return undefined
 }
 
 /** Whether handling `frame` reads messages from the store (and spends the backlog budget). */

@@ -16,7 +16,12 @@
  * three nodes), and there it held up fan-out and every other link.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto'
-import { type EventCheck, eventSignatures, type SignedEvent } from '../../shared/signatures.ts'
+import {
+  type EventCheck,
+  eventSignatures,
+  type SignatureToVerify,
+  type SignedEvent,
+} from '../../shared/signatures.ts'
 import {
   passesEncodingRules,
   PUBLIC_KEY_BYTES,
@@ -91,11 +96,11 @@ export const nativeEd25519Once: Ed25519 = {
 }
 
 /** Whether one signature holds, verified on the thread pool; never rejects. */
-function verifyInPool(
-  signature: Uint8Array | undefined,
-  message: Uint8Array | undefined,
-  publicKey: Uint8Array | undefined,
-): Promise<boolean> {
+export function verifyInPool({
+  signature,
+  message,
+  publicKey,
+}: SignatureToVerify): Promise<boolean> {
   if (!signature || !message || !publicKey || !passesEncodingRules(signature, publicKey)) {
     return Promise.resolve(false)
   }
@@ -114,9 +119,7 @@ function verifyInPool(
 export async function checkEventInPool(event: SignedEvent): Promise<EventCheck> {
   const signatures = eventSignatures(event)
   if (typeof signatures === 'string') return { ok: false, reason: signatures }
-  const valid = await Promise.all(
-    signatures.map((s) => verifyInPool(s.signature, s.message, s.publicKey)),
-  )
+  const valid = await Promise.all(signatures.map(verifyInPool))
   const failed = signatures.find((_, i) => !valid[i])
   return failed ? { ok: false, reason: failed.refusal } : { ok: true }
 }
