@@ -1,8 +1,10 @@
 /**
- * How much of a node's CPU went to signatures, from the `.cpuprofile` a profiled node writes
- * (`--profile DIR`): the share of its busy samples whose stack passes through the code that
- * signs, verifies or makes canonical bytes (`SIGNING_FILES`), callees included (OpenSSL's work
- * shows under the JavaScript function that called it).
+ * How much of a node's event loop went to signatures, from the `.cpuprofile` a profiled node
+ * writes (`--profile DIR`): the share of its main thread's busy samples whose stack passes
+ * through the code that signs, verifies or makes canonical bytes (`SIGNING_FILES`), callees
+ * included (OpenSSL's work shows under the JavaScript function that called it). The writer
+ * thread (which signs the node's own events) writes a profile of its own, and libuv's pool
+ * (which verifies) none: their work is not counted here, only what is left on the loop.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -59,11 +61,14 @@ export function signingShare(profile: Profile): SigningShare {
   return { busySamples, signingSamples }
 }
 
-/** The signing share of each profile in `dir` written by a process of `pids`, by pid. */
+/**
+ * The signing share of the main thread's profile in `dir` of each process of `pids`, by pid.
+ * Node names a profile `CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile`; the main thread is 0.
+ */
 export function signingShares(dir: string, pids: readonly number[]): Map<number, SigningShare> {
   const shares = new Map<number, SigningShare>()
   for (const file of readdirSync(dir)) {
-    const pid = pids.find((p) => file.endsWith('.cpuprofile') && file.includes(`.${p}.`))
+    const pid = pids.find((p) => file.endsWith('.cpuprofile') && file.includes(`.${p}.0.`))
     if (pid === undefined) continue
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile
     shares.set(pid, signingShare(profile))

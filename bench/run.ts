@@ -505,7 +505,7 @@ interface NodeStats {
   commits: number | undefined
   commitMeanMs: number | undefined
   commitBusyPct: number | undefined
-  /** With `--profile`: % of the node's busy CPU samples spent signing and verifying. */
+  /** With `--profile`: % of the node's event-loop busy samples spent signing and verifying. */
   signingPct?: number
 }
 
@@ -892,12 +892,12 @@ function printResult(r: Result, log: (line: string) => void): void {
     const signing =
       s.signingPct === undefined
         ? ''
-        : `\n    ${s.signingPct}% of its busy CPU signing and verifying`
+        : `\n    ${s.signingPct}% of its event loop's busy CPU signing and verifying`
     const commits =
       s.commits === undefined
         ? ''
         : `\n    store commits ${s.commits} (${s.commits ? round(r.sent / s.commits, 1) : 0} msgs each), ` +
-          `mean ${s.commitMeanMs} ms, ${s.commitBusyPct}% of the window blocked in commits`
+          `mean ${s.commitMeanMs} ms, a commit on disk ${s.commitBusyPct}% of the window (writer thread)`
     log(
       `  ${r.server === 'relay' ? 'relay' : `node ${s.name}`} (pid ${s.pid})  CPU ${s.cpuPct}% (sys ${s.sysPct}%)  RSS ${s.rssMbBefore} → ${s.rssMbAfter} MB (peak ${s.peakRssMb} MB)${lag}${commits}${signing}`,
     )
