@@ -10,7 +10,7 @@
  *   npm run bench -- --nodes 24 --topology seeds --rate 20 --clients 48
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -114,6 +114,11 @@ interface Config {
   idleSessions: number
   /** --compare: the measurements taken (`--only`; all of them by default). */
   parts: ReadonlySet<ComparePart>
+  /**
+   * `--node-cli`: the chat-node program the nodes run, another checkout's `src/main/cli.ts` to
+   * measure two versions with one generator; this checkout's by default.
+   */
+  nodeCli: string | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -662,6 +667,7 @@ async function startNodes(
       // A mesh of their own: other nodes on this machine, dialling ports that are these nodes'
       // now, would otherwise join it.
       args: ['--secret', randomBytes(16).toString('hex'), ...nodeArgs],
+      ...(cfg.nodeCli === undefined ? {} : { cli: cfg.nodeCli }),
       atOnce: NODES_STARTED_AT_ONCE,
       timeoutMs: 60_000,
     },
@@ -1363,6 +1369,7 @@ function parseConfig(): { cfg: Config; mode: Mode } {
       compare: { type: 'boolean', default: false },
       'idle-sessions': { type: 'string', default: '1000' },
       only: { type: 'string' },
+      'node-cli': { type: 'string' },
     },
   })
   if (values['find-max'] && values.compare) throw new Error('--find-max and --compare: pick one')
@@ -1400,6 +1407,10 @@ function parseConfig(): { cfg: Config; mode: Mode } {
     seeds: Math.floor(num('seeds', values.seeds, 1, MAX_NODES)),
     idleSessions: Math.floor(num('idle-sessions', values['idle-sessions'], 1, 10_000)),
     parts: compareParts(values.only),
+    nodeCli: values['node-cli'] && resolve(values['node-cli']),
+  }
+  if (cfg.nodeCli !== undefined && !existsSync(cfg.nodeCli)) {
+    throw new Error(`--node-cli: no such file "${cfg.nodeCli}"`)
   }
   cfg.publishers = Math.min(cfg.publishers, cfg.clients)
   return { cfg, mode }
@@ -1436,6 +1447,7 @@ function withPublishers(cfg: Config, log: (line: string) => void): Config {
 async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`${line}\n`)
   const { cfg, mode } = parseConfig()
+  if (cfg.nodeCli !== undefined) log(`nodes run ${cfg.nodeCli}`)
 
   if (mode === 'compare') return compare(cfg, log)
   if (mode === 'run') {
