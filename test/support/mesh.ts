@@ -2,7 +2,8 @@
  * Helpers for multi-node tests: waiting for links and for vectors to agree, reading the mesh
  * counters, and writing many messages within the per-session rate limit.
  */
-import { createServer } from 'node:net'
+import { randomInt } from 'node:crypto'
+import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -33,19 +34,38 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * Ports handed out for nodes that must know them before they start come from below Linux's
+ * ephemeral range (32768–60999): between a port's release and the node's bind, no outgoing
+ * connection and no `listen(0)` on the machine (another test file's node) can be given it.
+ */
+const RESERVED_PORT_MIN = 20_000
+const RESERVED_PORT_MAX = 32_767
+/** Tries per port wanted before giving up. */
+const RESERVE_TRIES = 50
+
+/** A server listening on `port` of 127.0.0.1, or undefined when the port is taken. */
+function listenOn(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(undefined))
+    server.listen(port, '127.0.0.1', () => resolve(server))
+  })
+}
+
+/**
  * `count` distinct free ports on 127.0.0.1, held until `release()`: so that other listeners
  * opened meanwhile (proxies in front of them) cannot be given one of them.
  */
 export async function reservePorts(
   count: number,
 ): Promise<{ ports: number[]; release: () => Promise<void> }> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer()
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
-      return server
-    }),
-  )
+  const servers: Server[] = []
+  for (let tries = 0; servers.length < count; tries++) {
+    if (tries >= RESERVE_TRIES * count) throw new Error(`no ${count} free ports to reserve`)
+    const port = RESERVED_PORT_MIN + randomInt(RESERVED_PORT_MAX - RESERVED_PORT_MIN + 1)
+    const server = await listenOn(port)
+    if (server) servers.push(server)
+  }
   return {
     ports: servers.map((server) => (server.address() as AddressInfo).port),
     release: async () => {
