@@ -822,15 +822,21 @@ describe('Store: a writer on another connection', () => {
     expect(reader.range(a.id, 1, 2)).toEqual(events)
   })
 
-  it('still says older events exist when the newest rows are not recorded yet', () => {
+  it('still fills a page, and says whether older events exist, when the newest are not counted', () => {
     const reader = open()
     const writer = open()
-    const older = [ev(a, 1, 100), ev(a, 2, 200)]
+    const older = [ev(a, 1, 100), ev(a, 2, 200), ev(b, 1, 250)]
     writer.append(older)
     reader.recordCommitted(older)
-    writer.append([ev(a, 3, 300)])
-    expect(reader.latest('general', 1)).toEqual({ events: [], more: true })
-    expect(ids(reader.latest('general', 2))).toEqual([idOf(older[1] as ChatEvent)])
+    writer.append([ev(a, 3, 300), ev(a, 4, 400)])
+    const [first, second, third] = older.map(idOf)
+    expect(ids(reader.latest('general', 1))).toEqual([third])
+    expect(reader.latest('general', 1).more).toBe(true)
+    expect(reader.latest('general', 3)).toMatchObject({ more: false })
+    expect(ids(reader.latest('general', 3))).toEqual([first, second, third])
+    const resumed = reader.missing('general', vector([[a, 1]]), 1)
+    expect(ids(resumed)).toEqual([third])
+    expect(resumed.more).toBe(true)
   })
 })
 

@@ -420,14 +420,15 @@ export class Store {
    */
   latest(room: string, limit: number, kind?: string): Page {
     const only = kind ?? null
-    return this.#page(this.#latest.all(room, only, only, limit + 1) as unknown as PageRow[], limit)
+    return this.#page(limit, (fetch) => this.#latest.all(room, only, only, fetch))
   }
 
   /** The `limit` events of a room just older than `before` (of `kind` only), oldest first. */
   before(room: string, before: ChatEvent, limit: number, kind?: string): Page {
     const only = kind ?? null
-    const rows = this.#before.all(room, only, only, before.ts, before.ts, before.origin, limit + 1)
-    return this.#page(rows as unknown as PageRow[], limit)
+    return this.#page(limit, (fetch) =>
+      this.#before.all(room, only, only, before.ts, before.ts, before.origin, fetch),
+    )
   }
 
   /**
@@ -435,37 +436,38 @@ export class Store {
    * `limit` of them with `more` set.
    */
   missing(room: string, since: ReadonlyMap<string, number>, limit: number): Page {
-    const rows: PageRow[] = []
     // A client may name up to 1024 origins; only those this store holds can need a query.
     const known = [...since.keys()].filter((origin) => this.#vector.has(origin))
-    for (const origin of known) {
-      rows.push(
-        ...(this.#originAfter.all(
-          room,
-          origin,
-          since.get(origin) ?? 0,
-          limit + 1,
-        ) as unknown as PageRow[]),
-      )
-    }
     const others = this.#db.prepare(
       `SELECT body, ts, origin FROM events
        WHERE room = ? AND shown = 1 AND origin NOT IN (${known.map(() => '?').join(',')})
        ORDER BY ts DESC, origin DESC LIMIT ?`,
     )
-    rows.push(...(others.all(room, ...known, limit + 1) as unknown as PageRow[]))
-    rows.sort((a, b) => b.ts - a.ts || (a.origin < b.origin ? 1 : a.origin > b.origin ? -1 : 0))
-    return this.#page(rows, limit)
+    return this.#page(limit, (fetch) => [
+      ...known.map((origin) => this.#originAfter.all(room, origin, since.get(origin) ?? 0, fetch)),
+      others.all(room, ...known, fetch),
+    ])
   }
 
   /**
-   * Rows newest first, up to limit + 1 of them, to a page oldest first. Events committed by the
-   * writer but not counted yet are left out (they reach clients live); `more` still tells
-   * whether older events exist.
+   * A page oldest first of the newest `limit` rows `query` finds (it returns rows, or several
+   * lists of rows, newest first, `fetch` at most each). Events the writer committed but that are
+   * not counted yet are left out (they reach clients live), and as many more rows fetched, so
+   * that the page is still full and `more` still tells whether older events exist.
    */
-  #page(rows: PageRow[], limit: number): Page {
-    const events = rows.slice(0, limit).flatMap((row) => this.#held(row) ?? [])
-    return { events: events.reverse(), more: rows.length > limit }
+  #page(limit: number, query: (fetch: number) => unknown[] | unknown[][]): Page {
+    for (let fetch = limit + 1; ;) {
+      const result = query(fetch)
+      const lists = (Array.isArray(result[0]) ? result : [result]) as PageRow[][]
+      const rows = lists.flat()
+      if (lists.length > 1) rows.sort(newestFirst)
+      const held = rows.flatMap((row) => this.#held(row) ?? [])
+      const exhausted = lists.every((list) => list.length < fetch)
+      if (held.length > limit || exhausted || held.length === rows.length) {
+        return { events: held.slice(0, limit).reverse(), more: held.length > limit || !exhausted }
+      }
+      fetch += rows.length - held.length
+    }
   }
 
   close(): void {
@@ -478,4 +480,9 @@ interface PageRow {
   body: string
   ts: number
   origin: string
+}
+
+/** Display order, newest first: ts, then origin. */
+function newestFirst(a: PageRow, b: PageRow): number {
+  return b.ts - a.ts || (a.origin < b.origin ? 1 : a.origin > b.origin ? -1 : 0)
 }
