@@ -194,8 +194,9 @@ describe('attacks on a mesh of three', () => {
       const ack = await writer.say(room, `written after ${i}`)
       expect(Math.abs(ack.ts / 1000 - Date.now())).toBeLessThan(60_000)
     }
-    // Every node reads the room back (a join used to get `internal`).
+    // Every node reads the room back (a join used to get `internal`), once each holds all.
     const texts = ['from the end of time', 'written after 0', 'written after 1']
+    await waitForEqualVectors([a, b, c])
     for (const node of [a, b, c]) {
       const { backlog } = await (await session(node)).join(room)
       expect(backlog.map((m) => m.text)).toEqual(expect.arrayContaining(texts))
