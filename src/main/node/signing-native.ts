@@ -58,15 +58,32 @@ function keyObjectOf(publicKey: Uint8Array, keep: boolean): KeyObject {
   return keyObject
 }
 
+/**
+ * The KeyObject to verify `signature` with, or undefined when the pair fails the protocol's
+ * encoding rules (or is not there), in which case the signature does not hold.
+ */
+function verifyingKey(
+  signature: Uint8Array | undefined,
+  publicKey: Uint8Array | undefined,
+  keep: boolean,
+): KeyObject | undefined {
+  try {
+    if (!signature || !publicKey || !passesEncodingRules(signature, publicKey)) return undefined
+    return keyObjectOf(publicKey, keep)
+  } catch {
+    return undefined
+  }
+}
+
 function verifyNative(
   signature: Uint8Array,
   message: Uint8Array,
   publicKey: Uint8Array,
   keep: boolean,
 ): boolean {
+  const key = verifyingKey(signature, publicKey, keep)
   try {
-    if (!passesEncodingRules(signature, publicKey)) return false
-    return verify(null, message, keyObjectOf(publicKey, keep), signature)
+    return key !== undefined && verify(null, message, key, signature)
   } catch {
     return false
   }
@@ -101,14 +118,11 @@ export function verifyInPool({
   message,
   publicKey,
 }: SignatureToVerify): Promise<boolean> {
-  if (!signature || !message || !publicKey || !passesEncodingRules(signature, publicKey)) {
-    return Promise.resolve(false)
-  }
+  const key = verifyingKey(signature, publicKey, true)
+  if (!key || !signature || !message) return Promise.resolve(false)
   return new Promise((resolve) => {
     try {
-      verify(null, message, keyObjectOf(publicKey, true), signature, (error, valid) =>
-        resolve(!error && valid),
-      )
+      verify(null, message, key, signature, (error, valid) => resolve(!error && valid))
     } catch {
       resolve(false)
     }
