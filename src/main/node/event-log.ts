@@ -114,9 +114,9 @@ export class EventLog {
 
   /**
    * Writes a message from a local client, signed by this node (in the writer thread), and
-   * resolves with it once it is committed. A send with a `(user.id, cid)` already held resolves with the first event and
-   * writes nothing. `usig` is a keyed user's signature of the message, checked by the session
-   * and kept in the event. A keyed user's message without one, or a keyless user's with one, is
+   * resolves with it once it is committed. A send with a `(user.id, cid)` already held resolves
+   * with the first event and writes nothing. `usig` is a keyed user's signature of the message,
+   * checked by the session and kept in the event. A keyed user's message without one, or a keyless user's with one, is
    * refused (the promise rejects) and never numbered: every node would refuse that event, and
    * the origin's later events would wait behind it forever.
    */

@@ -420,15 +420,15 @@ export class Store {
    */
   latest(room: string, limit: number, kind?: string): Page {
     const only = kind ?? null
-    return this.#page(limit, (fetch) => this.#latest.all(room, only, only, fetch))
+    return this.#page(limit, (fetch) => [this.#latest.all(room, only, only, fetch)])
   }
 
   /** The `limit` events of a room just older than `before` (of `kind` only), oldest first. */
   before(room: string, before: ChatEvent, limit: number, kind?: string): Page {
     const only = kind ?? null
-    return this.#page(limit, (fetch) =>
+    return this.#page(limit, (fetch) => [
       this.#before.all(room, only, only, before.ts, before.ts, before.origin, fetch),
-    )
+    ])
   }
 
   /**
@@ -450,15 +450,14 @@ export class Store {
   }
 
   /**
-   * A page oldest first of the newest `limit` rows `query` finds (it returns rows, or several
-   * lists of rows, newest first, `fetch` at most each). Events the writer committed but that are
+   * A page oldest first of the newest `limit` rows `query` finds (it returns lists of rows,
+   * each newest first and `fetch` long at most). Events the writer committed but that are
    * not counted yet are left out (they reach clients live), and as many more rows fetched, so
    * that the page is still full and `more` still tells whether older events exist.
    */
-  #page(limit: number, query: (fetch: number) => unknown[] | unknown[][]): Page {
+  #page(limit: number, query: (fetch: number) => unknown[][]): Page {
     for (let fetch = limit + 1; ;) {
-      const result = query(fetch)
-      const lists = (Array.isArray(result[0]) ? result : [result]) as PageRow[][]
+      const lists = query(fetch) as PageRow[][]
       const rows = lists.flat()
       if (lists.length > 1) rows.sort(newestFirst)
       const held = rows.flatMap((row) => this.#held(row) ?? [])
